@@ -1,0 +1,74 @@
+"""Assembling the Bot and the Dispatcher, and running them."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import PersonLocaleMiddleware, create_i18n
+from bot.middlewares import KnownPerson, UnitOfWork
+from bot.retry import RetryRequests
+from bot.settings import Settings
+from handlers import get_routers
+from handlers.menu import set_default_menus
+from storage import crypto
+from storage.db import create_engine, create_sessionmaker
+from storage.fsm import SqlStorage
+from storage.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+
+def configure_encryption(settings: Settings) -> None:
+    if settings.encryption_key is not None:
+        keys = crypto.parse_keys(settings.encryption_key.get_secret_value())
+    else:
+        keys = crypto.load_or_create_key_file(settings.data_dir)
+    crypto.use_cipher(crypto.Cipher(keys))
+
+
+def build_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryRequests())
+    return Bot(
+        token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+
+def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
+    """Middlewares in the order an update meets them, then the routers."""
+    sessionmaker = create_sessionmaker(engine)
+    storage = SqlStorage(sessionmaker)
+    i18n = create_i18n(settings.default_locale)
+    dispatcher = Dispatcher(storage=storage, disable_fsm=True, settings=settings, i18n=i18n)
+    dispatcher.update.outer_middleware(UnitOfWork(sessionmaker, storage))
+    dispatcher.update.outer_middleware(KnownPerson())
+    dispatcher.update.outer_middleware(dispatcher.fsm)
+    dispatcher.update.outer_middleware(PersonLocaleMiddleware(i18n))
+    dispatcher.include_routers(*get_routers())
+    return dispatcher
+
+
+async def run_polling(settings: Settings, token: str) -> None:
+    configure_encryption(settings)
+    await upgrade_async(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url)
+    bot = build_bot(settings, token)
+    dispatcher = build_dispatcher(settings, engine)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await set_default_menus(bot, dispatcher["i18n"])
+        await dispatcher.start_polling(
+            bot,
+            polling_timeout=settings.polling_timeout,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+    finally:
+        await bot.session.close()
+        await engine.dispose()

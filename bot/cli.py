@@ -1,0 +1,190 @@
+"""The `peerbot` command line: run the bot, migrate, invite people, bootstrap roles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from storage import invites, users
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+from storage.models import Role
+
+NO_TOKEN = """\
+peerbot needs a Telegram bot token to run, and BOT_TOKEN is not set.
+
+  1. In Telegram, open a chat with @BotFather (https://t.me/BotFather).
+  2. Send /newbot and follow the two questions (a name, then a username ending in "bot").
+  3. BotFather answers with a token like 123456789:AAE...; put it in the environment
+     (export BOT_TOKEN=...) or in a file named .env beside where you run peerbot
+     (a line BOT_TOKEN=...), then run `peerbot run` again.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    return int(args.handler(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peerbot", description="Peer-mentorship programs on Telegram."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="run the bot (long polling); applies pending migrations first"
+    )
+    run.set_defaults(handler=_run)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(
+        handler=_db_upgrade
+    )
+
+    invite = commands.add_parser("invite", help="create an invite link for a role")
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument(
+        "--uses", type=int, default=1, help="how many people can use it (default 1)"
+    )
+    invite.add_argument("--expires", type=float, metavar="DAYS", help="expire after this many days")
+    invite.set_defaults(handler=_invite)
+
+    roles = commands.add_parser("roles", help="give or take roles by Telegram user id")
+    role_commands = roles.add_subparsers(required=True, metavar="ACTION")
+    add = role_commands.add_parser("add", help="give a person a role (they then send /start)")
+    add.add_argument("telegram_id", type=int)
+    add.add_argument("role", choices=[r.value for r in Role])
+    add.set_defaults(handler=_roles_add)
+    remove = role_commands.add_parser("remove", help="make a person a mentee again")
+    remove.add_argument("telegram_id", type=int)
+    remove.set_defaults(handler=_roles_remove)
+    role_commands.add_parser("list", help="list everyone who is not a mentee").set_defaults(
+        handler=_roles_list
+    )
+    return parser
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.app import run_polling
+
+    asyncio.run(run_polling(settings, settings.bot_token.get_secret_value().strip()))
+    return 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    upgrade(settings.resolved_database_url)
+    print("database is up to date")
+    return 0
+
+
+def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    async def create(session: AsyncSession) -> str:
+        invite = await invites.create(
+            session, Role(args.role), uses=args.uses, expires_in_days=args.expires
+        )
+        return invite.code
+
+    code = _with_session(settings, create)
+    username = settings.bot_username or _ask_username(settings)
+    print(f"https://t.me/{username or '<your_bot_username>'}?start={code}")
+    if not username:
+        print("(set BOT_USERNAME, or BOT_TOKEN, to get the bot's name filled in)", file=sys.stderr)
+    return 0
+
+
+def _roles_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def add(session: AsyncSession) -> str:
+        user = await users.get_by_telegram_id(session, args.telegram_id)
+        if user is None:
+            from flows.onboarding import new_pseudonym
+
+            user = await users.create(
+                session,
+                telegram_id=args.telegram_id,
+                locale=settings.default_locale,
+                pseudonym=new_pseudonym(),
+                role=Role(args.role),
+            )
+        user.role = args.role
+        return f"{args.telegram_id} is now {args.role}" + (
+            "" if user.is_onboarded else " (they should send /start)"
+        )
+
+    print(_with_session(settings, add))
+    return 0
+
+
+def _roles_remove(settings: Settings, args: argparse.Namespace) -> int:
+    async def remove(session: AsyncSession) -> str:
+        user = await users.get_by_telegram_id(session, args.telegram_id)
+        if user is None:
+            return f"no person with Telegram id {args.telegram_id}"
+        user.role = Role.MENTEE
+        return f"{args.telegram_id} is a mentee again"
+
+    print(_with_session(settings, remove))
+    return 0
+
+
+def _roles_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def listing(session: AsyncSession) -> str:
+        staff = await users.list_with_roles(session, [Role.ADMIN, Role.SUPERVISOR, Role.MENTOR])
+        rows = [
+            f"{u.telegram_id}\t{u.role}\t{u.pseudonym}\t{'onboarded' if u.is_onboarded else 'invited'}"
+            for u in staff
+        ]
+        return "\n".join(rows) or "nobody has a role other than mentee yet"
+
+    print(_with_session(settings, listing))
+    return 0
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Run one unit of work against the (migrated) database and commit it."""
+    from bot.app import configure_encryption
+
+    configure_encryption(settings)
+    upgrade(settings.resolved_database_url)
+
+    async def go() -> Any:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _ask_username(settings: Settings) -> str | None:
+    if settings.bot_token is None:
+        return None
+    from bot.app import build_bot
+
+    async def ask() -> str | None:
+        bot = build_bot(settings, settings.bot_token.get_secret_value())
+        try:
+            return (await bot.get_me()).username
+        except Exception:  # offline or a wrong token: the code is still printed
+            return None
+        finally:
+            await bot.session.close()
+
+    return asyncio.run(ask())

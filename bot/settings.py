@@ -1,0 +1,57 @@
+"""Settings from the environment and an optional `.env`: one pydantic-settings class."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SYMPTOMS = (
+    "pain",
+    "fatigue",
+    "brain_fog",
+    "sleep_problems",
+    "dizziness",
+    "headache",
+    "gut",
+    "weakness",
+    "numbness",
+    "anxiety",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    bot_username: str | None = None  # for invite links when the bot cannot be asked (no token)
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: a SQLite file in data_dir
+    encryption_key: SecretStr | None = None  # default: generated once into data_dir
+
+    supervisor_chat_id: int | None = None
+    default_locale: str = "en"
+    invite_only: bool = False
+
+    # The symptoms a mentee can pick in the daily log; ids, translated in the catalogs.
+    log_symptoms: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMPTOMS
+    note_max_length: int = Field(default=500, ge=50, le=3000)
+    polling_timeout: int = Field(default=30, ge=0, le=50)
+
+    @field_validator("log_symptoms", mode="before")
+    @classmethod
+    def _split_symptoms(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'peerbot.sqlite3'}"

@@ -1,0 +1,141 @@
+"""The daily symptom and pacing log: its questions in order and how answers are taken.
+
+A draft lives in the conversation state until the last step, so a restart (even a
+crash) continues at the same question with the answers given so far.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class Step(enum.StrEnum):
+    # Each value is also the name of the answer it collects (see storage.daily_logs).
+    INTENSITY = "symptom_intensity"
+    SYMPTOMS = "symptoms"
+    ENERGY = "energy"
+    ACTIVITY = "activity"
+    REST = "rest_breaks"
+    SLEEP_QUALITY = "sleep_quality"
+    SLEEP_HOURS = "sleep_hours"
+    MOOD = "mood"
+    INTERFERENCE = "interference"
+    NOTE = "note"
+
+
+ORDER = tuple(Step)
+SCALE_STEPS = frozenset(
+    {Step.INTENSITY, Step.ENERGY, Step.SLEEP_QUALITY, Step.MOOD, Step.INTERFERENCE}
+)
+ACTIVITY_CHOICES = ("less", "as_planned", "more")
+REST_CHOICES = tuple(range(6))  # 5 stands for "5 or more"
+SLEEP_HOUR_CHOICES = (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
+DONE = "done"  # the value of the button that closes the symptom multi-select
+
+
+class InvalidAnswer(Exception):
+    """The value does not answer the current question."""
+
+
+class NoteTooLong(Exception):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.length = length
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a draft stands after an answer: the next step, or None when it is complete."""
+
+    answers: dict[str, Any]
+    step: Step | None
+
+
+def next_step(step: Step) -> Step | None:
+    index = ORDER.index(step)
+    return ORDER[index + 1] if index + 1 < len(ORDER) else None
+
+
+def step_number(step: Step) -> int:
+    return ORDER.index(step) + 1
+
+
+def choose(step: Step, value: str, answers: Mapping[str, Any], symptoms: Sequence[str]) -> Progress:
+    """Take a tapped answer. The symptom step toggles until 'done'."""
+    answers = dict(answers)
+    if step is Step.SYMPTOMS:
+        chosen = list(answers.get(Step.SYMPTOMS, []))
+        if value == DONE:
+            answers[Step.SYMPTOMS] = chosen
+            return Progress(answers, next_step(step))
+        if value not in symptoms:
+            raise InvalidAnswer(value)
+        answers[Step.SYMPTOMS] = [s for s in symptoms if (s in chosen) != (s == value)]
+        return Progress(answers, step)
+    if step is Step.NOTE:
+        if value != "skip":
+            raise InvalidAnswer(value)
+        answers[Step.NOTE] = None
+        return Progress(answers, None)
+    answers[step] = _parse_choice(step, value)
+    return Progress(answers, next_step(step))
+
+
+def type_answer(step: Step, text: str, answers: Mapping[str, Any], note_limit: int) -> Progress:
+    """Take a typed answer: the note, hours of sleep, or a number on a 0–10 scale."""
+    answers = dict(answers)
+    text = text.strip()
+    if step is Step.NOTE:
+        if len(text) > note_limit:
+            raise NoteTooLong(len(text), note_limit)
+        answers[Step.NOTE] = text or None
+        return Progress(answers, None)
+    if step is Step.SLEEP_HOURS:
+        answers[step] = parse_hours(text)
+    elif step in SCALE_STEPS:
+        answers[step] = _parse_scale(text)
+    else:
+        raise InvalidAnswer(text)
+    return Progress(answers, next_step(step))
+
+
+def same_as_yesterday(yesterday: Mapping[str, Any]) -> Progress:
+    """Copy yesterday's answers (not its note) and go straight to today's note."""
+    answers = {step.value: yesterday[step.value] for step in ORDER if step is not Step.NOTE}
+    return Progress(answers, Step.NOTE)
+
+
+def parse_hours(text: str) -> float:
+    try:
+        hours = float(text.replace(",", ".").rstrip("hH ").strip())
+    except ValueError as error:
+        raise InvalidAnswer(text) from error
+    if not 0 <= hours <= 24:
+        raise InvalidAnswer(text)
+    return round(hours * 2) / 2  # half hours are precise enough
+
+
+def _parse_scale(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 10:
+        raise InvalidAnswer(text)
+    return int(text)
+
+
+def _parse_choice(step: Step, value: str) -> Any:
+    if step in SCALE_STEPS:
+        return _parse_scale(value)
+    if step is Step.ACTIVITY:
+        if value not in ACTIVITY_CHOICES:
+            raise InvalidAnswer(value)
+        return value
+    if step is Step.REST:
+        if not value.isdigit() or int(value) not in REST_CHOICES:
+            raise InvalidAnswer(value)
+        return int(value)
+    if step is Step.SLEEP_HOURS:
+        return parse_hours(value)
+    raise InvalidAnswer(value)

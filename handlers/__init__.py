@@ -1,0 +1,17 @@
+"""aiogram routers, thin: read the Telegram input, call a flow, render the reply."""
+
+from aiogram import Router
+
+from handlers import common, daily_log, errors, fallback, group, start
+
+
+def get_routers() -> list[Router]:
+    """Fresh routers each call (a router can be attached once); order is priority."""
+    return [
+        errors.router(),
+        group.router(),
+        start.router(),
+        daily_log.router(),
+        common.router(),
+        fallback.router(),
+    ]

@@ -1,0 +1,77 @@
+"""The commands of each role: one table for the Telegram command menu and for /help."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
+
+from flows.languages import SUPPORTED
+from storage.models import Role, User
+
+log = logging.getLogger(__name__)
+
+EVERYONE = frozenset(Role)
+LOGGERS = frozenset({Role.MENTEE, Role.MENTOR})
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: LazyProxy
+    roles: frozenset[Role]
+
+
+COMMANDS = (
+    Command("log", __("Log today's symptoms and pacing"), LOGGERS),
+    Command("today", __("Show today's log"), LOGGERS),
+    Command("history", __("Your last 7 days"), LOGGERS),
+    Command("language", __("Change the language"), EVERYONE),
+    Command("privacy", __("What is stored, and how to export or delete it"), EVERYONE),
+    Command("help", __("What I can do for you"), EVERYONE),
+    Command("cancel", __("Stop what we are doing"), EVERYONE),
+)
+
+NEWCOMER_COMMANDS = ("start", "help", "language")
+
+
+def commands_for(role: Role | str) -> list[Command]:
+    return [command for command in COMMANDS if role in command.roles]
+
+
+def _menu(i18n: I18n, locale: str, role: Role | str) -> list[BotCommand]:
+    with i18n.use_locale(locale):
+        return [
+            BotCommand(command=c.name, description=str(c.description)) for c in commands_for(role)
+        ]
+
+
+async def set_default_menus(bot: Bot, i18n: I18n) -> None:
+    """What people see before their first /start, per Telegram app language."""
+    for language_code, locale in [(code, code) for code in SUPPORTED] + [
+        (None, i18n.default_locale)
+    ]:
+        with i18n.use_locale(locale):
+            commands = [BotCommand(command="start", description=str(__("Begin, or start over")))]
+            commands += [
+                BotCommand(command=c.name, description=str(c.description))
+                for c in COMMANDS
+                if c.name in NEWCOMER_COMMANDS
+            ]
+        await bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=language_code)
+
+
+async def set_person_menu(bot: Bot, i18n: I18n, user: User) -> None:
+    """The person's own menu: their role's commands in the language they chose."""
+    try:
+        await bot.set_my_commands(
+            _menu(i18n, user.locale, user.role), BotCommandScopeChat(chat_id=user.telegram_id)
+        )
+    except TelegramAPIError as error:  # a menu is a convenience; never fail the update for it
+        log.warning("could not set the command menu for user %s: %s", user.id, type(error).__name__)

@@ -1,0 +1,104 @@
+"""How a daily log reads in chat: today's summary and the compact 7-day history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+SYMPTOM_NAMES = {
+    "pain": __("Pain"),
+    "fatigue": __("Fatigue"),
+    "brain_fog": __("Brain fog"),
+    "sleep_problems": __("Sleep problems"),
+    "dizziness": __("Dizziness"),
+    "headache": __("Headache"),
+    "gut": __("Gut trouble"),
+    "weakness": __("Weakness"),
+    "numbness": __("Numbness or tingling"),
+    "anxiety": __("Anxiety"),
+}
+
+ACTIVITY_NAMES = {
+    "less": __("less than planned"),
+    "as_planned": __("as planned"),
+    "more": __("more than planned"),
+}
+
+
+def symptom_name(symptom: str) -> str:
+    """A program may add its own symptom ids in settings; those read as they are written."""
+    name = SYMPTOM_NAMES.get(symptom)
+    return str(name) if name is not None else symptom.replace("_", " ").capitalize()
+
+
+def hours(value: float, locale: str) -> str:
+    return format_decimal(value, format="#.#", locale=locale)
+
+
+def rest_breaks(value: int) -> str:
+    return "5+" if value >= 5 else str(value)
+
+
+def day_name(day: dt.date, locale: str) -> str:
+    return format_date(day, format="EEE d MMM", locale=locale)
+
+
+def log_summary(log: Mapping[str, Any], day: dt.date, locale: str) -> str:
+    symptoms = ", ".join(symptom_name(s) for s in log["symptoms"]) or _("none in particular")
+    lines = [
+        "<b>" + escape(format_date(day, format="full", locale=locale)) + "</b>",
+        _("Symptoms: {value}/10 — {symptoms}").format(
+            value=log["symptom_intensity"], symptoms=escape(symptoms)
+        ),
+        _("Energy: {value}/10").format(value=log["energy"]),
+        _("Activity: {value}").format(value=ACTIVITY_NAMES[log["activity"]]),
+        _("Rest breaks: {value}").format(value=rest_breaks(log["rest_breaks"])),
+        _("Sleep: {quality}/10, {hours} h").format(
+            quality=log["sleep_quality"], hours=hours(log["sleep_hours"], locale)
+        ),
+        _("Mood: {value}/10").format(value=log["mood"]),
+        _("Symptoms got in the way: {value}/10").format(value=log["interference"]),
+    ]
+    if log.get("note"):
+        lines.append(_("Note: {note}").format(note=escape(log["note"])))
+    return "\n".join(lines)
+
+
+def history(
+    logs_by_day: Mapping[dt.date, Mapping[str, Any]], days: Sequence[dt.date], locale: str
+) -> str:
+    lines = [_("<b>Your last 7 days</b> (symptoms · energy · mood · sleep · activity)")]
+    for day in days:
+        log = logs_by_day.get(day)
+        if log is None:
+            lines.append(_("{day}: no log").format(day=day_name(day, locale)))
+            continue
+        lines.append(
+            _("{day}: {symptoms} · {energy} · {mood} · {sleep} h · {activity}").format(
+                day=day_name(day, locale),
+                symptoms=log["symptom_intensity"],
+                energy=log["energy"],
+                mood=log["mood"],
+                sleep=hours(log["sleep_hours"], locale),
+                activity=ACTIVITY_NAMES[log["activity"]],
+            )
+        )
+    return "\n".join(lines)
+
+
+def pacing_word(activity: str) -> str:
+    """A kind word after the log, in the spirit of pacing: neither push nor blame."""
+    if activity == "more":
+        return _(
+            "You did more than you planned today. A gentler day tomorrow can help you avoid a crash."
+        )
+    if activity == "less":
+        return _("Doing less than planned is okay — rest is part of pacing, not a failure.")
+    return _("You kept to your plan today. That's what pacing looks like.")

@@ -1,0 +1,361 @@
+"""Onboarding: /start (with an optional invite code), language, consent, time zone, check-in time."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from flows import onboarding, timezones
+from flows.languages import NATIVE_NAMES, SUPPORTED, match_language
+from flows.states import Onboarding
+from handlers import texts
+from handlers.keyboards import (
+    CheckinChoice,
+    ConsentChoice,
+    LanguageChoice,
+    ZoneChoice,
+    button,
+    rows,
+)
+from handlers.menu import set_person_menu
+from storage.models import User
+
+
+def router() -> Router:
+    r = Router(name="start")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(start, CommandStart())
+    r.message.register(choose_language_command, Command("language"))
+    r.callback_query.register(language_chosen, LanguageChoice.filter())
+    r.callback_query.register(
+        consent_given, ConsentChoice.filter(), StateFilter(Onboarding.consent)
+    )
+    r.callback_query.register(zone_tapped, ZoneChoice.filter(), StateFilter(Onboarding.timezone))
+    r.message.register(zone_typed, StateFilter(Onboarding.timezone), F.text)
+    r.callback_query.register(
+        checkin_tapped, CheckinChoice.filter(), StateFilter(Onboarding.checkin_time)
+    )
+    r.message.register(checkin_typed, StateFilter(Onboarding.checkin_time), F.text)
+    r.message.register(ask_again, StateFilter(*Onboarding.__all_states__))
+    return r
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    assert message.from_user is not None
+    locale = match_language(message.from_user.language_code, settings.default_locale)
+    try:
+        arrival = await onboarding.arrive(
+            session,
+            telegram_id=message.from_user.id,
+            locale=locale,
+            invite_code=command.args.strip() if command.args else None,
+            invite_only=settings.invite_only,
+        )
+    except onboarding.InviteOnly:
+        await message.answer(
+            _(
+                "Hello, and thank you for reaching out. This program takes part by invitation: "
+                "please open the invite link someone from the program sent you, or ask the "
+                "program team for one. I haven't stored anything about you."
+            )
+        )
+        return
+    except onboarding.InviteProblem:
+        text = _("This invite link has expired or has already been used. Please ask for a new one.")
+        if not settings.invite_only:
+            text += "\n\n" + _("If you'd like to join as a mentee, send /start without a link.")
+        await message.answer(text)
+        return
+
+    user = arrival.user
+    await state.clear()
+    if user.is_onboarded and not onboarding.needs_consent(user):
+        with i18n.use_locale(user.locale):
+            if arrival.role_changed:
+                await set_person_menu(bot, i18n, user)
+                await message.answer(
+                    _("Welcome! You are now a {role} in the program.").format(
+                        role=texts.role_name(user.role)
+                    )
+                    + "\n\n"
+                    + _("/help lists what you can do.")
+                )
+            else:
+                await message.answer(_("Welcome back! /help lists what you can do."))
+        return
+    if not user.is_onboarded:
+        user.locale = locale  # their app's language until they pick one
+    user.display_name = message.from_user.first_name
+    await state.set_state(Onboarding.language)
+    with i18n.use_locale(user.locale):
+        await message.answer(
+            _("Hello, {name}! 🌿").format(name=message.from_user.first_name)
+            + "\n\n"
+            + _(
+                "I'll talk with you in English. You can pick another language here, now or later with /language."
+            ),
+            reply_markup=language_keyboard(user.locale),
+        )
+
+
+def language_keyboard(current: str):
+    ordered = [current, *[code for code in SUPPORTED if code != current]]
+    return rows(
+        (
+            button(
+                NATIVE_NAMES[code] + (" ✓" if code == current else ""), LanguageChoice(code=code)
+            )
+            for code in ordered
+        ),
+        1,
+    )
+
+
+async def choose_language_command(message: Message, user: User | None) -> None:
+    await message.answer(
+        _("Which language would you like me to use?"),
+        reply_markup=language_keyboard(user.locale if user else _current_locale()),
+    )
+
+
+def _current_locale() -> str:
+    return I18n.get_current().current_locale
+
+
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    user: User | None,
+    state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    if user is None or callback_data.code not in SUPPORTED:
+        await query.answer(_("This button has expired."))
+        return
+    user.locale = callback_data.code
+    with i18n.use_locale(user.locale):
+        await query.answer(
+            _("I'll speak {language} with you.").format(language=NATIVE_NAMES[user.locale])
+        )
+        await _remove_buttons(query)
+        if await state.get_state() == Onboarding.language.state:
+            await state.set_state(Onboarding.consent)
+            await query.message.answer(texts.about())
+            await query.message.answer(texts.consent(), reply_markup=consent_keyboard())
+            return
+        if user.is_onboarded:
+            await set_person_menu(bot, i18n, user)
+        await query.message.answer(_("Done — I'll speak English with you from now on."))
+
+
+def consent_keyboard():
+    return rows(
+        [
+            button(_("Yes, I agree"), ConsentChoice(agree=True)),
+            button(_("Not now"), ConsentChoice(agree=False)),
+        ],
+        2,
+    )
+
+
+async def consent_given(
+    query: CallbackQuery,
+    callback_data: ConsentChoice,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    if user is None:
+        await query.answer(_("This button has expired."))
+        return
+    await query.answer()
+    await _remove_buttons(query)
+    if not callback_data.agree:
+        await state.clear()
+        if not user.is_onboarded:
+            await session.delete(user)  # nothing of theirs stays without consent
+        await query.message.answer(
+            _(
+                "That's completely fine. I haven't stored anything about your health. "
+                "If you change your mind, send /start."
+            )
+        )
+        return
+    onboarding.record_consent(session, user)
+    if user.is_onboarded:  # agreeing again to a new consent text
+        await state.clear()
+        await query.message.answer(
+            _("Thank you. You can carry on where you were: /help lists what you can do.")
+        )
+        return
+    await state.set_state(Onboarding.timezone)
+    await ask_zone(query.message, user)
+
+
+async def ask_zone(message: Message, user: User) -> None:
+    zones = timezones.likely_zones(user.locale)
+    await message.answer(
+        _(
+            "Thank you. Which time zone are you in? Tap one, or type your city (for example: {example})."
+        ).format(example=timezones.city_name(zones[0], user.locale)),
+        reply_markup=rows(
+            (
+                button(timezones.city_name(zone, user.locale), ZoneChoice(zone=zone))
+                for zone in zones
+            ),
+            2,
+        ),
+    )
+
+
+async def zone_tapped(
+    query: CallbackQuery, callback_data: ZoneChoice, user: User | None, state: FSMContext
+) -> None:
+    if user is None or not timezones.is_valid_zone(callback_data.zone):
+        await query.answer(_("This button has expired."))
+        return
+    await query.answer()
+    await _remove_buttons(query)
+    await _zone_chosen(query.message, user, state, callback_data.zone)
+
+
+async def zone_typed(message: Message, user: User | None, state: FSMContext) -> None:
+    if user is None:
+        return
+    zone = timezones.find_zone(message.text or "", user.locale)
+    if zone is None:
+        await message.answer(
+            _(
+                "I couldn't find that place. Try the largest city near you in your time zone, "
+                "or a zone name such as Europe/Berlin."
+            )
+        )
+        return
+    await _zone_chosen(message, user, state, zone)
+
+
+async def _zone_chosen(message: Message, user: User, state: FSMContext, zone: str) -> None:
+    await state.update_data(zone=zone)
+    await state.set_state(Onboarding.checkin_time)
+    await message.answer(
+        _("Time zone: {zone} (it's {time} there now).").format(
+            zone=timezones.city_name(zone, user.locale),
+            time=timezones.local_now(zone).strftime("%H:%M"),
+        )
+        + "\n\n"
+        + _(
+            "When would you like your daily check-in reminder? Tap a time, or type one like 19:30."
+        ),
+        reply_markup=rows(
+            (
+                button(choice.strftime("%H:%M"), CheckinChoice(hhmm=choice.strftime("%H%M")))
+                for choice in onboarding.CHECKIN_CHOICES
+            ),
+            3,
+        ),
+    )
+
+
+async def checkin_tapped(
+    query: CallbackQuery,
+    callback_data: CheckinChoice,
+    user: User | None,
+    state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    chosen = onboarding.parse_checkin_time(f"{callback_data.hhmm[:2]}:{callback_data.hhmm[2:]}")
+    if user is None or chosen is None:
+        await query.answer(_("This button has expired."))
+        return
+    await query.answer()
+    await _remove_buttons(query)
+    await _finish(query.message, user, state, chosen, i18n, bot)
+
+
+async def checkin_typed(
+    message: Message, user: User | None, state: FSMContext, i18n: I18n, bot: Bot
+) -> None:
+    chosen = onboarding.parse_checkin_time(message.text or "")
+    if user is None:
+        return
+    if chosen is None:
+        await message.answer(
+            _("Please send a time of day like 08:00 or 19:30, or tap one of the times above.")
+        )
+        return
+    await _finish(message, user, state, chosen, i18n, bot)
+
+
+async def _finish(
+    message: Message, user: User, state: FSMContext, chosen: dt.time, i18n: I18n, bot: Bot
+) -> None:
+    zone = (await state.get_data()).get("zone")
+    if not zone:  # the state lost its zone: ask again rather than guess
+        await state.set_state(Onboarding.timezone)
+        await ask_zone(message, user)
+        return
+    onboarding.finish(user, zone, chosen)
+    await state.clear()
+    await set_person_menu(bot, i18n, user)
+    await message.answer(
+        _("All set! I'll check in with you every day at {time} ({zone}).").format(
+            time=chosen.strftime("%H:%M"), zone=timezones.city_name(zone, user.locale)
+        )
+        + "\n\n"
+        + welcome_for_role(user)
+    )
+
+
+def welcome_for_role(user: User) -> str:
+    if user.role == "mentee":
+        return _(
+            "You're on the list for a mentor: we'll introduce you once we've found someone who "
+            "is a good fit. Meanwhile, /log records your day in under a minute. /help lists "
+            "everything."
+        )
+    return _("You joined as a {role}. /help lists what you can do.").format(
+        role=texts.role_name(user.role)
+    )
+
+
+async def ask_again(message: Message, state: FSMContext, user: User | None) -> None:
+    """Anything but the expected answer during onboarding: say so and ask the same question."""
+    current = await state.get_state()
+    if current == Onboarding.timezone.state and user is not None:
+        await message.answer(_("I can only read a typed place name here."))
+        await ask_zone(message, user)
+    elif current == Onboarding.checkin_time.state:
+        await message.answer(
+            _("Please send a time of day like 08:00 or 19:30, or tap one of the times above.")
+        )
+    else:
+        await message.answer(
+            _("Please tap one of the buttons above to continue, or send /cancel to stop.")
+        )
+
+
+async def _remove_buttons(query: CallbackQuery) -> None:
+    if isinstance(query.message, Message):
+        # Already gone or too old to edit: nothing to tidy.
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)

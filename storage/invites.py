@@ -1,0 +1,44 @@
+"""Invites: deep-link codes that carry a role, with a number of uses and an expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Invite, Role, utcnow
+
+
+async def create(
+    session: AsyncSession, role: Role, uses: int = 1, expires_in_days: float | None = None
+) -> Invite:
+    expires_at = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    invite = Invite(
+        code=secrets.token_urlsafe(12), role=role, uses_left=uses, expires_at=expires_at
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def find_usable(session: AsyncSession, code: str) -> Invite | None:
+    """The invite behind ``code`` if it still has uses left and has not expired."""
+    invite = (await session.execute(select(Invite).where(Invite.code == code))).scalar_one_or_none()
+    if invite is None or invite.uses_left <= 0:
+        return None
+    if invite.expires_at is not None and invite.expires_at <= utcnow():
+        return None
+    return invite
+
+
+async def use(session: AsyncSession, invite: Invite) -> bool:
+    """Take one use atomically; False when a concurrent start took the last one."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.uses_left > 0)
+        .values(uses_left=Invite.uses_left - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,107 @@
+"""Queries on people: who they are, their role, language, time zone and consent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Consent, DailyLog, Role, User, utcnow
+
+
+async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
+    return (
+        await session.execute(select(User).where(User.telegram_id == telegram_id))
+    ).scalar_one_or_none()
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    locale: str,
+    pseudonym: str,
+    role: Role = Role.MENTEE,
+    invite_id: int | None = None,
+) -> User:
+    user = User(
+        telegram_id=telegram_id,
+        locale=locale,
+        pseudonym=pseudonym,
+        role=role,
+        invite_id=invite_id,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def record_consent(session: AsyncSession, user: User, version: int) -> None:
+    now = utcnow()
+    user.consent_version = version
+    user.consent_at = now
+    session.add(Consent(user_id=user.id, version=version, locale=user.locale, given_at=now))
+
+
+def finish_onboarding(user: User, timezone: str, checkin_time: dt.time) -> None:
+    user.timezone = timezone
+    user.checkin_time = checkin_time
+    if user.onboarded_at is None:
+        user.onboarded_at = utcnow()
+
+
+async def list_with_roles(session: AsyncSession, roles: list[Role]) -> list[User]:
+    statement = select(User).where(User.role.in_(roles)).order_by(User.role, User.telegram_id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def export(session: AsyncSession, user: User) -> dict[str, object]:
+    """Everything we hold about a person, readable, for them to keep."""
+
+    consents = (
+        await session.execute(
+            select(Consent).where(Consent.user_id == user.id).order_by(Consent.given_at)
+        )
+    ).scalars()
+    logs = (
+        await session.execute(
+            select(DailyLog).where(DailyLog.user_id == user.id).order_by(DailyLog.local_date)
+        )
+    ).scalars()
+    return {
+        "profile": {
+            "telegram_id": user.telegram_id,
+            "pseudonym": user.pseudonym,
+            "display_name": user.display_name,
+            "role": user.role,
+            "language": user.locale,
+            "time_zone": user.timezone,
+            "checkin_time": user.checkin_time.isoformat(timespec="minutes")
+            if user.checkin_time
+            else None,
+            "joined": user.created_at.isoformat(),
+        },
+        "consents": [{"version": c.version, "given_at": c.given_at.isoformat()} for c in consents],
+        "daily_logs": [
+            {
+                "date": log.local_date.isoformat(),
+                "symptom_intensity": log.symptom_intensity,
+                "symptoms": log.symptoms,
+                "energy": log.energy,
+                "activity": log.activity,
+                "rest_breaks": log.rest_breaks,
+                "sleep_quality": log.sleep_quality,
+                "sleep_hours": log.sleep_hours,
+                "mood": log.mood,
+                "interference": log.interference,
+                "note": log.note,
+            }
+            for log in logs
+        ],
+    }
+
+
+async def erase(session: AsyncSession, user: User) -> None:
+    """Delete the person; their logs and consents go with them (ON DELETE CASCADE)."""
+    await session.delete(user)

@@ -1,0 +1,138 @@
+"""Run the real bot (`python -m bot run`) as a subprocess for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+LOG_TAIL_CHARS = 6000
+
+
+class BotProcessError(AssertionError):
+    """The bot died, hung or misbehaved; the message carries the end of its log."""
+
+
+class BotProcess:
+    """One run of the bot. `env` is merged over os.environ; a None value unsets a variable."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str | None],
+        cwd: Path | str,
+        *,
+        log_path: Path | str | None = None,
+        args: tuple[str, ...] = ("run",),
+    ) -> None:
+        merged = {**os.environ, **env}
+        self.env = {key: value for key, value in merged.items() if value is not None}
+        self.cwd = Path(cwd)
+        self.args = args
+        self.log_path = Path(log_path) if log_path else _new_log_file()
+        self._process: asyncio.subprocess.Process | None = None
+
+    def __repr__(self) -> str:
+        return f"<BotProcess pid={self.pid} returncode={self.returncode} log={self.log_path}>"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def start(self) -> None:
+        if self.running:
+            raise RuntimeError(f"{self!r} is already running")
+        # Appending keeps the log of earlier runs when a test restarts the bot on one log.
+        with self.log_path.open("ab") as log:
+            log.write(f"=== {sys.executable} -m bot {' '.join(self.args)}\n".encode())
+            log.flush()
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                *self.args,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait(self) -> int:
+        """Wait for the bot to exit on its own; returns the exit code."""
+        if self._process is None:
+            raise RuntimeError("the bot was never started")
+        return await self._process.wait()
+
+    async def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM and wait for a clean shutdown; SIGKILL if it takes longer than `timeout`."""
+        if self._process is None:
+            return None
+        if self.running:
+            self._process.terminate()
+            try:
+                await asyncio.wait_for(self._process.wait(), timeout)
+            except TimeoutError:
+                self.kill9()
+                await self._process.wait()
+        return self._process.returncode
+
+    def kill9(self) -> None:
+        """Crash the bot the hard way: no shutdown code runs. `await wait()` to reap it."""
+        if self.running:
+            self._process.kill()
+
+    async def until_ready(
+        self, ready: Awaitable[T], *, timeout: float = 30.0, what: str = "the bot to be ready"
+    ) -> T:
+        """Await `ready`, failing fast with the log if the bot exits or `timeout` passes first."""
+        readiness = asyncio.ensure_future(ready)
+        exit_code = asyncio.ensure_future(self.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {readiness, exit_code}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            readiness.cancel()
+            exit_code.cancel()
+        if readiness in done:
+            try:
+                return readiness.result()
+            except AssertionError as error:
+                raise self.failure(f"while waiting for {what}: {error}") from None
+        if exit_code in done:
+            raise self.failure(f"the bot exited with code {exit_code.result()} before {what}")
+        raise self.failure(f"timed out after {timeout}s waiting for {what}")
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def failure(self, message: str) -> BotProcessError:
+        """An error for a test to raise, with the end of the bot's log attached."""
+        log = self.log_text()
+        if len(log) > LOG_TAIL_CHARS:
+            log = "[...]\n" + log[-LOG_TAIL_CHARS:]
+        return BotProcessError(f"{message}\n--- bot log ({self.log_path}) ---\n{log}")
+
+
+def _new_log_file() -> Path:
+    descriptor, path = tempfile.mkstemp(prefix="peerbot-", suffix=".log")
+    os.close(descriptor)
+    return Path(path)
