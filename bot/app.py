@@ -12,7 +12,7 @@ from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import PersonLocaleMiddleware, create_i18n
-from bot.middlewares import KnownPerson, UnitOfWork
+from bot.middlewares import UnitOfWork
 from bot.retry import RetryRequests
 from bot.settings import Settings
 from handlers import get_routers
@@ -48,7 +48,6 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     i18n = create_i18n(settings.default_locale)
     dispatcher = Dispatcher(storage=storage, disable_fsm=True, settings=settings, i18n=i18n)
     dispatcher.update.outer_middleware(UnitOfWork(sessionmaker, storage))
-    dispatcher.update.outer_middleware(KnownPerson())
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(PersonLocaleMiddleware(i18n))
     dispatcher.include_routers(*get_routers())

@@ -9,9 +9,9 @@ def get_routers() -> list[Router]:
     """Fresh routers each call (a router can be attached once); order is priority."""
     return [
         errors.router(),
+        daily_log.router(),  # first: most updates are steps of a daily log
         group.router(),
         start.router(),
-        daily_log.router(),
         common.router(),
         fallback.router(),
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -12,6 +14,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
@@ -29,7 +32,7 @@ from storage import daily_logs
 from storage.models import User
 
 DITTO = "ditto"
-Question = Callable[[dict[str, Any], Settings], tuple[str, InlineKeyboardMarkup]]
+Question = Callable[[frozenset[str], "Options"], tuple[str, InlineKeyboardMarkup]]
 
 
 def router() -> Router:
@@ -269,42 +272,64 @@ def _hint_for(step: Step) -> str:
 
 def _question(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
     step = Step(draft["step"])
+    chosen = draft["answers"].get(Step.SYMPTOMS.value, ()) if step is Step.SYMPTOMS else ()
+    return _rendered_question(
+        step,
+        get_i18n().current_locale,
+        frozenset(chosen),
+        bool(draft.get("ditto")) and step is Step.INTENSITY,
+        Options(settings.log_symptoms, settings.note_max_length),
+    )
+
+
+@dataclass(frozen=True)
+class Options:
+    symptoms: tuple[str, ...]
+    note_limit: int
+
+
+@lru_cache(maxsize=2048)
+def _rendered_question(
+    step: Step, locale: str, chosen: frozenset[str], ditto: bool, options: Options
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and buttons of a question. The same for everyone with the same choices so
+    far, so it is built once per language: building buttons costs more than the database."""
     header = _("Daily log · {number}/{total}").format(
         number=daily_log.step_number(step), total=len(daily_log.ORDER)
     )
-    text, markup = QUESTIONS[step](draft, settings)
-    cancel = button(_("✕ Cancel"), CancelFlow())
-    if step is Step.INTENSITY and draft.get("ditto"):
+    text, markup = QUESTIONS[step](chosen, options)
+    if ditto:
         markup = with_rows(
             markup, [button(_("↺ Same as yesterday"), LogAnswer(step=step, value=DITTO))]
         )
+    cancel = button(_("✕ Cancel"), CancelFlow())
     return f"<i>{header}</i>\n\n{text}", with_rows(markup, [cancel])
 
 
 def _scale(step: Step, question: LazyProxy, low: LazyProxy, high: LazyProxy) -> Question:
-    def build(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    def build(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
         buttons = (button(str(n), LogAnswer(step=step, value=str(n))) for n in range(11))
         return f"{question}\n<i>0 = {low} · 10 = {high}</i>", rows(buttons, 6, 5)
 
     return build
 
 
-def _symptoms(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
-    chosen = set(draft["answers"].get(Step.SYMPTOMS.value, []))
+def _symptoms(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
     buttons = [
         button(
             ("✓ " if s in chosen else "") + render.symptom_name(s),
             LogAnswer(step=Step.SYMPTOMS, value=s),
         )
-        for s in settings.log_symptoms
+        for s in options.symptoms
     ]
-    markup = with_rows(
-        rows(buttons, 2), [button(_("Done ▸"), LogAnswer(step=Step.SYMPTOMS, value=daily_log.DONE))]
+    done = button(_("Done ▸"), LogAnswer(step=Step.SYMPTOMS, value=daily_log.DONE))
+    return (
+        _("Which symptoms are the main ones today? Tap all that apply, then Done."),
+        with_rows(rows(buttons, 2), [done]),
     )
-    return _("Which symptoms are the main ones today? Tap all that apply, then Done."), markup
 
 
-def _activity(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def _activity(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
     buttons = (
         button(str(render.ACTIVITY_NAMES[c]).capitalize(), LogAnswer(step=Step.ACTIVITY, value=c))
         for c in daily_log.ACTIVITY_CHOICES
@@ -312,7 +337,7 @@ def _activity(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKey
     return _("Compared with your plan for today, how active were you?"), rows(buttons, 1)
 
 
-def _rest(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def _rest(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
     buttons = (
         button(render.rest_breaks(n), LogAnswer(step=Step.REST, value=str(n)))
         for n in daily_log.REST_CHOICES
@@ -320,32 +345,25 @@ def _rest(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboar
     return _("How many rest breaks did you take today?"), rows(buttons, 6)
 
 
-def _sleep_hours(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def _sleep_hours(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
     choices = daily_log.SLEEP_HOUR_CHOICES
     labels = {choices[0]: f"≤{choices[0]:g}", choices[-1]: f"{choices[-1]:g}+"}
     buttons = (
         button(labels.get(h, f"{h:g}"), LogAnswer(step=Step.SLEEP_HOURS, value=f"{h:g}"))
         for h in choices
     )
-    return _(
-        "About how many hours did you sleep last night? Tap, or type a number such as 6.5."
-    ), rows(buttons, 7)
+    return (
+        _("About how many hours did you sleep last night? Tap, or type a number such as 6.5."),
+        rows(buttons, 7),
+    )
 
 
-def _note(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def _note(chosen: frozenset[str], options: Options) -> tuple[str, InlineKeyboardMarkup]:
     text = _(
         "Anything you'd like to add? Type a short note (up to {limit} characters), or skip."
-    ).format(limit=settings.note_max_length)
+    ).format(limit=options.note_limit)
     return text, rows([button(_("Skip ▸"), LogAnswer(step=Step.NOTE, value="skip"))], 1)
 
-
-QUESTIONS = {
-    Step.INTENSITY: lambda: _("Overall, how strong are your symptoms today?"),
-    Step.ENERGY: lambda: _("How is your energy today?"),
-    Step.SLEEP_QUALITY: lambda: _("How well did you sleep last night?"),
-    Step.MOOD: lambda: _("How is your mood today?"),
-    Step.INTERFERENCE: lambda: _("How much did your symptoms get in the way of daily life today?"),
-}
 
 QUESTIONS: dict[Step, Question] = {
     Step.INTENSITY: _scale(

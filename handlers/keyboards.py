@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
@@ -39,10 +38,19 @@ class CancelFlow(CallbackData, prefix="cancel"):
 
 
 def rows(buttons: Iterable[InlineKeyboardButton], *widths: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.add(*buttons)
-    builder.adjust(*widths)
-    return builder.as_markup()
+    """Lay buttons out in rows of the given widths, the last width repeating.
+
+    (aiogram's InlineKeyboardBuilder does the same but deep-copies every button,
+    which costs more than the rest of a daily-log step together.)
+    """
+    pending = list(buttons)
+    widths = widths or (1,)
+    layout: list[list[InlineKeyboardButton]] = []
+    while pending:
+        width = widths[min(len(layout), len(widths) - 1)]
+        layout.append(pending[:width])
+        del pending[:width]
+    return InlineKeyboardMarkup(inline_keyboard=layout)
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

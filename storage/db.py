@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.sqlite_inline import WriteGate, connector
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -23,9 +26,13 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError("peerbot keeps its state in a SQLite file: give DATABASE_URL a path")
+    path = Path(parsed.database).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, async_creator=connector(str(path), BUSY_TIMEOUT_MS / 1000, WriteGate())
+    )
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 
@@ -45,16 +52,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def upsert(
-    session: AsyncSession,
-    table: Table,
-    values: Mapping[str, Any],
-    keys: Iterable[str],
-) -> Any:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, in the dialect of the session's database."""
-    dialect = session.get_bind().dialect.name
+def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in the session's dialect; execute it with the row.
+
+    Built once per table: constructing and cache-keying it anew costs more than running it.
+    """
+    return _upsert(session.get_bind().dialect.name, table, tuple(keys))
+
+
+@cache
+def _upsert(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    keys = list(keys)
-    statement = insert(table).values(**values)
-    changes = {name: statement.excluded[name] for name in values if name not in keys}
+    statement = insert(table)
+    changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     return statement.on_conflict_do_update(index_elements=keys, set_=changes)

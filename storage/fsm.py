@@ -3,11 +3,17 @@
 Within one update (``batch``) a conversation's record is read at most once and
 written at most once, in the update's own transaction: the flow's answers and its
 state change commit together, or not at all.
+
+Committed records are also remembered in process, so the next update of the same
+conversation needs no read. That is safe because one bot process consumes the
+updates (Telegram hands each update to one getUpdates caller), and every write of
+a conversation passes through this storage.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -22,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.db import upsert
 from storage.models import FsmRecord, utcnow
 
+REMEMBERED = 20_000  # conversations kept in memory; older ones are read again when needed
+
 
 @dataclass
 class _Record:
@@ -29,67 +37,104 @@ class _Record:
     data: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
 
+    def frozen(self) -> tuple[str | None, str]:
+        return self.state, _dump(self.data)
+
 
 @dataclass
-class _Batch:
+class Batch:
     session: AsyncSession
     records: dict[str, _Record] = field(default_factory=dict)
 
 
-_batch: ContextVar[_Batch | None] = ContextVar("peerbot_fsm_batch", default=None)
+_batch: ContextVar[Batch | None] = ContextVar("peerbot_fsm_batch", default=None)
 
 
 class SqlStorage(BaseStorage):
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._keys = DefaultKeyBuilder(with_destiny=True)
+        self._committed: OrderedDict[str, tuple[str | None, str]] = OrderedDict()
 
     @asynccontextmanager
-    async def batch(self, session: AsyncSession) -> AsyncIterator[None]:
-        """Collect this update's reads and writes; flush them into ``session`` on success."""
-        batch = _Batch(session)
+    async def batch(self, session: AsyncSession) -> AsyncIterator[Batch]:
+        """Collect this update's reads and writes; flush them into ``session`` on success.
+
+        Call ``committed(batch)`` once the session has committed.
+        """
+        batch = Batch(session)
         token = _batch.set(batch)
         try:
-            yield
-            for key, record in batch.records.items():
+            yield batch
+            for name, record in batch.records.items():
                 if record.dirty:
-                    await _write(session, key, record)
+                    await _write(session, name, record)
         finally:
             _batch.reset(token)
 
+    def committed(self, batch: Batch) -> None:
+        for name, record in batch.records.items():
+            self._remember(name, record.frozen())
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        state_name = state.state if isinstance(state, State) else state
-        await self._change(key, lambda record: setattr(record, "state", state_name))
+        record = await self._read(key)
+        record.state = state.state if isinstance(state, State) else state
+        await self._changed(key, record)
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._read(key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._change(key, lambda record: setattr(record, "data", dict(data)))
+        record = await self._read(key)
+        record.data = dict(data)
+        await self._changed(key, record)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return dict((await self._read(key)).data)
 
     async def close(self) -> None:
-        pass
+        self._committed.clear()
 
     async def _read(self, key: StorageKey) -> _Record:
         name = self._keys.build(key)
         batch = _batch.get()
-        if batch is None:
-            async with self._sessionmaker() as session:
-                return await _load(session, name)
-        if name not in batch.records:
-            batch.records[name] = await _load(batch.session, name)
-        return batch.records[name]
+        if batch is not None and name in batch.records:
+            return batch.records[name]
+        if name in self._committed:
+            self._committed.move_to_end(name)
+            state, data = self._committed[name]
+            record = _Record(state, json.loads(data))
+        else:
+            session = batch.session if batch is not None else None
+            record = await self._load(session, name)
+            self._remember(name, record.frozen())
+        if batch is not None:
+            batch.records[name] = record
+        return record
 
-    async def _change(self, key: StorageKey, change: Any) -> None:
-        record = await self._read(key)
-        change(record)
+    async def _changed(self, key: StorageKey, record: _Record) -> None:
         record.dirty = True
-        if _batch.get() is None:
+        if _batch.get() is None:  # outside an update: write through at once
+            name = self._keys.build(key)
             async with self._sessionmaker() as session, session.begin():
-                await _write(session, self._keys.build(key), record)
+                await _write(session, name, record)
+            self._remember(name, record.frozen())
+
+    async def _load(self, session: AsyncSession | None, name: str) -> _Record:
+        if session is None:
+            async with self._sessionmaker() as own:
+                return await _load(own, name)
+        return await _load(session, name)
+
+    def _remember(self, name: str, frozen: tuple[str | None, str]) -> None:
+        self._committed[name] = frozen
+        self._committed.move_to_end(name)
+        while len(self._committed) > REMEMBERED:
+            self._committed.popitem(last=False)
+
+
+def _dump(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 async def _load(session: AsyncSession, name: str) -> _Record:
@@ -108,8 +153,8 @@ async def _write(session: AsyncSession, name: str, record: _Record) -> None:
         values = {
             "key": name,
             "state": record.state,
-            "data": json.dumps(record.data, separators=(",", ":")),
+            "data": _dump(record.data),
             "updated_at": utcnow(),
         }
-        await session.execute(upsert(session, FsmRecord.__table__, values, ["key"]))
+        await session.execute(upsert(session, FsmRecord.__table__, ["key"]), values)
     record.dirty = False

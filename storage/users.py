@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
+from time import monotonic
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Consent, DailyLog, Role, User, utcnow
@@ -105,3 +107,41 @@ async def export(session: AsyncSession, user: User) -> dict[str, object]:
 async def erase(session: AsyncSession, user: User) -> None:
     """Delete the person; their logs and consents go with them (ON DELETE CASCADE)."""
     await session.delete(user)
+
+
+class KnownUsers:
+    """People seen recently, kept between updates so that most updates need no read.
+
+    An entry is re-read after ``ttl`` seconds, which bounds how long a change made
+    elsewhere (a role given on the command line) takes to be seen. Entries are
+    re-attached to each update's session, so handlers change them as usual.
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 20_000) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._entries: OrderedDict[int, tuple[User, float]] = OrderedDict()
+
+    async def get(self, session: AsyncSession, telegram_id: int) -> User | None:
+        entry = self._entries.get(telegram_id)
+        if entry is not None and monotonic() - entry[1] < self._ttl:
+            session.add(entry[0])
+            return entry[0]
+        user = await get_by_telegram_id(session, telegram_id)
+        if user is not None:
+            self._entries[telegram_id] = (user, monotonic())
+            self._trim()
+        return user
+
+    def settle(self, user: User | None) -> None:
+        """After a commit: keep the person, or drop them if they were deleted."""
+        if user is not None and inspect(user).was_deleted:
+            self.forget(user.telegram_id)
+
+    def forget(self, telegram_id: int) -> None:
+        """After a failed update: the in-memory person may hold changes that were rolled back."""
+        self._entries.pop(telegram_id, None)
+
+    def _trim(self) -> None:
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)

@@ -71,6 +71,13 @@ class FakeTelegram(BaseSession):
         )
         return True
 
+    def last_message(self, chat_id: int) -> Message:
+        """What the chat shows last: the newest message sent or edited there."""
+        for sent in reversed(self.sent):
+            if sent.chat_id == chat_id and sent.message is not None:
+                return sent.message
+        raise LookupError(f"nothing was sent to chat {chat_id}")
+
     async def close(self) -> None:
         pass
 
