@@ -732,7 +732,7 @@ class TelegramStandIn:
     def _copy_message(self, params: dict[str, Any]) -> dict[str, int]:
         chat = self._target_chat(params)
         source_chat = _as_chat_id(params.get("from_chat_id"))
-        source = self._messages.get(source_chat, {}).get(params.get("message_id"))
+        source = self._find_message(source_chat, params.get("message_id"))
         if source is None:
             raise _bad_request("message to copy not found")
         content = {key: source[key] for key in _COPIED_CONTENT if key in source}
@@ -850,9 +850,12 @@ class TelegramStandIn:
             raise _bad_request("TOPIC_CLOSED")
         return thread_id
 
+    def _find_message(self, chat_id: int | None, message_id: Any) -> dict[str, Any] | None:
+        return self._messages.get(chat_id, {}).get(message_id)
+
     def _editable_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _as_chat_id(params.get("chat_id"))
-        message = self._messages.get(chat_id, {}).get(params.get("message_id"))
+        message = self._find_message(chat_id, params.get("message_id"))
         if message is None:
             raise _bad_request("message to edit not found")
         if not message["from"].get("is_bot"):
@@ -986,7 +989,7 @@ class TelegramStandIn:
     ) -> dict[str, Any]:
         """The user edits one of their text messages: queues an edited_message update."""
         chat_id = (chat or user).id
-        message = self._messages.get(chat_id, {}).get(message_id)
+        message = self._find_message(chat_id, message_id)
         if message is None or message["from"]["id"] != user.id:
             raise AssertionError(f"user {user.id} has no message {message_id} in chat {chat_id}")
         message.update(text=new_text, edit_date=int(time.time()))
@@ -999,7 +1002,7 @@ class TelegramStandIn:
         if isinstance(message, Reply):
             message = message.message
         chat_id = message["chat"]["id"]
-        current = self._messages.get(chat_id, {}).get(message["message_id"], message)
+        current = self._find_message(chat_id, message["message_id"]) or message
         callback_id = str(next(self._callback_ids))
         self._open_callbacks.add(callback_id)
         await self._queue(
