@@ -36,7 +36,7 @@ from storage import crypto  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
 from storage.models import User  # noqa: E402
-from tests.fakes import FakeTelegram, People, fake_bot  # noqa: E402
+from tests.fakes import FakeTelegram, People, fake_bot, plain_bot  # noqa: E402
 
 # One daily log, as taps: (button row, column) on the message shown, or text to type.
 TAPS: list[tuple[int, int] | str] = [
@@ -133,9 +133,9 @@ async def main(people: int, concurrency: int) -> None:
         ids = range(10_000, 10_000 + people)
         await seed_people(settings, ids)
 
-        echo_bot, echo_telegram = fake_bot()
+        echo_bot, echo_telegram = plain_bot()
         echo = echo_dispatcher()
-        ours_bot, ours_telegram = fake_bot()
+        ours_bot, ours_telegram = fake_bot(settings)
         engine = create_engine(settings.resolved_database_url)
         ours = build_dispatcher(settings, engine)
         statements = 0

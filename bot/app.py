@@ -7,12 +7,13 @@ import logging
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import PersonLocaleMiddleware, create_i18n
-from bot.middlewares import UnitOfWork
+from bot.middlewares import CommitBeforeSpeaking, UnitOfWork
 from bot.retry import RetryRequests
 from bot.settings import Settings
 from handlers import get_routers
@@ -33,8 +34,10 @@ def configure_encryption(settings: Settings) -> None:
     crypto.use_cipher(crypto.Cipher(keys))
 
 
-def build_bot(settings: Settings, token: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+def build_bot(settings: Settings, token: str, session: BaseSession | None = None) -> Bot:
+    """The bot; ``session`` replaces the HTTP client (tests and benchmarks fake Telegram)."""
+    session = session or AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(CommitBeforeSpeaking())
     session.middleware(RetryRequests())
     return Bot(
         token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)

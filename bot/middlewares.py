@@ -1,27 +1,39 @@
-"""The outer middleware that makes one update one locked, transactional unit of work."""
+"""One update = one locked unit of work, committed before the bot says anything."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.fsm import SqlStorage
+from storage.fsm import Batch, SqlStorage
 from storage.users import KnownUsers
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
+# The commit of the update being handled in this task, for CommitBeforeSpeaking.
+_commit_pending: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "peerbot_commit_pending", default=None
+)
+
 
 class UnitOfWork(BaseMiddleware):
-    """Serialises one person's updates; gives each a session, the person, and one commit.
+    """Serialises one person's updates; gives each a session, the person, and commits.
 
-    The person's lock is held until the commit, so their next update reads what this
-    one wrote. Writes are flushed only at the end (the conversation state included),
-    which keeps SQLite's write lock short; the reply was sent by then.
+    What an update changed is committed before the bot's first API call for it (see
+    CommitBeforeSpeaking): a person who sees the next question can rely on the
+    answer before it being stored, whatever happens to the process afterwards. What
+    is changed after that is committed at the end. Writes are flushed only at those
+    moments, which keeps SQLite's write lock short. The person's lock is held until
+    the end, so their next update reads what this one wrote.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], fsm: SqlStorage) -> None:
@@ -47,12 +59,37 @@ class UnitOfWork(BaseMiddleware):
             data["user"] = user
             try:
                 async with self._fsm.batch(session) as batch:
-                    result = await handler(event, data)
-                await session.commit()
+                    token = _commit_pending.set(lambda: self._commit(batch, user))
+                    try:
+                        result = await handler(event, data)
+                    finally:
+                        _commit_pending.reset(token)
+                await self._commit(batch, user)
             except BaseException:
                 if telegram_id:
                     self._people.forget(telegram_id)
                 raise
-            self._fsm.committed(batch)
-            self._people.settle(user)
             return result
+
+    async def _commit(self, batch: Batch, user: Any) -> None:
+        await self._fsm.flush(batch)
+        session = batch.session
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
+        self._fsm.committed(batch)
+        self._people.settle(user)
+
+
+class CommitBeforeSpeaking(BaseRequestMiddleware):
+    """Before the bot sends anything for an update, that update's changes are committed."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Any,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        commit = _commit_pending.get()
+        if commit is not None and not isinstance(method, GetUpdates):
+            await commit()
+        return await make_request(bot, method)

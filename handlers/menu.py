@@ -46,7 +46,7 @@ def commands_for(role: Role | str) -> list[Command]:
 
 
 def _menu(i18n: I18n, locale: str, role: Role | str) -> list[BotCommand]:
-    with i18n.use_locale(locale):
+    with i18n.context(), i18n.use_locale(locale):
         return [
             BotCommand(command=c.name, description=str(c.description)) for c in commands_for(role)
         ]
@@ -57,7 +57,7 @@ async def set_default_menus(bot: Bot, i18n: I18n) -> None:
     for language_code, locale in [(code, code) for code in SUPPORTED] + [
         (None, i18n.default_locale)
     ]:
-        with i18n.use_locale(locale):
+        with i18n.context(), i18n.use_locale(locale):
             commands = [BotCommand(command="start", description=str(__("Begin, or start over")))]
             commands += [
                 BotCommand(command=c.name, description=str(c.description))

@@ -66,11 +66,15 @@ class SqlStorage(BaseStorage):
         token = _batch.set(batch)
         try:
             yield batch
-            for name, record in batch.records.items():
-                if record.dirty:
-                    await _write(session, name, record)
+            await self.flush(batch)
         finally:
             _batch.reset(token)
+
+    async def flush(self, batch: Batch) -> None:
+        """Write the batch's changed records into its session (not committing)."""
+        for name, record in batch.records.items():
+            if record.dirty:
+                await _write(batch.session, name, record)
 
     def committed(self, batch: Batch) -> None:
         for name, record in batch.records.items():

@@ -85,7 +85,17 @@ class FakeTelegram(BaseSession):
         raise NotImplementedError
 
 
-def fake_bot() -> tuple[Bot, FakeTelegram]:
+def fake_bot(settings: Any = None) -> tuple[Bot, FakeTelegram]:
+    """peerbot's own Bot (its request middlewares included) over the fake Telegram."""
+    from bot.app import build_bot  # noqa: PLC0415  (tests.fakes stays importable without the app)
+    from bot.settings import Settings  # noqa: PLC0415
+
+    telegram = FakeTelegram()
+    return build_bot(settings or Settings(_env_file=None), "123456:TEST", telegram), telegram
+
+
+def plain_bot() -> tuple[Bot, FakeTelegram]:
+    """A bare aiogram Bot over the fake Telegram, for baselines."""
     telegram = FakeTelegram()
     bot = Bot(
         token="123456:TEST",

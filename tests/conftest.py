@@ -1,0 +1,109 @@
+"""Shared fixtures: a migrated database on every backend under test, and the encryption key.
+
+Tests that take `database_url` (or anything built on it) run on SQLite, and again on
+PostgreSQL when PEERBOT_TEST_POSTGRES_URL points at a server (CI sets it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from storage import crypto
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade
+from storage.models import Base
+from tests.harness import Harness, make_harness
+
+POSTGRES_URL = os.environ.get("PEERBOT_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True)
+def cipher() -> crypto.Cipher:
+    """A fresh key per test; what the test stores is encrypted with it."""
+    installed = crypto.Cipher([Fernet.generate_key()])
+    crypto.use_cipher(installed)
+    return installed
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """One scratch database for the whole run, migrated once, dropped at the end."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    admin_url = make_url(POSTGRES_URL)
+    name = f"peerbot_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(_admin(admin_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: URL, statement: str) -> None:
+    engine = create_engine(url.render_as_string(hide_password=False))
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'peerbot.sqlite3'}"
+        upgrade(url)
+        return url
+    assert postgres_database is not None
+    asyncio.run(_truncate_all(postgres_database))
+    return postgres_database
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def harness(settings: Settings, engine: AsyncEngine) -> Harness:
+    return make_harness(settings, engine)
