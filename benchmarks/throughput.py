@@ -24,19 +24,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aiogram import Dispatcher, F  # noqa: E402
-from aiogram.types import CallbackQuery, Message, Update  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import event  # noqa: E402
+from aiogram import Dispatcher, F
+from aiogram.types import CallbackQuery, Message, Update
+from cryptography.fernet import Fernet
+from sqlalchemy import event
 
-from bot.app import build_dispatcher  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from flows.onboarding import new_pseudonym  # noqa: E402
-from storage import crypto  # noqa: E402
-from storage.db import create_engine, create_sessionmaker  # noqa: E402
-from storage.migrate import upgrade_async  # noqa: E402
-from storage.models import User  # noqa: E402
-from tests.fakes import FakeTelegram, People, fake_bot, plain_bot  # noqa: E402
+from bot.app import build_dispatcher
+from bot.settings import Settings
+from flows.onboarding import new_pseudonym
+from storage import crypto
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_async
+from storage.models import User
+from tests.fakes import FakeTelegram, People, fake_bot, plain_bot
 
 # One daily log, as taps: (button row, column) on the message shown, or text to type.
 TAPS: list[tuple[int, int] | str] = [

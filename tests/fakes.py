@@ -25,6 +25,9 @@ from aiogram.methods import (
 )
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
+from bot.app import build_bot
+from bot.settings import Settings
+
 BOT_USER = User(id=123456, is_bot=True, first_name="peerbot", username="peerbot_test_bot")
 
 
@@ -87,9 +90,6 @@ class FakeTelegram(BaseSession):
 
 def fake_bot(settings: Any = None) -> tuple[Bot, FakeTelegram]:
     """peerbot's own Bot (its request middlewares included) over the fake Telegram."""
-    from bot.app import build_bot  # noqa: PLC0415  (tests.fakes stays importable without the app)
-    from bot.settings import Settings  # noqa: PLC0415
-
     telegram = FakeTelegram()
     return build_bot(settings or Settings(_env_file=None), "123456:TEST", telegram), telegram
 
