@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -157,3 +158,146 @@ class FsmRecord(Base):
     state: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[str | None] = mapped_column(EncryptedText)  # JSON, encrypted: it holds answers
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CrisisPlanSection(Base):
+    """One section of a person's safety plan (Stanley–Brown), encrypted."""
+
+    __tablename__ = "crisis_plan_sections"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CONTACTING = "contacting"
+    RESOLVED = "resolved"
+
+
+class Alert(Base):
+    """A crisis case: one person's hits within a short window, until a supervisor resolves it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_hit_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Escalation: 0 = sent to the channel and the on-call; 1 = re-sent with backups; 2 = everyone.
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    escalate_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AlertHit(Base):
+    """A sentence that matched, with the rule that matched it (no other history)."""
+
+    __tablename__ = "alert_hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    sentence: Mapped[str] = mapped_column(EncryptedText)
+    language: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Every step of an alert's life and every refused press, for review."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id; None for the bot itself
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LabelledExample(Base):
+    """A supervisor's verdict on screening: a false alarm, or a message that should have alerted."""
+
+    __tablename__ = "labelled_examples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), index=True)
+    label: Mapped[str] = mapped_column(String(16))  # "false_alarm" | "missed" | "confirmed"
+    text: Mapped[str] = mapped_column(EncryptedText)
+    rule: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OnCallShift(Base):
+    """Who is on call: one primary at a time, any number of backups; ended shifts stay for audit."""
+
+    __tablename__ = "oncall_shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "primary" | "backup"
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxMessage(Base):
+    """A message that must arrive later or to someone else, written with what caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # idempotency key
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(EncryptedText)  # JSON: Bot API method and its params
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # what Telegram answered
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class InboxUpdate(Base):
+    """An update received from Telegram, kept until it has been handled."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(EncryptedText)  # the update's JSON: it carries their words
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class SystemStatus(Base):
+    """Health facts that `peerbot status` and /status show (e.g. the channel is unreachable)."""
+
+    __tablename__ = "system_status"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,179 @@
+"""The outbox: messages that must arrive later or to someone else.
+
+A row is written in the same transaction as the change that caused it, under an
+idempotency key (writing the same key twice keeps one row). The delivery worker
+claims due rows atomically — a conditional UPDATE on SQLite, ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL — so two processes never send one row twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, utcnow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    attempts: int
+    on_undeliverable: str | None  # what to do when the chat cannot be reached at all
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    chat_id: int,
+    method: str,
+    params: Mapping[str, Any],
+    due_at: dt.datetime | None = None,
+    on_undeliverable: str | None = None,
+) -> None:
+    """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored."""
+    payload = {"method": method, "params": {"chat_id": chat_id, **params}}
+    if on_undeliverable:
+        payload["on_undeliverable"] = on_undeliverable
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage)
+        .values(
+            key=key,
+            chat_id=chat_id,
+            payload=json.dumps(payload, ensure_ascii=False),
+            status=PENDING,
+            attempts=0,
+            due_at=due_at or utcnow(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await session.execute(statement)
+
+
+async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``lease``; commit right after to make the claim visible."""
+    now = utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.due_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(due.scalar_subquery()),
+            # Re-checked in the UPDATE itself: on SQLite this is what makes the claim atomic.
+            OutboxMessage.status == PENDING,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.key,
+            OutboxMessage.chat_id,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    claimed = []
+    for row in sorted(rows, key=lambda r: r.id):
+        payload = json.loads(row.payload)
+        claimed.append(
+            Claimed(
+                id=row.id,
+                key=row.key,
+                chat_id=row.chat_id,
+                method=payload["method"],
+                params=payload["params"],
+                attempts=row.attempts,
+                on_undeliverable=payload.get("on_undeliverable"),
+            )
+        )
+    return claimed
+
+
+async def mark_sent(session: AsyncSession, row_id: int, message_id: int | None = None) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=SENT,
+            sent_at=utcnow(),
+            message_id=message_id,
+            claimed_until=None,
+            last_error=None,
+        )
+    )
+
+
+async def retry_later(session: AsyncSession, row_id: int, delay: float, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            due_at=utcnow() + dt.timedelta(seconds=delay),
+            claimed_until=None,
+            last_error=error[:200],
+        )
+    )
+
+
+async def give_up(session: AsyncSession, row_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=FAILED, claimed_until=None, last_error=error[:200])
+    )
+
+
+async def sent_message_id(session: AsyncSession, key: str) -> int | None:
+    """The Telegram message id a sent row got (to edit it later), or None."""
+    return await session.scalar(
+        select(OutboxMessage.message_id).where(
+            and_(OutboxMessage.key == key, OutboxMessage.status == SENT)
+        )
+    )
+
+
+async def pending_count(session: AsyncSession) -> int:
+
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
+        )
+        or 0
+    )
+
+
+async def failed_count(session: AsyncSession) -> int:
+
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == FAILED)
+        )
+        or 0
+    )
