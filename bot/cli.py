@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage import invites, users
+from storage import alerts, invites, oncall, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.models import Role
@@ -74,6 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     role_commands.add_parser("list", help="list everyone who is not a mentee").set_defaults(
         handler=_roles_list
     )
+
+    shifts = commands.add_parser("oncall", help="who is on call for crisis alerts")
+    shift_commands = shifts.add_subparsers(required=True, metavar="ACTION")
+    take = shift_commands.add_parser("set", help="put a supervisor on call (hands over the shift)")
+    take.add_argument("telegram_id", type=int)
+    take.add_argument("--backup", action="store_true", help="as a backup instead of the primary")
+    take.set_defaults(handler=_oncall_set)
+    stop = shift_commands.add_parser("end", help="end a supervisor's shift")
+    stop.add_argument("telegram_id", type=int)
+    stop.set_defaults(handler=_oncall_end)
+    shift_commands.add_parser("list", help="who is on call now").set_defaults(handler=_oncall_list)
+
+    commands.add_parser("status", help="alerts, on-call, delivery and channel health").set_defaults(
+        handler=_status
+    )
+    lexicon = commands.add_parser("lexicon", help="crisis lexicon maintenance")
+    lexicon_commands = lexicon.add_subparsers(required=True, metavar="ACTION")
+    review = lexicon_commands.add_parser(
+        "review", help="false alarms and missed messages labelled by supervisors, per language"
+    )
+    review.add_argument("--language", help="only this language")
+    review.set_defaults(handler=_lexicon_review)
     return parser
 
 
@@ -188,3 +211,77 @@ def _ask_username(settings: Settings) -> str | None:
             await bot.session.close()
 
     return asyncio.run(ask())
+
+
+def _oncall_set(settings: Settings, args: argparse.Namespace) -> int:
+    async def put_on_call(session: AsyncSession) -> str:
+        person = await users.get_by_telegram_id(session, args.telegram_id)
+        if person is None or person.role != Role.SUPERVISOR:
+            return f"{args.telegram_id} is not a supervisor (peerbot roles add {args.telegram_id} supervisor)"
+        await oncall.take(session, person, oncall.BACKUP if args.backup else oncall.PRIMARY)
+        alerts.audit(
+            session,
+            "shift_backup" if args.backup else "shift_primary",
+            actor=args.telegram_id,
+            detail="cli",
+        )
+        return f"{args.telegram_id} is on call" + (" as a backup" if args.backup else "")
+
+    print(_with_session(settings, put_on_call))
+    return 0
+
+
+def _oncall_end(settings: Settings, args: argparse.Namespace) -> int:
+    async def end_shift(session: AsyncSession) -> str:
+        person = await users.get_by_telegram_id(session, args.telegram_id)
+        if person is None or not await oncall.end(session, person):
+            return f"{args.telegram_id} was not on call"
+        alerts.audit(session, "shift_end", actor=args.telegram_id, detail="cli")
+        return f"{args.telegram_id} is off call"
+
+    print(_with_session(settings, end_shift))
+    return 0
+
+
+def _oncall_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def listing(session: AsyncSession) -> str:
+        primary, backups = await oncall.on_call(session)
+        lines = [
+            f"primary\t{primary.telegram_id}\t{primary.pseudonym}" if primary else "primary\tnobody"
+        ]
+        lines += [f"backup\t{b.telegram_id}\t{b.pseudonym}" for b in backups]
+        return "\n".join(lines)
+
+    print(_with_session(settings, listing))
+    return 0
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    from aiogram.utils.i18n import I18n
+
+    from bot.i18n import create_i18n
+    from handlers.alerts import status_text
+
+    async def report(session: AsyncSession) -> str:
+        i18n: I18n = create_i18n(settings.default_locale)
+        with i18n.context():
+            text = await status_text(session, settings)
+        return re.sub(r"</?b>", "", text)
+
+    print(_with_session(settings, report))
+    return 0
+
+
+def _lexicon_review(settings: Settings, args: argparse.Namespace) -> int:
+    async def review(session: AsyncSession) -> str:
+        examples = await alerts.labelled(session, args.language)
+        if not examples:
+            return "no labelled examples yet"
+        lines = []
+        for example in examples:
+            rule = example.rule or "-"
+            lines.append(f"{example.language}\t{example.label}\t{rule}\t{example.text}")
+        return "\n".join(lines)
+
+    print(_with_session(settings, review))
+    return 0

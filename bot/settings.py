@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None  # default: generated once into data_dir
 
     supervisor_chat_id: int | None = None
+    escalation_ack_minutes: float = Field(default=5, gt=0)  # re-alert when not acknowledged
+    alert_join_minutes: float = Field(default=30, ge=0)  # hits within this join one open case
+    staffed_hours: str = ""  # like "08:00-20:00" in staffed_timezone; empty = always staffed
+    staffed_timezone: str = "UTC"
+    alerts_show_names: bool = False  # alerts carry a pseudonym unless this is set
+    escalation_tick_seconds: float = Field(default=15, gt=0)
     default_locale: str = "en"
     invite_only: bool = False
 

@@ -1,0 +1,195 @@
+"""Crisis alerts: opening and joining cases, the supervisors' answers, escalation, on-call hours.
+
+Rendering and sending are the callers' (handlers render, the outbox sends); this module
+decides what happens to a case and writes it down, with an audit event for every step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.screening import Hit
+from storage import alerts, oncall, outbox, status
+from storage.models import Alert, AlertHit, AlertStatus, User
+
+log = logging.getLogger(__name__)
+
+# How a supervisor can close a case. "false_alarm" teaches the lexicon what not to flag.
+OUTCOMES = ("false_alarm", "safe", "emergency_services", "other")
+LAST_LEVEL = 2  # 0: channel + on-call; 1: re-sent with the backups; 2: every supervisor
+
+
+@dataclass(frozen=True)
+class Case:
+    alert: Alert
+    is_new: bool
+    added: list[AlertHit]
+
+
+async def record_hits(
+    session: AsyncSession,
+    person: User,
+    hits: Sequence[Hit],
+    *,
+    now: dt.datetime,
+    join_window: dt.timedelta,
+    ack_within: dt.timedelta,
+) -> Case:
+    """Open a case for these hits, or add them to the person's recent open case."""
+    worst = max(hits, key=lambda hit: hit.severity)
+    case = await alerts.open_case_of(session, person.id, since=now - join_window)
+    is_new = case is None
+    if case is None:
+        case = Alert(
+            user_id=person.id,
+            category=worst.category,
+            severity=worst.severity,
+            status=AlertStatus.OPEN,
+            opened_at=now,
+            last_hit_at=now,
+            escalation_level=0,
+            escalate_at=now + ack_within,
+        )
+        session.add(case)
+        await session.flush()  # the id names the case in every message about it
+    elif worst.severity > case.severity:
+        case.severity, case.category = worst.severity, worst.category
+    case.last_hit_at = now
+    added = [
+        AlertHit(
+            alert_id=case.id,
+            sentence=hit.sentence,
+            language=hit.language,
+            rule=hit.rule,
+            category=hit.category,
+            severity=hit.severity,
+            at=now,
+        )
+        for hit in hits
+    ]
+    session.add_all(added)
+    rules = ", ".join(hit.rule for hit in hits)
+    alerts.audit(session, "opened" if is_new else "joined", alert_id=case.id, detail=rules[:200])
+    return Case(case, is_new, added)
+
+
+async def acknowledge(session: AsyncSession, alert: Alert, by: User, now: dt.datetime) -> bool:
+    if alert.status != AlertStatus.OPEN:
+        return False
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_by, alert.acknowledged_at, alert.escalate_at = by.telegram_id, now, None
+    alerts.audit(session, "acknowledged", alert_id=alert.id, actor=by.telegram_id)
+    return True
+
+
+async def contacting(session: AsyncSession, alert: Alert, by: User, now: dt.datetime) -> bool:
+    if alert.status == AlertStatus.RESOLVED:
+        return False
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = by.telegram_id, now
+    alert.status, alert.escalate_at = AlertStatus.CONTACTING, None
+    alerts.audit(session, "contacting", alert_id=alert.id, actor=by.telegram_id)
+    return True
+
+
+async def resolve(
+    session: AsyncSession, alert: Alert, by: User, outcome: str, now: dt.datetime
+) -> bool:
+    """Close the case; its sentences become labelled examples for the lexicon review."""
+    if alert.status == AlertStatus.RESOLVED or outcome not in OUTCOMES:
+        return False
+    alert.status, alert.outcome, alert.escalate_at = AlertStatus.RESOLVED, outcome, None
+    alert.resolved_by, alert.resolved_at = by.telegram_id, now
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = by.telegram_id, now
+    verdict = "false_alarm" if outcome == "false_alarm" else "confirmed"
+    for hit in await alerts.hits_of(session, alert.id):
+        alerts.label(
+            session,
+            language=hit.language,
+            verdict=verdict,
+            text=hit.sentence,
+            rule=hit.rule,
+            category=hit.category,
+            alert_id=alert.id,
+            by=by.telegram_id,
+        )
+    alerts.audit(session, "resolved", alert_id=alert.id, actor=by.telegram_id, detail=outcome)
+    return True
+
+
+def mark_missed(session: AsyncSession, text: str, language: str, by: User) -> None:
+    """A supervisor's report of a message that should have alerted."""
+    alerts.label(
+        session,
+        language=language,
+        verdict="missed",
+        text=text,
+        rule=None,
+        category=None,
+        alert_id=None,
+        by=by.telegram_id,
+    )
+    alerts.audit(session, "missed_reported", actor=by.telegram_id, detail=language)
+
+
+async def escalate(
+    session: AsyncSession, alert: Alert, now: dt.datetime, ack_within: dt.timedelta
+) -> int | None:
+    """Claim the next escalation level of an unacknowledged alert; None if someone else did."""
+    level = alert.escalation_level + 1
+    next_at = now + ack_within if level < LAST_LEVEL else None
+    if not await alerts.claim_escalation(session, alert, next_at):
+        return None
+    alerts.audit(session, f"escalated_to_{level}", alert_id=alert.id)
+    return level
+
+
+async def recipients(session: AsyncSession, level: int) -> list[User]:
+    """Who is paged directly at an escalation level (the channel always gets the alert)."""
+    primary, backups = await oncall.on_call(session)
+    everyone = await oncall.supervisors(session)
+    if level >= LAST_LEVEL or primary is None:
+        if primary is None:
+            log.warning("nobody is on call: alerts go to all %d supervisors", len(everyone))
+        return everyone
+    return [primary] if level == 0 else [primary, *backups]
+
+
+def is_staffed(now: dt.datetime, hours: str, zone: str) -> bool:
+    """``hours`` like "08:00-20:00" in ``zone``; empty means always staffed."""
+    if not hours.strip():
+        return True
+    start_text, _, end_text = hours.partition("-")
+    start, end = dt.time.fromisoformat(start_text.strip()), dt.time.fromisoformat(end_text.strip())
+    local = now.astimezone(zoneinfo.ZoneInfo(zone)).time()
+    return start <= local < end if start <= end else (local >= start or local < end)
+
+
+async def reach_supervisors_directly(
+    session: AsyncSession, undelivered: outbox.Claimed, error: str
+) -> None:
+    """The supervisor channel cannot be reached: send the same alert to every supervisor."""
+    log.error(
+        "SUPERVISOR CHANNEL UNREACHABLE (%s): alert %s goes to every supervisor directly",
+        error[:80],
+        undelivered.key,
+    )
+    await status.report(session, status.SUPERVISOR_CHANNEL, f"unreachable: {error[:200]}")
+    params = {
+        k: v for k, v in undelivered.params.items() if k not in ("chat_id", "message_thread_id")
+    }
+    for supervisor in await oncall.supervisors(session):
+        await outbox.enqueue(
+            session,
+            key=f"{undelivered.key}:direct:{supervisor.telegram_id}",
+            chat_id=supervisor.telegram_id,
+            method=undelivered.method,
+            params=params,
+        )

@@ -1,0 +1,397 @@
+"""Supervisors and alerts: the alert messages, their buttons, /alerts, /oncall and /status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from flows import alerts as alert_flow
+from handlers.filters import HasRole
+from handlers.keyboards import button, rows
+from storage import alerts, oncall, outbox, status, users
+from storage.models import Alert, AlertStatus, Role, User, utcnow
+
+log = logging.getLogger(__name__)
+
+CATEGORY_NAMES = {
+    "suicide": __("suicide"),
+    "self_harm": __("self-harm"),
+    "harm_to_others": __("harm to others"),
+    "abuse_or_danger_at_home": __("abuse or danger at home"),
+    "medical_red_flag": __("medical red flag"),
+}
+SEVERITY_NAMES = {1: __("concern"), 2: __("high"), 3: __("imminent")}
+OUTCOME_NAMES = {
+    "false_alarm": __("False alarm"),
+    "safe": __("Spoke with them — safe for now"),
+    "emergency_services": __("Emergency services involved"),
+    "other": __("Other"),
+}
+
+
+class AlertAction(CallbackData, prefix="alert"):
+    action: str  # "ack" | "contact" | "resolve" | "outcome" | "back"
+    alert_id: int
+    outcome: str = ""
+
+
+class ShiftAction(CallbackData, prefix="shift"):
+    action: str  # "primary" | "backup" | "end"
+
+
+def router() -> Router:
+    r = Router(name="alerts")
+    r.callback_query.register(alert_pressed, AlertAction.filter())
+    staff = HasRole(Role.SUPERVISOR, Role.ADMIN)
+    private = F.chat.type == "private"
+    r.message.register(list_alerts, Command("alerts"), staff, private)
+    r.message.register(show_oncall, Command("oncall"), HasRole(Role.SUPERVISOR), private)
+    r.callback_query.register(shift_pressed, ShiftAction.filter())
+    r.message.register(show_status, Command("status"), staff, private)
+    return r
+
+
+# ----- the alert messages ---------------------------------------------------------------
+
+
+async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) -> str:
+    """What supervisors read: the minimum needed to act, and no history."""
+    person = await session.get(User, alert.user_id)
+    who = escape(person.pseudonym) if person else "?"
+    if person and settings.alerts_show_names and person.display_name:
+        who += f" ({escape(person.display_name)})"
+    hits = await alerts.hits_of(session, alert.id)
+    lines = [
+        _("🚨 <b>Alert #{id}</b> · {severity} · {category}").format(
+            id=alert.id,
+            severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
+            category=CATEGORY_NAMES.get(alert.category, alert.category),
+        ),
+        _("Person: {who}").format(who=who),
+        _("Mentor: {mentor}").format(mentor=_("none yet")),
+    ]
+    lines += [f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)" for hit in hits[-5:]]
+    lines.append(_("Opened: {time} UTC").format(time=f"{alert.opened_at:%Y-%m-%d %H:%M}"))
+    lines += await _status_lines(session, alert)
+    return "\n".join(lines)
+
+
+async def _status_lines(session: AsyncSession, alert: Alert) -> list[str]:
+    lines = []
+    if alert.acknowledged_at is not None:
+        lines.append(
+            _("✅ Acknowledged by {name} at {time} UTC").format(
+                name=await _staff_name(session, alert.acknowledged_by),
+                time=f"{alert.acknowledged_at:%H:%M}",
+            )
+        )
+    if alert.status == AlertStatus.CONTACTING:
+        lines.append(_("📞 Someone is contacting them."))
+    if alert.status == AlertStatus.RESOLVED:
+        lines.append(
+            _("✔️ Resolved by {name}: {outcome}").format(
+                name=await _staff_name(session, alert.resolved_by),
+                outcome=OUTCOME_NAMES.get(alert.outcome or "", alert.outcome),
+            )
+        )
+    elif alert.escalation_level:
+        lines.append(
+            _("⏰ Not acknowledged in time: escalated (level {level}).").format(
+                level=alert.escalation_level
+            )
+        )
+    return lines
+
+
+async def _staff_name(session: AsyncSession, telegram_id: int | None) -> str:
+    person = await users.get_by_telegram_id(session, telegram_id) if telegram_id else None
+    if person is None:
+        return "?"
+    return escape(person.display_name or person.pseudonym)
+
+
+def alert_buttons(alert: Alert) -> InlineKeyboardMarkup | None:
+    if alert.status == AlertStatus.RESOLVED:
+        return None
+    buttons = []
+    if alert.status == AlertStatus.OPEN:
+        buttons.append(button(_("Acknowledge"), AlertAction(action="ack", alert_id=alert.id)))
+    if alert.status != AlertStatus.CONTACTING:
+        buttons.append(
+            button(_("I'm contacting them"), AlertAction(action="contact", alert_id=alert.id))
+        )
+    buttons.append(button(_("Resolve…"), AlertAction(action="resolve", alert_id=alert.id)))
+    return rows(buttons, 1)
+
+
+def outcome_buttons(alert: Alert) -> InlineKeyboardMarkup:
+    buttons = [
+        button(str(name), AlertAction(action="outcome", alert_id=alert.id, outcome=outcome))
+        for outcome, name in OUTCOME_NAMES.items()
+    ]
+    buttons.append(button(_("◂ Back"), AlertAction(action="back", alert_id=alert.id)))
+    return rows(buttons, 1)
+
+
+async def announce(
+    session: AsyncSession, case: alert_flow.Case, settings: Settings, i18n: I18n, level: int = 0
+) -> None:
+    """Queue the alert for the supervisor channel and the people paged at ``level``."""
+    alert = case.alert
+    if case.is_new or level > 0:
+        stage = f"l{level}"
+        with i18n.use_locale(settings.default_locale):
+            text = await alert_text(session, alert, settings)
+            if level:
+                text = (
+                    _("⏰ <b>Still not acknowledged</b> after {minutes:g} minutes.").format(
+                        minutes=settings.escalation_ack_minutes * level
+                    )
+                    + "\n\n"
+                    + text
+                )
+            markup = alert_buttons(alert)
+        if settings.supervisor_chat_id is not None:
+            await outbox.enqueue(
+                session,
+                key=f"alert:{alert.id}:{stage}:channel",
+                chat_id=settings.supervisor_chat_id,
+                method="sendMessage",
+                params=_message(text, markup),
+                on_undeliverable="all_supervisors",
+            )
+        paged = await alert_flow.recipients(session, level)
+        for supervisor in paged:
+            with i18n.use_locale(supervisor.locale):
+                personal = await alert_text(session, alert, settings)
+                markup = alert_buttons(alert)
+            await outbox.enqueue(
+                session,
+                key=f"alert:{alert.id}:{stage}:dm:{supervisor.telegram_id}",
+                chat_id=supervisor.telegram_id,
+                method="sendMessage",
+                params=_message(personal, markup),
+            )
+        if not paged and settings.supervisor_chat_id is None:
+            log.error(
+                "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
+            )
+        return
+    # A new sentence joins an open case: add it to the channel without paging again.
+    if settings.supervisor_chat_id is not None:
+        with i18n.use_locale(settings.default_locale):
+            text = (
+                _("➕ New message in alert #{id}:").format(id=alert.id)
+                + "\n"
+                + "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in case.added)
+            )
+        await outbox.enqueue(
+            session,
+            key=f"alertnote:{alert.id}:{case.added[0].at.timestamp()}",
+            chat_id=settings.supervisor_chat_id,
+            method="sendMessage",
+            params={"text": text, "parse_mode": "HTML"},
+        )
+
+
+def _message(text: str, markup: InlineKeyboardMarkup | None) -> dict[str, object]:
+    params: dict[str, object] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        params["reply_markup"] = markup.model_dump(exclude_none=True)
+    return params
+
+
+async def refresh_copies(
+    session: AsyncSession, alert: Alert, settings: Settings, i18n: I18n, *, skip: tuple[int, int]
+) -> None:
+    """Every copy of the alert (channel and direct messages) shows its new state."""
+    with i18n.use_locale(settings.default_locale):
+        text = await alert_text(session, alert, settings)
+        markup = alert_buttons(alert)
+    stamp = f"{alert.status}:{alert.escalation_level}:{utcnow().timestamp()}"
+    for chat_id, message_id in set(await alerts.copies_of(session, alert.id)):
+        if (chat_id, message_id) == skip:
+            continue
+        params = _message(text, markup) | {"message_id": message_id}
+        await outbox.enqueue(
+            session,
+            key=f"alertedit:{alert.id}:{chat_id}:{message_id}:{stamp}",
+            chat_id=chat_id,
+            method="editMessageText",
+            params=params,
+        )
+
+
+# ----- the buttons ----------------------------------------------------------------------
+
+
+async def alert_pressed(
+    query: CallbackQuery,
+    callback_data: AlertAction,
+    user: User | None,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    alert = await alerts.get(session, callback_data.alert_id)
+    message = query.message if isinstance(query.message, Message) else None
+    where = (message.chat.id, message.message_id) if message else None
+    ours = alert is not None and where in set(await alerts.copies_of(session, alert.id))
+    if user is None or user.role != Role.SUPERVISOR or not ours or alert is None:
+        alerts.audit(
+            session,
+            "refused_press",
+            alert_id=alert.id if alert and ours else None,
+            actor=query.from_user.id,
+            detail=f"{callback_data.action} by {user.role if user else 'stranger'}",
+        )
+        log.warning(
+            "refused alert button %s from Telegram user %s (role %s, our message: %s)",
+            callback_data.action,
+            query.from_user.id,
+            user.role if user else None,
+            ours,
+        )
+        await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
+        return
+    now = utcnow()
+    action = callback_data.action
+    if action == "resolve":
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=outcome_buttons(alert))
+        return
+    if action == "back":
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=alert_buttons(alert))
+        return
+    if action == "ack":
+        changed = await alert_flow.acknowledge(session, alert, user, now)
+    elif action == "contact":
+        changed = await alert_flow.contacting(session, alert, user, now)
+    elif action == "outcome":
+        changed = await alert_flow.resolve(session, alert, user, callback_data.outcome, now)
+    else:
+        changed = False
+    if not changed:
+        await query.answer(_("This alert has already moved on."))
+    else:
+        await query.answer(_("Thank you. Everyone on the alert can see it."))
+    await refresh_copies(session, alert, settings, i18n, skip=where)
+    await message.edit_text(
+        await alert_text(session, alert, settings), reply_markup=alert_buttons(alert)
+    )
+
+
+# ----- /alerts, /oncall, /status --------------------------------------------------------
+
+
+async def list_alerts(message: Message, session: AsyncSession) -> None:
+    open_alerts = await alerts.unresolved(session)
+    if not open_alerts:
+        await message.answer(_("No open alerts."))
+        return
+    now = utcnow()
+    lines = [_("<b>Open alerts</b>")]
+    for alert in open_alerts:
+        person = await session.get(User, alert.user_id)
+        minutes = int((now - alert.opened_at).total_seconds() // 60)
+        lines.append(
+            _("#{id} · {severity} · {category} · {who} · {status} · {minutes} min ago").format(
+                id=alert.id,
+                severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
+                category=CATEGORY_NAMES.get(alert.category, alert.category),
+                who=escape(person.pseudonym) if person else "?",
+                status=alert.status,
+                minutes=minutes,
+            )
+        )
+    await message.answer("\n".join(lines))
+
+
+async def show_oncall(message: Message, session: AsyncSession) -> None:
+    await message.answer(await _oncall_text(session), reply_markup=_shift_buttons())
+
+
+async def _oncall_text(session: AsyncSession) -> str:
+    primary, backups = await oncall.on_call(session)
+    return (
+        _("On call now: {primary}").format(
+            primary=escape(_name(primary)) if primary else _("nobody")
+        )
+        + "\n"
+        + _("Backups: {backups}").format(
+            backups=", ".join(escape(_name(b)) for b in backups) or _("none")
+        )
+    )
+
+
+def _name(person: User) -> str:
+    return person.display_name or person.pseudonym
+
+
+def _shift_buttons() -> InlineKeyboardMarkup:
+    return rows(
+        [
+            button(_("Take the shift"), ShiftAction(action="primary")),
+            button(_("Join as backup"), ShiftAction(action="backup")),
+            button(_("End my shift"), ShiftAction(action="end")),
+        ],
+        1,
+    )
+
+
+async def shift_pressed(
+    query: CallbackQuery, callback_data: ShiftAction, user: User | None, session: AsyncSession
+) -> None:
+    if user is None or user.role != Role.SUPERVISOR or not user.is_onboarded:
+        await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
+        return
+    if callback_data.action == "end":
+        await oncall.end(session, user)
+    else:
+        await oncall.take(
+            session, user, oncall.PRIMARY if callback_data.action == "primary" else oncall.BACKUP
+        )
+    alerts.audit(session, f"shift_{callback_data.action}", actor=user.telegram_id)
+    await query.answer(_("Done."))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(await _oncall_text(session), reply_markup=_shift_buttons())
+
+
+async def show_status(message: Message, session: AsyncSession, settings: Settings) -> None:
+    await message.answer(await status_text(session, settings))
+
+
+async def status_text(session: AsyncSession, settings: Settings) -> str:
+    primary, backups = await oncall.on_call(session)
+    lines = [
+        _("<b>peerbot status</b>"),
+        _("Supervisor channel: {chat}").format(chat=settings.supervisor_chat_id or _("not set")),
+        _("On call: {primary} (+{count} backups)").format(
+            primary=escape(_name(primary)) if primary else _("nobody"), count=len(backups)
+        ),
+        _("Open alerts: {count}").format(count=len(await alerts.unresolved(session))),
+        _("Messages waiting to be sent: {pending}; failed: {failed}").format(
+            pending=await outbox.pending_count(session), failed=await outbox.failed_count(session)
+        ),
+    ]
+    lines += [
+        f"⚠️ {escape(report.key)}: {escape(report.value)} ({report.updated_at:%Y-%m-%d %H:%M} UTC)"
+        for report in await status.all_reports(session)
+    ]
+    return "\n".join(lines)
+
+
+def staffed_now(settings: Settings, now: dt.datetime | None = None) -> bool:
+    return alert_flow.is_staffed(now or utcnow(), settings.staffed_hours, settings.staffed_timezone)

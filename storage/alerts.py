@@ -1,0 +1,131 @@
+"""Queries on crisis alerts, their hits, the audit trail, and the labelled examples."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Alert,
+    AlertHit,
+    AlertStatus,
+    AuditEvent,
+    LabelledExample,
+    OutboxMessage,
+    utcnow,
+)
+
+
+async def open_case_of(session: AsyncSession, user_id: int, since: dt.datetime) -> Alert | None:
+    """The person's unresolved case with a hit after ``since``: new hits join it."""
+    statement = (
+        select(Alert)
+        .where(
+            Alert.user_id == user_id,
+            Alert.status != AlertStatus.RESOLVED,
+            Alert.last_hit_at >= since,
+        )
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, alert_id: int) -> Alert | None:
+    return await session.get(Alert, alert_id)
+
+
+async def hits_of(session: AsyncSession, alert_id: int) -> list[AlertHit]:
+    statement = select(AlertHit).where(AlertHit.alert_id == alert_id).order_by(AlertHit.id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def unresolved(session: AsyncSession) -> list[Alert]:
+    statement = select(Alert).where(Alert.status != AlertStatus.RESOLVED).order_by(Alert.id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def due_for_escalation(session: AsyncSession, now: dt.datetime) -> list[Alert]:
+    statement = (
+        select(Alert)
+        .where(Alert.status == AlertStatus.OPEN, Alert.escalate_at <= now)
+        .order_by(Alert.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def claim_escalation(
+    session: AsyncSession, alert: Alert, next_at: dt.datetime | None
+) -> bool:
+    """Move the alert one escalation level up, unless another process just did."""
+    result = await session.execute(
+        update(Alert)
+        .where(
+            Alert.id == alert.id,
+            Alert.status == AlertStatus.OPEN,
+            Alert.escalation_level == alert.escalation_level,
+        )
+        .values(escalation_level=alert.escalation_level + 1, escalate_at=next_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def audit(
+    session: AsyncSession,
+    action: str,
+    *,
+    alert_id: int | None = None,
+    actor: int | None = None,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        AuditEvent(alert_id=alert_id, actor=actor, action=action, detail=detail, at=utcnow())
+    )
+
+
+async def audit_trail(session: AsyncSession, alert_id: int) -> list[AuditEvent]:
+    statement = select(AuditEvent).where(AuditEvent.alert_id == alert_id).order_by(AuditEvent.id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def copies_of(session: AsyncSession, alert_id: int) -> list[tuple[int, int]]:
+    """(chat id, message id) of every alert message we sent for this case."""
+    statement = select(OutboxMessage.chat_id, OutboxMessage.message_id).where(
+        OutboxMessage.key.like(f"alert:{alert_id}:%"),
+        OutboxMessage.message_id.is_not(None),
+    )
+    return [(row.chat_id, row.message_id) for row in await session.execute(statement)]
+
+
+def label(
+    session: AsyncSession,
+    *,
+    language: str,
+    verdict: str,
+    text: str,
+    rule: str | None,
+    category: str | None,
+    alert_id: int | None,
+    by: int | None,
+) -> None:
+    session.add(
+        LabelledExample(
+            language=language,
+            label=verdict,
+            text=text,
+            rule=rule,
+            category=category,
+            alert_id=alert_id,
+            created_by=by,
+        )
+    )
+
+
+async def labelled(session: AsyncSession, language: str | None = None) -> list[LabelledExample]:
+    statement = select(LabelledExample).order_by(LabelledExample.language, LabelledExample.id)
+    if language:
+        statement = statement.where(LabelledExample.language == language)
+    return list((await session.execute(statement)).scalars())
