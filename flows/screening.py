@@ -1,0 +1,796 @@
+"""Crisis screening: every message a person sends is checked against a lexicon.
+
+A hit is forwarded to the on-call supervisor, so recall comes first. But people
+living with chronic pain say "this pain is killing me" or "I'm dead tired" every
+day, and those must not alert on their own.
+
+How a message is screened
+-------------------------
+1. The original text is split into sentences (on ``. ! ? … ;`` and line breaks).
+2. Each sentence is *normalised* for the lexicon's language (see ``normalise``):
+   lower case, no accents, no apostrophes, punctuation to spaces, doubled letters
+   written once ("killl" -> "kil"), language folds (German "ae/oe/ue" -> "a/o/u"),
+   then whole-word respellings from the lexicon ("suicde" -> "suicide",
+   "wanna" -> "want to", "do not" -> "dont").
+3. The normalised sentences are joined with `` | ``; most lexicon entries stay
+   inside one sentence, a regex may deliberately reach across (``(?: [^ ]+){0,8}``).
+   Phrases and patterns are whole-word; patterns see the respelled text, and a
+   pattern containing a word the respelling removes ("gonna") fails to load.
+4. Idioms / look-alikes from the lexicon are blanked out ("~~~~"), so they cannot
+   trigger an entry on their own, but the rest of the message is still screened:
+   "this pain is killing me, I want to die" alerts on "want to die".
+5. Every entry is matched. Each entry carries a category and a severity
+   (1 concern, 2 serious, 3 imminent). A negation cue just before or inside the
+   match ("I'm *not* going to kill myself") lowers the severity by one, never
+   below 1: negation never suppresses an alert. Entries whose own words contain
+   a negation ("don't want to live") are never softened.
+6. Entries marked ``needs_context`` ("I have the pills ready") only count when
+   another entry matched somewhere in the same message.
+7. The message is screened in the person's language and always in English too.
+
+Speed: patterns are compiled once per language (cached). Each phrase/pattern of an
+entry is compiled on its own with a set of literal "keys" derived from its regex (a
+match must contain one of them); a part whose keys are all absent from the message
+is skipped without running its regex (tests check this never changes a result).
+
+Lexicon files also carry ``examples``: per entry, messages that must alert; per
+idiom and in ``[look_alikes]``, messages that must not. The tests run them all, so
+a clinician extending a file gets a regression test for free.
+
+This module is pure Python: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import sys
+import tomllib
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "BASE_LANGUAGE",
+    "CATEGORIES",
+    "Hit",
+    "Idiom",
+    "Lexicon",
+    "LexiconError",
+    "Part",
+    "Rule",
+    "available_languages",
+    "load_lexicon",
+    "normalise",
+    "screen",
+]
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LEXICON_FILENAME = "crisis_lexicon.toml"
+BASE_LANGUAGE = "en"
+CATEGORIES = (
+    "suicide",
+    "self_harm",
+    "harm_to_others",
+    "abuse_or_danger_at_home",
+    "medical_red_flag",
+)
+SEVERITIES = (1, 2, 3)
+MAX_SENTENCE_CHARS = 300
+PHRASE_GAP_WORDS = 4  # "..." in a phrase = up to this many other words
+DEFAULT_NEGATION_WINDOW = 3
+
+_APOSTROPHES = re.compile(r"['’‘`´ʼ]")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_REPEATS = re.compile(r"([a-z])\1+")
+_SENTENCE = re.compile(r"[^.!?…;\n]+[.!?…;]*")
+_MACRO = re.compile(r"\{([a-z_]+)\}")
+_STRADDLE = re.compile(r"([a-z])\((?:\?:)?\1")  # "plan(?:ning" never matches "planing"
+_WORD = "[a-z0-9]"
+_SEPARATOR = " | "
+_BLANK = "~"
+
+
+class LexiconError(ValueError):
+    """A lexicon file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: str  # one of CATEGORIES
+    severity: int  # 1 (concern) .. 3 (imminent)
+    language: str  # language of the lexicon that matched
+    sentence: str  # the sentence of the original text that matched (trimmed to ~300 chars)
+    rule: str  # id of the lexicon entry, e.g. "en:suicide.kill_self", for review
+    negated: bool = False  # a negation cue lowered the severity
+
+
+@dataclass(frozen=True)
+class Part:
+    """One phrase or pattern of an entry, compiled, with its gate keys."""
+
+    regex: re.Pattern[str]
+    keys: frozenset[str] | None  # one of these substrings is in every match; None = no gate
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    severity: int
+    regex: re.Pattern[str]  # all parts in one pattern (for review tools)
+    keys: frozenset[str] | None  # union of the parts' keys; None if a part has no gate
+    parts: tuple[Part, ...]
+    needs_context: bool
+    negatable: bool
+    comment: str
+    examples: tuple[str, ...] = ()  # messages that must alert with this entry (checked by tests)
+
+
+@dataclass(frozen=True)
+class Idiom:
+    id: str
+    regex: re.Pattern[str]
+    keys: frozenset[str] | None
+    parts: tuple[Part, ...]
+    comment: str
+    examples: tuple[str, ...] = ()  # messages that must not alert (checked by tests)
+
+
+@dataclass(frozen=True, eq=False)
+class _Normaliser:
+    folds: re.Pattern[str] | None = None
+    fold_map: tuple[tuple[str, str], ...] = ()
+    spelling: re.Pattern[str] | None = None
+    spelling_map: tuple[tuple[str, str], ...] = ()
+
+    def letters(self, text: str) -> str:
+        """Case, apostrophes, accents, language folds, doubled letters; punctuation kept."""
+        s = _APOSTROPHES.sub("", text.casefold())
+        if not s.isascii():
+            s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
+        if self.folds is not None:
+            folds = dict(self.fold_map)
+            s = self.folds.sub(lambda m: folds[m.group()], s)
+        return _REPEATS.sub(r"\1", s)
+
+    def __call__(self, text: str) -> str:
+        s = _APOSTROPHES.sub("", text.casefold())
+        if not s.isascii():
+            s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
+        s = _NON_ALNUM.sub(" ", s)
+        if self.folds is not None:
+            s = self.folds.sub(self._fold, s)
+        s = _REPEATS.sub(r"\1", s).strip()
+        if self.spelling is not None:
+            s = self.spelling.sub(self._respell, s)
+        return s
+
+    @functools.cached_property
+    def _folds(self) -> dict[str, str]:
+        return dict(self.fold_map)
+
+    @functools.cached_property
+    def _spellings(self) -> dict[str, str]:
+        return dict(self.spelling_map)
+
+    def _fold(self, m: re.Match[str]) -> str:
+        return self._folds[m.group()]
+
+    def _respell(self, m: re.Match[str]) -> str:
+        return self._spellings[m.group()]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    rules: tuple[Rule, ...]
+    idioms: tuple[Idiom, ...]
+    negation_cues: frozenset[str]
+    negation_window: int
+    normaliser: _Normaliser
+    keys: tuple[str, ...]  # every gate key of every rule and idiom
+    path: Path | None = None
+    look_alikes: tuple[str, ...] = ()  # messages that must not alert (checked by tests)
+
+    def normalise(self, text: str) -> str:
+        return self.normaliser(text)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@functools.cache
+def available_languages() -> tuple[str, ...]:
+    """Languages that have a ``locales/<lang>/crisis_lexicon.toml``."""
+    return tuple(sorted(p.parent.name for p in LOCALES_DIR.glob(f"*/{LEXICON_FILENAME}")))
+
+
+def _resolve_language(language: str | None) -> str:
+    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code in available_languages() else BASE_LANGUAGE
+
+
+@functools.cache
+def load_lexicon(language: str) -> Lexicon:
+    """Load and compile ``locales/<language>/crisis_lexicon.toml`` (cached).
+
+    An unknown language gives the English lexicon. Raises ``LexiconError`` when the
+    file is malformed, naming the entry, so a broken edit fails loudly in tests.
+    """
+    language = _resolve_language(language)
+    path = LOCALES_DIR / language / LEXICON_FILENAME
+    with path.open("rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise LexiconError(f"{path}: {exc}") from exc
+    return _build_lexicon(language, data, path)
+
+
+def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexicon:
+    where = str(path) if path else f"<{language} lexicon>"
+    norm_cfg = data.get("normalise", {})
+    normaliser = _make_normaliser(norm_cfg.get("folds", {}), norm_cfg.get("spelling", {}))
+
+    neg_cfg = data.get("negation", {})
+    cues = frozenset(w for c in neg_cfg.get("cues", []) for w in [normaliser(c)] if w)
+    window = int(neg_cfg.get("window", DEFAULT_NEGATION_WINDOW))
+
+    macros: dict[str, str] = {}
+    for name, value in data.get("macros", {}).items():
+        if not re.fullmatch(r"[a-z_]+", name):
+            raise LexiconError(f"{where}: macro name {name!r} must be lower-case letters/_")
+        alternatives = value if isinstance(value, list) else [value]
+        frags = [_pattern_text(str(v), normaliser, macros, where, name) for v in alternatives]
+        macros[name] = "(?:" + "|".join(frags) + ")"
+
+    _check_keys(data, _TOP_KEYS, where, "top level")
+    seen: set[str] = set()
+    rules: list[Rule] = []
+    for raw in data.get("entry", []):
+        rid = _entry_id(raw, seen, where)
+        _check_keys(raw, _ENTRY_KEYS, where, rid)
+        category = raw.get("category")
+        if category not in CATEGORIES:
+            raise LexiconError(f"{where}: entry {rid}: category {category!r} not in {CATEGORIES}")
+        severity = raw.get("severity")
+        if severity not in SEVERITIES:
+            raise LexiconError(f"{where}: entry {rid}: severity must be 1, 2 or 3")
+        alternatives = _alternatives(raw, normaliser, macros, where, rid)
+        regex = _compile(alternatives, where, rid)
+        parts = _parts(alternatives, where, rid)
+        negatable = raw.get("negatable")
+        if negatable is None:  # entries that contain a negation themselves are never softened
+            words = set(_NON_ALNUM.split(" ".join(alternatives)))
+            negatable = not (words & cues)
+        rules.append(
+            Rule(
+                id=f"{language}:{rid}",
+                category=category,
+                severity=severity,
+                regex=regex,
+                keys=_union_keys(parts),
+                parts=parts,
+                needs_context=bool(raw.get("needs_context", False)),
+                negatable=bool(negatable),
+                comment=str(raw.get("comment", "")),
+                examples=_strings(raw, "examples", where, rid),
+            )
+        )
+    idioms: list[Idiom] = []
+    for raw in data.get("idiom", []):
+        iid = _entry_id(raw, seen, where)
+        _check_keys(raw, _IDIOM_KEYS, where, iid)
+        alternatives = _alternatives(raw, normaliser, macros, where, iid)
+        parts = _parts(alternatives, where, iid)
+        idioms.append(
+            Idiom(
+                id=f"{language}:{iid}",
+                regex=_compile(alternatives, where, iid),
+                keys=_union_keys(parts),
+                parts=parts,
+                comment=str(raw.get("comment", "")),
+                examples=_strings(raw, "examples", where, iid),
+            )
+        )
+    if not rules:
+        raise LexiconError(f"{where}: no [[entry]] found")
+    keys = sorted({k for item in (*rules, *idioms) for p in item.parts if p.keys for k in p.keys})
+    return Lexicon(
+        language=language,
+        rules=tuple(rules),
+        idioms=tuple(idioms),
+        negation_cues=cues,
+        negation_window=window,
+        normaliser=normaliser,
+        keys=tuple(keys),
+        path=path,
+        look_alikes=_strings(data.get("look_alikes", {}), "examples", where, "look_alikes"),
+    )
+
+
+_TOP_KEYS = frozenset({"normalise", "negation", "macros", "entry", "idiom", "look_alikes"})
+_ENTRY_KEYS = frozenset(
+    {"id", "category", "severity", "phrases", "patterns", "needs_context", "negatable"}
+    | {"comment", "examples"}
+)
+_IDIOM_KEYS = frozenset({"id", "phrases", "patterns", "comment", "examples"})
+
+
+def _check_keys(raw: dict, allowed: frozenset[str], where: str, what: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise LexiconError(f"{where}: {what}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _strings(raw: dict, key: str, where: str, what: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LexiconError(f"{where}: {what}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _make_normaliser(folds: dict[str, str], spelling: dict[str, str]) -> _Normaliser:
+    fold_map = tuple((k.casefold(), v.casefold()) for k, v in folds.items())
+    fold_re = None
+    if fold_map:
+        fold_re = re.compile("|".join(re.escape(k) for k, _ in sorted(fold_map, key=_longest)))
+    base = _Normaliser(folds=fold_re, fold_map=fold_map)
+    spelling_map: dict[str, str] = {}
+    for wrong, right in spelling.items():
+        key, value = base(wrong), base(right)
+        if key and key != value:
+            spelling_map[key] = value
+    spelling_re = None
+    if spelling_map:
+        alts = "|".join(re.escape(k) for k in sorted(spelling_map, key=len, reverse=True))
+        spelling_re = re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
+    return _Normaliser(
+        folds=fold_re,
+        fold_map=fold_map,
+        spelling=spelling_re,
+        spelling_map=tuple(spelling_map.items()),
+    )
+
+
+def _longest(item: tuple[str, str]) -> int:
+    return -len(item[0])
+
+
+def _entry_id(raw: dict, seen: set[str], where: str) -> str:
+    rid = raw.get("id")
+    if not rid or not isinstance(rid, str):
+        raise LexiconError(f"{where}: an entry has no id: {raw!r}"[:300])
+    if rid in seen:
+        raise LexiconError(f"{where}: duplicate id {rid!r}")
+    seen.add(rid)
+    return rid
+
+
+def _alternatives(
+    raw: dict, normaliser: _Normaliser, macros: dict[str, str], where: str, rid: str
+) -> list[str]:
+    out = [_phrase_to_regex(p, normaliser, macros, where, rid) for p in raw.get("phrases", [])]
+    out += [
+        f"(?<!{_WORD})(?:{_pattern_text(p, normaliser, macros, where, rid)})(?!{_WORD})"
+        for p in raw.get("patterns", [])
+    ]
+    if not out:
+        raise LexiconError(f"{where}: entry {rid}: needs phrases or patterns")
+    return out
+
+
+def _parts(alternatives: list[str], where: str, rid: str) -> tuple[Part, ...]:
+    out = []
+    for alternative in alternatives:
+        regex = _compile([alternative], where, rid)
+        out.append(Part(regex=regex, keys=_gate_keys(regex.pattern)))
+    return tuple(out)
+
+
+def _union_keys(parts: tuple[Part, ...]) -> frozenset[str] | None:
+    if any(p.keys is None for p in parts):
+        return None
+    return frozenset(k for p in parts for k in p.keys or ())
+
+
+def _compile(alternatives: list[str], where: str, rid: str) -> re.Pattern[str]:
+    pattern = "|".join(f"(?:{a})" for a in alternatives)
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise LexiconError(f"{where}: entry {rid}: bad pattern: {exc}") from exc
+
+
+def _expand_macros(text: str, macros: dict[str, str], where: str, rid: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        try:
+            return macros[m.group(1)]
+        except KeyError:
+            raise LexiconError(f"{where}: {rid}: unknown macro {{{m.group(1)}}}") from None
+
+    return _MACRO.sub(sub, text)
+
+
+def _pattern_text(
+    pattern: str, normaliser: _Normaliser, macros: dict[str, str], where: str, rid: str
+) -> str:
+    """Normalise the letters of a regex the way messages are normalised.
+
+    Escapes (``\\b``, ``\\s``) are kept as they are; macros are expanded first
+    (they are already normalised). Doubled letters are collapsed, so ``kill`` in a
+    pattern matches the normalised ``kil``.
+    """
+    straddle = _STRADDLE.search(pattern.casefold())
+    if straddle:
+        raise LexiconError(
+            f"{where}: {rid}: pattern {pattern!r}: doubled letters are written once in "
+            f"messages, so {straddle.group()!r} can never match; move the letter out of "
+            "the group (e.g. 'plan(?:ning)' -> 'plann(?:ing)')"
+        )
+    out: list[str] = []
+    plain: list[str] = []
+
+    def flush() -> None:
+        if plain:
+            chunk = normaliser.letters("".join(plain))
+            for key, value in normaliser.spelling_map:
+                if len(key) >= 3 and re.search(
+                    rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", chunk
+                ):
+                    raise LexiconError(
+                        f"{where}: {rid}: pattern {pattern!r} contains {key!r}, which messages "
+                        f"never contain after respelling: write {value!r}"
+                    )
+            out.append(chunk)
+            plain.clear()
+
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            flush()
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "{":
+            m = _MACRO.match(pattern, i)
+            if m:
+                flush()
+                out.append(_expand_macros(m.group(), macros, where, rid))
+                i = m.end()
+                continue
+        plain.append(ch)
+        i += 1
+    flush()
+    text = "".join(out)
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise LexiconError(f"{where}: {rid}: bad pattern {pattern!r}: {exc}") from exc
+    return text
+
+
+def _phrase_to_regex(
+    phrase: str, normaliser: _Normaliser, macros: dict[str, str], where: str, rid: str
+) -> str:
+    """Turn a plain phrase into a regex over normalised text.
+
+    ``word*`` any ending; ``a/b`` either word; ``(be alive/go on)`` either group of
+    words; ``[word]`` or ``[for me]`` optional (``[even/still]`` optional choice);
+    ``...`` up to PHRASE_GAP_WORDS other words; ``{macro}`` a macro from [macros].
+    """
+    body = _phrase_sequence(phrase, phrase, normaliser, macros, where, rid)
+    return f"(?<!{_WORD})" + body + f"(?!{_WORD})"
+
+
+def _split_outside_brackets(text: str, sep: str | None) -> list[str]:
+    """Split on ``sep`` (None = whitespace) where not inside () or []."""
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        at_sep = ch.isspace() if sep is None else ch == sep
+        if at_sep and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    if depth != 0:
+        raise ValueError("unbalanced brackets")
+    return [p for p in parts if p] if sep is None else parts
+
+
+def _phrase_sequence(
+    text: str, phrase: str, normaliser: _Normaliser, macros: dict[str, str], where: str, rid: str
+) -> str:
+    def fail(why: str) -> LexiconError:
+        return LexiconError(f"{where}: {rid}: phrase {phrase!r}: {why}")
+
+    try:
+        tokens = _split_outside_brackets(text, None)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    pieces: list[tuple[str, str]] = []
+    for token in tokens:
+        if token in ("...", "…"):
+            pieces.append(("gap", ""))
+        elif token.startswith("[") and token.endswith("]"):
+            pieces.append(
+                ("opt", _phrase_choice(token[1:-1], phrase, normaliser, macros, where, rid))
+            )
+        elif token.startswith("(") and token.endswith(")"):
+            pieces.append(
+                ("word", _phrase_choice(token[1:-1], phrase, normaliser, macros, where, rid))
+            )
+        elif any(c in token for c in "()[]"):
+            raise fail(f"brackets must enclose whole words: {token!r}")
+        else:
+            pieces.append(("word", _phrase_choice(token, phrase, normaliser, macros, where, rid)))
+    if not pieces or pieces[-1][0] != "word" or pieces[0][0] == "gap":
+        raise fail("must start and end with a required word")
+    body = []
+    for n, (kind, frag) in enumerate(pieces):
+        if kind == "gap":
+            body.append(f"(?:{_WORD}+ ){{0,{PHRASE_GAP_WORDS}}}")
+        elif kind == "opt":
+            body.append(f"(?:{frag} )?")
+        else:
+            body.append(frag if n == len(pieces) - 1 else frag + " ")
+    return "".join(body)
+
+
+def _phrase_choice(
+    text: str, phrase: str, normaliser: _Normaliser, macros: dict[str, str], where: str, rid: str
+) -> str:
+    alts: list[str] = []
+    for alt in _split_outside_brackets(text, "/"):
+        alt = alt.strip()
+        if not alt:
+            raise LexiconError(f"{where}: {rid}: phrase {phrase!r}: empty alternative")
+        if len(_split_outside_brackets(alt, None)) > 1 or alt[0] in "([":
+            alts.append(_phrase_sequence(alt, phrase, normaliser, macros, where, rid))
+        elif alt.startswith("{") and alt.endswith("}"):
+            alts.append(_expand_macros(alt, macros, where, rid))
+        else:
+            wildcard = alt.endswith("*")
+            word = normaliser(alt.rstrip("*"))
+            if not word:
+                raise LexiconError(f"{where}: {rid}: empty word in phrase {phrase!r}")
+            alts.append(re.escape(word) + (f"{_WORD}*" if wildcard else ""))
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+def _gate_keys(pattern: str) -> frozenset[str] | None:
+    """Literal substrings such that every match contains at least one of them."""
+    try:
+        from re import _constants as c  # CPython >= 3.11
+        from re import _parser as p
+
+        parsed = p.parse(pattern)
+    except Exception:  # pragma: no cover - other interpreters: no gate, still correct
+        return None
+    keys = _required(list(parsed), c)
+    if not keys or min(len(k) for k in keys) < 2:
+        return None
+    return frozenset(keys)
+
+
+def _required(items: list, c) -> set[str] | None:
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        sub: set[str] | None = None
+        if op is c.SUBPATTERN:
+            sub = _required(list(av[-1]), c)
+        elif op is c.BRANCH:
+            union: set[str] | None = set()
+            for alt in av[1]:
+                got = _required(list(alt), c)
+                if not got:
+                    union = None
+                    break
+                union |= got
+            sub = union
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            low, _high, body = av
+            if low >= 1:
+                sub = _required(list(body), c)
+        elif op is getattr(c, "ATOMIC_GROUP", None):
+            sub = _required(list(av), c)
+        if sub:
+            candidates.append(sub)
+    if run:
+        candidates.append({"".join(run)})
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: (min(len(x) for x in s), -len(s)))
+
+
+# --------------------------------------------------------------------------- screening
+
+
+def normalise(text: str, language: str = BASE_LANGUAGE) -> str:
+    """The text as the lexicon of ``language`` sees it.
+
+    >>> normalise("I'm gonna KILLLL myself!!!")
+    'im going to kil myself'
+    """
+    return load_lexicon(language).normalise(text)
+
+
+@dataclass(frozen=True)
+class _Found:
+    rule: Rule
+    language: str
+    severity: int
+    negated: bool
+    first: int  # index of the first / last sentence the match touches
+    last: int
+    rel_start: int  # match position relative to the first sentence (normalised)
+    rel_end: int
+    norm_len: int  # normalised length of sentences first..last
+
+
+def screen(text: str, language: str) -> list[Hit]:
+    """Screen one message in ``language`` and always also in English.
+
+    Returns [] when nothing matched, otherwise one hit per (sentence, category),
+    highest severity first, then in the order of the message.
+    """
+    if not text or text.isspace():
+        return []
+    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if not m.group().isspace()]
+    if not spans:
+        return []
+    primary = _resolve_language(language)
+    languages = (primary,) if primary == BASE_LANGUAGE else (primary, BASE_LANGUAGE)
+    found: list[_Found] = []
+    for lang in languages:
+        found.extend(_match(load_lexicon(lang), text, spans))
+    if not found or all(f.rule.needs_context for f in found):
+        return []
+
+    best: dict[tuple[int, str], _Found] = {}
+    for f in found:
+        key = (f.first, f.rule.category)
+        current = best.get(key)
+        if current is None or (f.severity, not f.negated) > (current.severity, not current.negated):
+            best[key] = f
+    ordered = sorted(
+        best.values(), key=lambda f: (-f.severity, f.first, CATEGORIES.index(f.rule.category))
+    )
+    return [
+        Hit(
+            category=f.rule.category,
+            severity=f.severity,
+            language=f.language,
+            sentence=_excerpt(text, spans, f),
+            rule=f.rule.id,
+            negated=f.negated,
+        )
+        for f in ordered
+    ]
+
+
+def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found]:
+    parts = [lex.normaliser(text[a:b]) for a, b in spans]
+    joined = _SEPARATOR.join(parts)
+    present = {k for k in lex.keys if k in joined}
+    offsets: list[int] = []
+    pos = 0
+    for part in parts:
+        offsets.append(pos)
+        pos += len(part) + len(_SEPARATOR)
+
+    blanked = joined
+    for idiom in lex.idioms:
+        for part in idiom.parts:
+            if part.keys is None or not part.keys.isdisjoint(present):
+                blanked = part.regex.sub(_blank, blanked)
+
+    found: list[_Found] = []
+    for rule in lex.rules:
+        for m in _finditer(rule, present, blanked):
+            first = bisect.bisect_right(offsets, m.start()) - 1
+            last = bisect.bisect_right(offsets, m.end() - 1) - 1
+            negated = rule.negatable and _is_negated(lex, blanked, offsets[first], m)
+            severity = max(1, rule.severity - 1) if negated else rule.severity
+            found.append(
+                _Found(
+                    rule=rule,
+                    language=lex.language,
+                    severity=severity,
+                    negated=negated,
+                    first=first,
+                    last=last,
+                    rel_start=m.start() - offsets[first],
+                    rel_end=m.end() - offsets[first],
+                    norm_len=offsets[last] + len(parts[last]) - offsets[first],
+                )
+            )
+    return found
+
+
+def _finditer(rule: Rule, present: set[str], text: str) -> Iterator[re.Match[str]]:
+    for part in rule.parts:
+        if part.keys is None or not part.keys.isdisjoint(present):
+            for m in part.regex.finditer(text):
+                if m.end() > m.start():
+                    yield m
+
+
+def _blank(m: re.Match[str]) -> str:
+    return _BLANK * len(m.group())
+
+
+def _is_negated(lex: Lexicon, text: str, sentence_start: int, m: re.Match[str]) -> bool:
+    if not lex.negation_cues:
+        return False
+    before = text[sentence_start : m.start()].split()[-lex.negation_window :]
+    return any(w in lex.negation_cues for w in (*before, *m.group().split()))
+
+
+def _excerpt(text: str, spans: list[tuple[int, int]], f: _Found) -> str:
+    start, end = spans[f.first][0], spans[f.last][1]
+    raw = text[start:end]
+    stripped = raw.strip()
+    if len(stripped) <= MAX_SENTENCE_CHARS:
+        return stripped
+    # Long sentence (chat messages often have no full stops): a window around the
+    # match, positioned proportionally (normalisation barely changes lengths).
+    ratio = len(raw) / max(1, f.norm_len)
+    centre = int((f.rel_start + f.rel_end) / 2 * ratio)
+    lo = max(0, centre - MAX_SENTENCE_CHARS // 2)
+    hi = min(len(raw), lo + MAX_SENTENCE_CHARS)
+    lo = max(0, hi - MAX_SENTENCE_CHARS)
+    if lo > 0:
+        cut = raw.find(" ", lo, lo + 30)
+        lo = cut + 1 if cut != -1 else lo
+    if hi < len(raw):
+        cut = raw.rfind(" ", hi - 30, hi)
+        hi = cut if cut != -1 else hi
+    window = raw[lo:hi].strip()
+    return ("…" if lo > 0 else "") + window + ("…" if hi < len(raw) else "")
+
+
+def explain(text: str, language: str) -> Iterable[str]:
+    """Lines describing how ``text`` is seen and what matched (for lexicon reviewers)."""
+    primary = _resolve_language(language)
+    for lang in dict.fromkeys((primary, BASE_LANGUAGE)):
+        yield f"[{lang}] {load_lexicon(lang).normalise(text)}"
+    hits = screen(text, language)
+    if not hits:
+        yield "no hit"
+    for h in hits:
+        neg = " (negated)" if h.negated else ""
+        yield f"{h.severity} {h.category:<24} {h.rule}{neg}: {h.sentence}"
+
+
+def _main(argv: list[str], out: Callable[[str], object] = print) -> int:
+    if len(argv) < 2:
+        out('usage: python -m flows.screening LANG "message" ["message" ...]')
+        return 2
+    for message in argv[1:]:
+        for line in explain(message, argv[0]):
+            out(line)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main(sys.argv[1:]))

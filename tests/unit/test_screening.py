@@ -1,0 +1,492 @@
+"""Crisis screening: labelled test sets per language, plus focused behaviour tests.
+
+The test sets (tests/data/screening/<lang>.tsv) were written before the lexicons:
+realistic alerts (including ones buried in long messages) and look-alikes that people
+with chronic pain write every day. Recall must stay >= 0.95 and the false-positive
+rate <= 0.10 in every language. Run with -s to see the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+
+from flows import screening
+from flows.screening import CATEGORIES, Hit, LexiconError, normalise, screen
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "screening"
+LANGUAGES = ("en", "es", "de")
+MIN_RECALL = 0.95
+MAX_FALSE_POSITIVE_RATE = 0.10
+
+
+def _rows(language: str) -> list[dict[str, str]]:
+    with (DATA / f"{language}.tsv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+@dataclasses.dataclass
+class _Score:
+    alerts: int = 0
+    caught: int = 0
+    right_category: int = 0
+    benign: int = 0
+    false_alarms: int = 0
+    missed: list[str] = dataclasses.field(default_factory=list)
+    flagged: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.alerts if self.alerts else 1.0
+
+    @property
+    def fpr(self) -> float:
+        return self.false_alarms / self.benign if self.benign else 0.0
+
+    def line(self, language: str) -> str:
+        return (
+            f"{language:<4} {self.alerts:>6} {self.recall:>7.3f} {self.benign:>8} "
+            f"{self.fpr:>7.3f} {self.right_category / max(1, self.caught):>9.3f}"
+        )
+
+
+def _score(language: str) -> _Score:
+    score = _Score()
+    for row in _rows(language):
+        hits = screen(row["text"], language)
+        if row["label"] == "alert":
+            score.alerts += 1
+            if hits:
+                score.caught += 1
+                score.right_category += any(h.category == row["category"] for h in hits)
+            else:
+                score.missed.append(row["text"])
+        else:
+            assert row["label"] == "no_alert", row
+            score.benign += 1
+            if hits:
+                score.false_alarms += 1
+                score.flagged.append(f"{row['text']!r} -> {[h.rule for h in hits]}")
+    return score
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, _Score]:
+    result = {lang: _score(lang) for lang in LANGUAGES}
+    print("\n\nlang alerts  recall   benign     FPR  category")
+    for lang, score in result.items():
+        print(score.line(lang))
+    return result
+
+
+def test_test_sets_are_well_formed() -> None:
+    for lang in LANGUAGES:
+        rows = _rows(lang)
+        assert len(rows) >= 150, lang
+        for row in rows:
+            assert row["label"] in ("alert", "no_alert"), row
+            assert row["text"].strip(), row
+            if row["label"] == "alert":
+                assert row["category"] in CATEGORIES, row
+        labels = {r["label"] for r in rows}
+        assert labels == {"alert", "no_alert"}
+        assert {r["category"] for r in rows if r["label"] == "alert"} == set(CATEGORIES), lang
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_recall_and_false_positive_rate(language: str, scores: dict[str, _Score]) -> None:
+    score = scores[language]
+    figures = (
+        f"{language}: recall {score.recall:.3f} ({score.caught}/{score.alerts}), "
+        f"false-positive rate {score.fpr:.3f} ({score.false_alarms}/{score.benign})"
+    )
+    assert score.recall >= MIN_RECALL, f"{figures}; missed: {score.missed}"
+    assert score.fpr <= MAX_FALSE_POSITIVE_RATE, f"{figures}; false alarms: {score.flagged}"
+
+
+# --------------------------------------------------------------------------- API
+
+
+def test_api_shape() -> None:
+    assert screening.available_languages() == ("de", "en", "es")
+    hits = screen("I want to kill myself", "en")
+    assert hits and all(isinstance(h, Hit) for h in hits)
+    hit = hits[0]
+    assert dataclasses.is_dataclass(hit)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hit.severity = 1  # type: ignore[misc]
+    assert hit.category == "suicide"
+    assert hit.severity in (1, 2, 3)
+    assert hit.language == "en"
+    assert hit.rule.startswith("en:suicide.")
+    assert screening.load_lexicon("en") is screening.load_lexicon("en")  # cached
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "ok", "thanks x", "😊"])
+def test_nothing_to_report(text: str) -> None:
+    assert screen(text, "en") == []
+
+
+def test_unknown_language_is_screened_in_english() -> None:
+    assert screen("i want to die", "fr")
+    assert screen("i want to die", "pt-BR")[0].language == "en"
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def test_normalise_case_accents_repeats() -> None:
+    assert normalise("I WANT TO DIEEEE!!!") == "i want to die"
+    assert normalise("Ich will stérben", "de") == "ich wil sterben"
+    assert normalise("Me quiero MORIIIR ya", "es") == "me quiero morir ya"
+    assert normalise("Ich würde nicht mehr aufwachen", "de") == normalise(
+        "ich wuerde nicht mehr aufwachen", "de"
+    )
+    assert normalise("I’m gonna… don't", "en") == "im going to dont"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("i want to dieeee", "en"),
+        ("I WANT TO KILL MYSELF", "en"),
+        ("suicde is the only way out", "en"),
+        ("i really want to kil myself", "en"),
+        ("gonna kill myslef", "en"),
+        ("i wanna die", "en"),
+        ("quiero matarmeee", "es"),
+        ("kiero morirme ya", "es"),
+        ("suisidarme es lo unico en lo que pienso", "es"),
+        ("NO QUIERO SEGUIR VIVIENDO", "es"),
+        ("ich will sterbeeeen", "de"),
+        ("will mich umbrigen", "de"),
+        ("alle waeren besser dran ohne mich", "de"),
+        ("ICH WILL NICHT MEHR LEBEN", "de"),
+    ],
+)
+def test_normalisation_catches_spelling_variants(text: str, language: str) -> None:
+    hits = screen(text, language)
+    assert hits, text
+    assert hits[0].category == "suicide"
+
+
+# --------------------------------------------------------------------------- idioms, negation
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("this pain is killing me", "en"),
+        ("I'm dead tired", "en"),
+        ("I'm dying to see that film", "en"),
+        ("I'm killing myself laughing at this thread", "en"),
+        ("I could kill him, he forgot my prescription again lol", "en"),
+        ("overdosed on coffee this morning lol", "en"),
+        ("i cut myself a slice of cake", "en"),
+        ("este dolor me está matando", "es"),
+        ("estoy muerta de cansancio", "es"),
+        ("me muero de ganas de ver la peli", "es"),
+        ("die schmerzen bringen mich um", "de"),
+        ("ich bin todmüde", "de"),
+        ("ich lach mich tot", "de"),
+        ("ich bring die kinder um 8 zur schule", "de"),
+    ],
+)
+def test_idiom_alone_does_not_alert(text: str, language: str) -> None:
+    assert screen(text, language) == []
+
+
+def _lexicon_look_alikes() -> list[tuple[str, str, str]]:
+    cases = []
+    for lang in screening.available_languages():
+        lex = screening.load_lexicon(lang)
+        for idiom in lex.idioms:
+            cases += [(lang, idiom.id, text) for text in idiom.examples]
+        cases += [(lang, f"{lang}:look_alikes", text) for text in lex.look_alikes]
+    return cases
+
+
+@pytest.mark.parametrize(("language", "source", "text"), _lexicon_look_alikes())
+def test_lexicon_look_alike_examples_do_not_alert(language: str, source: str, text: str) -> None:
+    hits = screen(text, language)
+    assert hits == [], f"{source}: {text!r} alerted: {[h.rule for h in hits]}"
+
+
+def _lexicon_entry_examples() -> list[tuple[str, str, str]]:
+    return [
+        (lang, rule.id, text)
+        for lang in screening.available_languages()
+        for rule in screening.load_lexicon(lang).rules
+        for text in rule.examples
+    ]
+
+
+@pytest.mark.parametrize(("language", "rule", "text"), _lexicon_entry_examples())
+def test_lexicon_entry_examples_alert(language: str, rule: str, text: str) -> None:
+    hits = screen(text, language)
+    assert hits, f"{rule}: {text!r} did not alert"
+
+
+def test_every_lexicon_covers_every_category() -> None:
+    for lang in screening.available_languages():
+        lex = screening.load_lexicon(lang)
+        assert {r.category for r in lex.rules} == set(CATEGORIES), lang
+        assert lex.idioms, lang
+        assert all(r.comment for r in lex.rules), lang
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("this pain is killing me and honestly I want to kill myself", "en"),
+        ("I'm dead tired. I wish I was dead", "en"),
+        ("este dolor me está matando, me quiero morir", "es"),
+        ("estoy muerta de cansancio y ya no quiero vivir", "es"),
+        ("die schmerzen bringen mich um, ich will sterben", "de"),
+        ("ich bin todmüde und will nicht mehr leben", "de"),
+    ],
+)
+def test_idiom_plus_explicit_intent_alerts(text: str, language: str) -> None:
+    hits = screen(text, language)
+    assert hits and hits[0].category == "suicide", text
+
+
+def test_negation_does_not_suppress_explicit_intent() -> None:
+    hits = screen("I'm not going to kill myself… but I have the pills ready", "en")
+    assert hits
+    assert hits[0].category == "suicide"
+    assert hits[0].severity == 3  # the pills ready, given the context
+
+    softened = screen("I'm not going to kill myself", "en")
+    assert softened, "an explicit statement alerts, negation or not"
+    assert softened[0].negated
+
+    assert screen("I want to kill myself", "en")[0].severity >= 2
+    assert screen("no me voy a matar... pero tengo las pastillas preparadas", "es")[0].severity == 3
+    assert screen("ich bring mich nicht um... aber die Tabletten liegen bereit", "de")
+
+
+def test_context_only_entries_need_another_hit() -> None:
+    assert screen("the pills are ready in my weekly organiser", "en") == []
+    assert screen("ya tengo las pastillas listas en el pastillero", "es") == []
+    assert screen("die tabletten liegen bereit in der wochenbox", "de") == []
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def test_screens_in_the_persons_language_and_in_english() -> None:
+    spanish = screen("me quiero morir", "es")
+    assert spanish and spanish[0].language == "es"
+
+    english_from_spanish_speaker = screen("honestly i want to die", "es")
+    assert english_from_spanish_speaker and english_from_spanish_speaker[0].language == "en"
+
+    english_from_german_speaker = screen("I just want to die, sorry for english", "de")
+    assert english_from_german_speaker[0].language == "en"
+
+    # German text is not screened with the Spanish lexicon and vice versa
+    assert screen("ich will sterben", "es") == []
+    assert screen("me quiero morir", "de") == []
+
+
+# --------------------------------------------------------------------------- the hit
+
+
+def test_the_matched_sentence_is_returned_not_the_whole_message() -> None:
+    text = (
+        "Hi all, quick update on pacing. Physio has me on 5 min walks which is fine. "
+        "Honestly though I've been planning how to end my life. "
+        "Anyway sleep is still awful, any tips welcome x"
+    )
+    (hit,) = [h for h in screen(text, "en") if h.category == "suicide"][:1]
+    assert hit.sentence == "Honestly though I've been planning how to end my life."
+
+
+def test_long_sentences_are_trimmed_around_the_match() -> None:
+    filler = " ".join(["the flare has been awful and pacing is hard"] * 20)
+    text = f"{filler} and I want to kill myself and {filler}"
+    hit = screen(text, "en")[0]
+    assert len(hit.sentence) <= screening.MAX_SENTENCE_CHARS + 2  # + ellipses
+    assert "kill myself" in hit.sentence
+    assert hit.sentence.startswith("…") and hit.sentence.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "category", "severity"),
+    [
+        ("I'M GOING TO KILL MYSELF TONIGHT", "en", "suicide", 3),
+        ("i cut myself again last night", "en", "self_harm", 2),
+        ("i swear im going to kill him when he gets home", "en", "harm_to_others", 3),
+        ("my husband hit me again last night", "en", "abuse_or_danger_at_home", 2),
+        ("crushing chest pain and i can't catch my breath", "en", "medical_red_flag", 3),
+        ("me voy a quitar la vida esta noche", "es", "suicide", 3),
+        ("me amenazó con matarme si me voy", "es", "abuse_or_danger_at_home", 3),
+        ("hab die ganze packung diazepam geschluckt", "de", "medical_red_flag", 3),
+        ("ich hab mich gestern wieder geritzt", "de", "self_harm", 2),
+    ],
+)
+def test_category_and_severity_are_reported(
+    text: str, language: str, category: str, severity: int
+) -> None:
+    hit = screen(text, language)[0]
+    assert (hit.category, hit.severity) == (category, severity), hit
+
+
+def test_highest_severity_first() -> None:
+    text = "I can't go on like this. I took 30 paracetamol an hour ago."
+    hits = screen(text, "en")
+    assert len(hits) >= 2
+    assert [h.severity for h in hits] == sorted((h.severity for h in hits), reverse=True)
+    assert hits[0].category == "medical_red_flag"
+    assert hits[0].sentence == "I took 30 paracetamol an hour ago."
+    assert hits[-1].severity == 1
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def test_key_gate_never_hides_a_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipping entries by literal keys is an optimisation: results must not change."""
+    texts = [(row["text"], lang) for lang in LANGUAGES for row in _rows(lang)]
+    gated = [screen(t, lang) for t, lang in texts]
+
+    def ungated(language: str) -> screening.Lexicon:
+        lex = original(language)
+
+        def no_gate(item):  # type: ignore[no-untyped-def]
+            parts = tuple(dataclasses.replace(p, keys=None) for p in item.parts)
+            return dataclasses.replace(item, keys=None, parts=parts)
+
+        return dataclasses.replace(
+            lex,
+            rules=tuple(no_gate(r) for r in lex.rules),
+            idioms=tuple(no_gate(i) for i in lex.idioms),
+        )
+
+    original = screening.load_lexicon
+    monkeypatch.setattr(screening, "load_lexicon", ungated)
+    assert [screen(t, lang) for t, lang in texts] == gated
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"entry": [{"id": "x", "category": "nope", "severity": 1, "phrases": ["a"]}]}, "category"),
+        (
+            {"entry": [{"id": "x", "category": "suicide", "severity": 4, "phrases": ["a"]}]},
+            "severity",
+        ),
+        ({"entry": [{"id": "x", "category": "suicide", "severity": 1}]}, "phrases or patterns"),
+        (
+            {"entry": [{"id": "x", "category": "suicide", "severity": 1, "pattern": ["a"]}]},
+            "unknown key",
+        ),
+        (
+            {
+                "entry": [
+                    {"id": "x", "category": "suicide", "severity": 1, "patterns": ["plan(?:ning)"]}
+                ]
+            },
+            "doubled letters",
+        ),
+        (
+            {
+                "entry": [
+                    {"id": "x", "category": "suicide", "severity": 1, "patterns": ["(unclosed"]}
+                ]
+            },
+            "bad pattern",
+        ),
+        (
+            {
+                "normalise": {"spelling": {"gonna": "going to"}},
+                "entry": [
+                    {"id": "x", "category": "suicide", "severity": 1, "patterns": ["gonna die"]}
+                ],
+            },
+            "respelling",
+        ),
+        (
+            {"entry": [{"id": "x", "category": "suicide", "severity": 1, "phrases": ["... die"]}]},
+            "required word",
+        ),
+        (
+            {
+                "entry": [
+                    {"id": "x", "category": "suicide", "severity": 1, "phrases": ["{nope} die"]}
+                ]
+            },
+            "unknown macro",
+        ),
+        (
+            {
+                "entry": [
+                    {"id": "x", "category": "suicide", "severity": 1, "phrases": ["a"]},
+                    {"id": "x", "category": "suicide", "severity": 1, "phrases": ["b"]},
+                ]
+            },
+            "duplicate",
+        ),
+    ],
+)
+def test_malformed_lexicons_fail_loudly(data: dict, message: str) -> None:
+    with pytest.raises(LexiconError, match=message.split()[0]):
+        screening._build_lexicon("xx", data)
+
+
+def test_phrase_syntax() -> None:
+    lex = screening._build_lexicon(
+        "xx",
+        {
+            "entry": [
+                {
+                    "id": "x",
+                    "category": "suicide",
+                    "severity": 2,
+                    "phrases": [
+                        "no reason [for me] to (live/be alive)",
+                        "kill* myself",
+                        "end ... life",
+                    ],
+                }
+            ]
+        },
+    )
+    regex = lex.rules[0].regex
+    for ok in [
+        "no reason to live",
+        "no reason for me to be alive",
+        "killing myself",
+        "end my sad life",
+    ]:
+        assert regex.search(lex.normalise(ok)), ok
+    for no in ["no reason to be", "skilled myself", "endure my life"]:
+        assert not regex.search(lex.normalise(no)), no
+
+
+# --------------------------------------------------------------------------- speed
+
+
+def test_speed() -> None:
+    message = (
+        "Hi everyone, quick update from me. The new physio has me doing five minute walks "
+        "and I'm pacing better, though the fatigue is still brutal by the afternoon. My "
+        "back is killing me today and I'm dead tired, but the heat pad helps. Does anyone "
+        "take magnesium for cramps? Thanks for being such a lovely group, see you Friday x"
+    )
+    assert 280 <= len(message) <= 340
+    for lang in LANGUAGES:
+        screen(message, lang)  # warm the caches
+    runs = 2000
+    for lang in LANGUAGES:
+        start = time.perf_counter()
+        for _ in range(runs):
+            screen(message, lang)
+        per_call_ms = (time.perf_counter() - start) / runs * 1000
+        print(f"\nscreen(~{len(message)} chars, {lang!r}): {per_call_ms:.3f} ms/call")
+        assert per_call_ms < 2.0, f"{lang}: {per_call_ms:.3f} ms per call (limit 2 ms)"
