@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--uses", type=int, default=1, help="how many people can use it (default 1)"
     )
-    invite.add_argument("--expires", type=float, metavar="DAYS", help="expire after this many days")
+    invite.add_argument(
+        "--expires", type=_positive, metavar="DAYS", help="expire after this many days"
+    )
     invite.set_defaults(handler=_invite)
 
     roles = commands.add_parser("roles", help="give or take roles by Telegram user id")
@@ -98,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--language", help="only this language")
     review.set_defaults(handler=_lexicon_review)
     return parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 days (leave it out for no expiry)")
+    return value
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

@@ -50,10 +50,15 @@ class PersonLocaleMiddleware(I18nMiddleware):
     """The person's chosen language, else their Telegram app's language."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        return locale_for(data, self.i18n.default_locale)
+        # Kept in data as a plain string: the error handler needs it after a rollback,
+        # when the person's database object can no longer be read.
+        data["locale"] = locale_for(data, self.i18n.default_locale)
+        return data["locale"]
 
 
 def locale_for(data: dict[str, Any], default: str) -> str:
+    if data.get("locale"):
+        return str(data["locale"])
     user = data.get("user")
     if user is not None:
         return str(user.locale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -11,11 +12,14 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.fsm import Batch, SqlStorage
 from storage.users import KnownUsers
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -78,6 +82,27 @@ class UnitOfWork(BaseMiddleware):
             await session.commit()
         self._fsm.committed(batch)
         self._people.settle(user)
+
+
+class ForeignButtons(BaseMiddleware):
+    """A button in someone's private chat can be pressed by that someone only.
+
+    Telegram never delivers anything else, so anything else is forged: refuse it before
+    any handler could act on the wrong person's chat.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, CallbackQuery) and isinstance(event.message, Message):
+            chat = event.message.chat
+            if chat.type == "private" and chat.id != event.from_user.id:
+                log.warning(
+                    "refused a button of chat %s pressed by Telegram user %s",
+                    chat.id,
+                    event.from_user.id,
+                )
+                await event.answer(_("This button has expired."))
+                return None
+        return await handler(event, data)
 
 
 class CommitBeforeSpeaking(BaseRequestMiddleware):

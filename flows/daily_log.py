@@ -120,7 +120,7 @@ def parse_hours(text: str) -> float:
 
 
 def _parse_scale(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 10:
+    if not text.isdecimal() or not 0 <= int(text) <= 10:
         raise InvalidAnswer(text)
     return int(text)
 
@@ -133,7 +133,7 @@ def _parse_choice(step: Step, value: str) -> Any:
             raise InvalidAnswer(value)
         return value
     if step is Step.REST:
-        if not value.isdigit() or int(value) not in REST_CHOICES:
+        if not value.isdecimal() or int(value) not in REST_CHOICES:
             raise InvalidAnswer(value)
         return int(value)
     if step is Step.SLEEP_HOURS:

@@ -24,7 +24,10 @@ _PSEUDONYM_WORDS = (
     "Sparrow", "Thistle", "Willow", "Wren",
 )  # fmt: skip
 
-_TIME = re.compile(r"^\s*(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|h)?\s*$", re.I)
+# "8", "08:30", "8.30", "20h", "8pm", "8 p. m." (es), "20 Uhr" (de)
+_TIME = re.compile(
+    r"^\s*(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?\s*(a\.?\s?m\.?|p\.?\s?m\.?|h|uhr)?\s*$", re.I
+)
 
 
 class InviteProblem(Exception):
@@ -61,20 +64,21 @@ async def arrive(
 ) -> Arrival:
     """Find or create the person for /start, applying the role of a valid invite.
 
-    Raises InviteProblem or InviteOnly before anything is stored.
+    Raises InviteProblem or InviteOnly before anything is stored. A newcomer's invite is
+    spent only when they consent (see ``record_consent``): "Not now" keeps it usable.
     """
     user = await users.get_by_telegram_id(session, telegram_id)
-    invite = await invites.find_usable(session, invite_code) if invite_code else None
-    if invite_code and invite is None:
+    invite = await invites.find(session, invite_code) if invite_code else None
+    if user is not None and invite is not None and not _raises_role(invite.role, user.role):
+        invite = None  # their own link again, or one that would not give them more: welcome back
+    elif invite_code and (
+        invite is None
+        or not invites.is_usable(invite)
+        or (user is not None and not await invites.use(session, invite))
+    ):
         raise InviteProblem(invite_code)
     if user is None and invite is None and invite_only:
         raise InviteOnly()
-    if invite is not None and (user is None or invite.role != user.role):
-        # Only an invite that changes something spends one of its uses.
-        if not await invites.use(session, invite):
-            raise InviteProblem(invite_code)
-    else:
-        invite = None
     if user is None:
         user = await users.create(
             session,
@@ -92,13 +96,19 @@ async def arrive(
     return Arrival(user, is_new=False, role_changed=False)
 
 
+def _raises_role(offered: str, current: str) -> bool:
+    """An invite can give a person more to do, never less (an admin opening a mentee link)."""
+    order = [Role.MENTEE, Role.MENTOR, Role.SUPERVISOR, Role.ADMIN]
+    return order.index(Role(offered)) > order.index(Role(current))
+
+
 def parse_checkin_time(text: str) -> dt.time | None:
     """'8', '08:30', '8.30', '8pm', '20h' → a time of day; None when it is not one."""
     match = _TIME.match(text)
     if not match:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    suffix = (match.group(3) or "").lower().replace(".", "")
+    suffix = (match.group(3) or "").lower().replace(".", "").replace(" ", "")
     if suffix in ("am", "pm"):
         if not 1 <= hour <= 12:
             return None
@@ -108,8 +118,16 @@ def parse_checkin_time(text: str) -> dt.time | None:
     return dt.time(hour, minute)
 
 
-def record_consent(session: AsyncSession, user: User) -> None:
+async def record_consent(session: AsyncSession, user: User) -> bool:
+    """Store the consent; a newcomer's invite is spent now. False if it was used up meanwhile
+    (they stay, as a mentee)."""
+    spent = True
+    if user.consent_version is None and user.invite_id is not None:
+        spent = await invites.use_by_id(session, user.invite_id)
+        if not spent:
+            user.role, user.invite_id = Role.MENTEE, None
     users.record_consent(session, user, CONSENT_VERSION)
+    return spent
 
 
 def finish(user: User, zone: str, checkin_time: dt.time) -> None:

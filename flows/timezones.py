@@ -76,7 +76,7 @@ def _zones_by_name(language: str) -> dict[str, str]:
         if "/" in zone and not zone.startswith(("Etc/", "SystemV/")):
             names.setdefault(_fold(zone), zone)
             names.setdefault(_fold(zone.rsplit("/", 1)[-1]), zone)
-    # Cities as Babel's locale data spells them ("Múnich", "Wien"), person's language first.
+    # Cities as Babel's locale data spells them ("Nueva York", "Wien"), person's language first.
     for code in dict.fromkeys((language, "en")):
         for zone, info in Locale.parse(code).time_zones.items():
             city = info.get("city")

@@ -49,23 +49,39 @@ async def show_help(message: Message, user: User | None) -> None:
     await message.answer("\n".join(lines))
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(
+    message: Message, state: FSMContext, user: User | None, session: AsyncSession
+) -> None:
     if await state.get_state() is None:
         await message.answer(_("There's nothing to cancel. /help lists what you can do."))
         return
-    await state.clear()
+    await _stop(state, user, session)
     await message.answer(
         _("Stopped. Nothing from that step was saved. /help lists what you can do.")
     )
 
 
-async def cancel_tapped(query: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
+async def cancel_tapped(
+    query: CallbackQuery, state: FSMContext, user: User | None, session: AsyncSession
+) -> None:
+    prompt = (await state.get_data()).get("prompt")
+    message = query.message if isinstance(query.message, Message) else None
+    running = await state.get_state() is not None
+    if message is None or not running or prompt != message.message_id:
+        # Only the Cancel of the question asked now ends the flow that is running now.
+        await query.answer(_("This button has expired."))
+        return
+    await _stop(state, user, session)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Stopped. Nothing from that step was saved. /help lists what you can do.")
-        )
+    await message.edit_text(
+        _("Stopped. Nothing from that step was saved. /help lists what you can do.")
+    )
+
+
+async def _stop(state: FSMContext, user: User | None, session: AsyncSession) -> None:
+    await state.clear()
+    if user is not None and user.consent_version is None and not user.is_onboarded:
+        await users.erase(session, user)  # stopped before consent: keep nothing of theirs
 
 
 async def show_privacy(message: Message, user: User | None) -> None:
@@ -94,6 +110,10 @@ async def privacy_action(
     if user is None or not isinstance(query.message, Message):
         await query.answer(_("This button has expired."))
         return
+    asked = (await state.get_data()).get("confirm_delete")
+    if callback_data.action == "delete_confirmed" and asked != query.message.message_id:
+        await query.answer(_("This button has expired."))  # the question was never asked here
+        return
     await query.answer()
     if callback_data.action == "export":
         data = json.dumps(await users.export(session, user), ensure_ascii=False, indent=2)
@@ -102,7 +122,7 @@ async def privacy_action(
             caption=_("Everything I hold about you, as a file you can keep."),
         )
     elif callback_data.action == "delete":
-        await query.message.answer(
+        question = await query.message.answer(
             _(
                 "This deletes your profile, your logs and everything else I hold about you, for good. Are you sure?"
             ),
@@ -114,6 +134,7 @@ async def privacy_action(
                 1,
             ),
         )
+        await state.update_data(confirm_delete=question.message_id)
     elif callback_data.action == "delete_confirmed":
         await state.clear()
         await users.erase(session, user)

@@ -32,7 +32,7 @@ async def apologise(event: ErrorEvent, bot: Bot, i18n: I18n, **data: object) -> 
     with i18n.context(), i18n.use_locale(locale_for(dict(data), i18n.default_locale)):
         if isinstance(error, OperationalError):
             text = _(
-                "I couldn't save that just now because I'm busy. What you entered before is kept — please try again in a moment."
+                "I'm having trouble saving right now. What you entered before is kept — please try again in a moment."
             )
         else:
             text = _(

@@ -13,8 +13,9 @@ def about() -> str:
         "keep a short log of your symptoms, energy and pacing — mostly taps, under a minute — "
         "and I keep you in touch with a mentor who has lived with similar symptoms.\n\n"
         "I am <b>not</b> an emergency service and I am not a doctor. If you are in danger or "
-        "might harm yourself, call your local emergency number now (112 in Europe, 911 in "
-        "North America) or go to the nearest emergency department."
+        "might harm yourself, call your local emergency number now (112 across Europe, 911 in "
+        "North America, or your country's number) or go to the nearest emergency department. "
+        "/crisis shows crisis lines at any time."
     )
 
 

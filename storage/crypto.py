@@ -24,7 +24,7 @@ class Cipher:
     def decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode()
-        except InvalidToken as error:
+        except (InvalidToken, UnicodeEncodeError) as error:
             raise ValueError(
                 "stored text cannot be decrypted: is ENCRYPTION_KEY the key it was written with?"
             ) from error

@@ -125,6 +125,7 @@ class KnownUsers:
     async def get(self, session: AsyncSession, telegram_id: int) -> User | None:
         entry = self._entries.get(telegram_id)
         if entry is not None and monotonic() - entry[1] < self._ttl:
+            self._entries.move_to_end(telegram_id)  # the active stay; the quiet are dropped first
             session.add(entry[0])
             return entry[0]
         user = await get_by_telegram_id(session, telegram_id)
