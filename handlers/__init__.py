@@ -2,14 +2,16 @@
 
 from aiogram import Router
 
-from handlers import common, daily_log, errors, fallback, group, start
+from handlers import alerts, common, crisis, daily_log, errors, fallback, group, start
 
 
 def get_routers() -> list[Router]:
     """Fresh routers each call (a router can be attached once); order is priority."""
     return [
         errors.router(),
+        crisis.router(),  # before every flow: /crisis and the 🆘 button work in any state
         daily_log.router(),  # first: most updates are steps of a daily log
+        alerts.router(),  # supervisors' buttons work in the supervisor group
         group.router(),
         start.router(),
         common.router(),

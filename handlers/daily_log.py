@@ -118,6 +118,7 @@ async def answer_typed(
     state: FSMContext,
     settings: Settings,
     bot: Bot,
+    crisis_answered: bool = False,
 ) -> None:
     draft = await state.get_data()
     step = Step(draft["step"])
@@ -145,7 +146,8 @@ async def answer_typed(
         )
         return
     except daily_log.InvalidAnswer:
-        await message.answer(_hint_for(step))
+        if not crisis_answered:  # after a crisis answer, a correction would be cold
+            await message.answer(_hint_for(step))
         await _ask(message, state, draft, settings)
         return
     await _retire_prompt(bot, message.chat.id, draft)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EVERYONE = frozenset(Role)
 LOGGERS = frozenset({Role.MENTEE, Role.MENTOR})
+STAFF = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -29,16 +30,23 @@ class Command:
 
 
 COMMANDS = (
+    Command("crisis", __("Help in a crisis: who to call, and your plan"), EVERYONE),
+    Command("crisisplan", __("Write or change your crisis plan"), LOGGERS),
     Command("log", __("Log today's symptoms and pacing"), LOGGERS),
     Command("today", __("Show today's log"), LOGGERS),
     Command("history", __("Your last 7 days"), LOGGERS),
+    Command("alerts", __("Open crisis alerts"), STAFF),
+    Command(
+        "oncall", __("Who is on call; take or hand over the shift"), frozenset({Role.SUPERVISOR})
+    ),
+    Command("status", __("Alerts, on-call and delivery at a glance"), STAFF),
     Command("language", __("Change the language"), EVERYONE),
     Command("privacy", __("What is stored, and how to export or delete it"), EVERYONE),
     Command("help", __("What I can do for you"), EVERYONE),
     Command("cancel", __("Stop what we are doing"), EVERYONE),
 )
 
-NEWCOMER_COMMANDS = ("start", "help", "language")
+NEWCOMER_COMMANDS = ("start", "crisis", "help", "language")
 
 
 def commands_for(role: Role | str) -> list[Command]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -15,10 +16,10 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from flows import onboarding, timezones
+from flows import crisis_plan, onboarding, timezones
 from flows.languages import NATIVE_NAMES, SUPPORTED, match_language
 from flows.states import Onboarding
-from handlers import texts
+from handlers import crisis, texts
 from handlers.keyboards import (
     CheckinChoice,
     ConsentChoice,
@@ -41,12 +42,13 @@ def router() -> Router:
         consent_given, ConsentChoice.filter(), StateFilter(Onboarding.consent)
     )
     r.callback_query.register(zone_tapped, ZoneChoice.filter(), StateFilter(Onboarding.timezone))
-    r.message.register(zone_typed, StateFilter(Onboarding.timezone), F.text)
+    answer = F.text & ~F.text.startswith("/")  # commands (/cancel, /help) go to their handlers
+    r.message.register(zone_typed, StateFilter(Onboarding.timezone), answer)
     r.callback_query.register(
         checkin_tapped, CheckinChoice.filter(), StateFilter(Onboarding.checkin_time)
     )
-    r.message.register(checkin_typed, StateFilter(Onboarding.checkin_time), F.text)
-    r.message.register(ask_again, StateFilter(*Onboarding.__all_states__))
+    r.message.register(checkin_typed, StateFilter(Onboarding.checkin_time), answer)
+    r.message.register(ask_again, StateFilter(*Onboarding.__all_states__), ~F.text.startswith("/"))
     return r
 
 
@@ -60,7 +62,8 @@ async def start(
     bot: Bot,
 ) -> None:
     assert message.from_user is not None
-    locale = match_language(message.from_user.language_code, settings.default_locale)
+    chosen = (await state.get_data()).get("locale")  # picked with /language before /start
+    locale = chosen or match_language(message.from_user.language_code, settings.default_locale)
     try:
         arrival = await onboarding.arrive(
             session,
@@ -72,7 +75,7 @@ async def start(
     except onboarding.InviteOnly:
         await message.answer(
             _(
-                "Hello, and thank you for reaching out. This program takes part by invitation: "
+                "Hello, and thank you for reaching out. People join this program by invitation: "
                 "please open the invite link someone from the program sent you, or ask the "
                 "program team for one. I haven't stored anything about you."
             )
@@ -107,7 +110,7 @@ async def start(
     await state.set_state(Onboarding.language)
     with i18n.use_locale(user.locale):
         await message.answer(
-            _("Hello, {name}! 🌿").format(name=message.from_user.first_name)
+            _("Hello, {name}! 🌿").format(name=escape(message.from_user.first_name))
             + "\n\n"
             + _(
                 "I'll talk with you in English. You can pick another language here, now or later with /language."
@@ -148,14 +151,23 @@ async def language_chosen(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    if user is None or callback_data.code not in SUPPORTED:
+    if callback_data.code not in SUPPORTED:
         await query.answer(_("This button has expired."))
+        return
+    if user is None:  # before /start: keep the choice for it
+        await state.update_data(locale=callback_data.code)
+        with i18n.use_locale(callback_data.code):
+            await query.answer(_("Language changed."))
+            await _remove_buttons(query)
+            await query.message.answer(
+                _("Done — I'll speak English with you from now on.")
+                + "\n\n"
+                + texts.not_onboarded()
+            )
         return
     user.locale = callback_data.code
     with i18n.use_locale(user.locale):
-        await query.answer(
-            _("I'll speak {language} with you.").format(language=NATIVE_NAMES[user.locale])
-        )
+        await query.answer(_("Language changed."))
         await _remove_buttons(query)
         if await state.get_state() == Onboarding.language.state:
             await state.set_state(Onboarding.consent)
@@ -200,7 +212,10 @@ async def consent_given(
             )
         )
         return
-    onboarding.record_consent(session, user)
+    if not await onboarding.record_consent(session, user):
+        await query.message.answer(
+            _("The invite link was used up in the meantime, so you join as a mentee for now.")
+        )
     if user.is_onboarded:  # agreeing again to a new consent text
         await state.clear()
         await query.message.answer(
@@ -317,12 +332,15 @@ async def _finish(
     onboarding.finish(user, zone, chosen)
     await state.clear()
     await set_person_menu(bot, i18n, user)
+    planner = user.role in crisis_plan.PLANNERS
     await message.answer(
         _("All set! I'll check in with you every day at {time} ({zone}).").format(
             time=chosen.strftime("%H:%M"), zone=timezones.city_name(zone, user.locale)
         )
         + "\n\n"
         + welcome_for_role(user)
+        + ("\n\n" + crisis.keyboard_hint() if planner else ""),
+        reply_markup=crisis.crisis_keyboard() if planner else None,  # the 🆘 button stays
     )
 
 

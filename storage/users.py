@@ -9,7 +9,7 @@ from time import monotonic
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Consent, DailyLog, Role, User, utcnow
+from storage.models import Consent, CrisisPlanSection, DailyLog, Role, User, utcnow
 
 
 async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
@@ -83,6 +83,14 @@ async def export(session: AsyncSession, user: User) -> dict[str, object]:
             if user.checkin_time
             else None,
             "joined": user.created_at.isoformat(),
+        },
+        "crisis_plan": {
+            section.section: section.text
+            for section in (
+                await session.execute(
+                    select(CrisisPlanSection).where(CrisisPlanSection.user_id == user.id)
+                )
+            ).scalars()
         },
         "consents": [{"version": c.version, "given_at": c.given_at.isoformat()} for c in consents],
         "daily_logs": [

@@ -23,7 +23,7 @@ from aiogram.methods import (
     SendMessage,
     TelegramMethod,
 )
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 
 from bot.app import build_bot
 from bot.settings import Settings
@@ -57,13 +57,16 @@ class FakeTelegram(BaseSession):
             chat_id = int(method.chat_id) if method.chat_id is not None else None
             message_id = getattr(method, "message_id", None) or next(self._ids)
             text = getattr(method, "text", None) or getattr(method, "caption", None)
+            # Like Telegram: a reply keyboard belongs to the chat, not to the message.
+            markup = method.reply_markup
+            inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
             message = Message(
                 message_id=message_id,
                 date=dt.datetime.now(dt.UTC),
                 chat=Chat(id=chat_id or 0, type="private"),
                 from_user=BOT_USER,
                 text=text,
-                reply_markup=method.reply_markup,
+                reply_markup=inline,
             ).as_(bot)
             self.sent.append(
                 Sent(method.__api_method__, chat_id, text, method.reply_markup, message)

@@ -1,0 +1,105 @@
+"""Crisis screening of every text, caption and edit a person sends, before any handler.
+
+A hit opens (or joins) an alert case, queues it for the supervisors in the same
+transaction, and answers the person at once with their plan and crisis lines. Then
+the update goes on to its handler: a crisis sentence typed into a flow's free-text
+step is never swallowed by that step, and the flow is not broken either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import Message, TelegramObject, Update
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from flows import alerts as alert_flow
+from flows import onboarding
+from flows.languages import match_language
+from flows.screening import screen
+from handlers.alerts import announce, staffed_now
+from handlers.crisis import crisis_reply
+from storage import users
+from storage.models import User, utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class CrisisScreening(BaseMiddleware):
+    def __init__(self, settings: Settings, i18n: I18n) -> None:
+        self._settings = settings
+        self._i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        message = _said(event)
+        if message is not None and message.from_user and not message.from_user.is_bot:
+            text = message.text or message.caption
+            if text:
+                user: User | None = data.get("user")
+                language = (
+                    user.locale
+                    if user
+                    else match_language(
+                        message.from_user.language_code, self._settings.default_locale
+                    )
+                )
+                hits = screen(text, language)
+                if hits:
+                    data["user"] = await self._raise(message, hits, data, language)
+                    data["crisis_answered"] = True  # flows can spare their "not an answer" hint
+        return await handler(event, data)
+
+    async def _raise(
+        self, message: Message, hits: list[Any], data: dict[str, Any], language: str
+    ) -> User:
+        session: AsyncSession = data["session"]
+        person: User | None = data.get("user")
+        if person is None:
+            # Safety comes before paperwork: someone not yet registered still reaches a supervisor.
+            person = await users.create(
+                session,
+                telegram_id=message.from_user.id,
+                locale=language,
+                pseudonym=onboarding.new_pseudonym(),
+            )
+        settings = self._settings
+        case = await alert_flow.record_hits(
+            session,
+            person,
+            hits,
+            now=utcnow(),
+            join_window=dt.timedelta(minutes=settings.alert_join_minutes),
+            ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+        )
+        await announce(session, case, settings, self._i18n)
+        log.warning(
+            "crisis screening: alert %s %s for user %s (severity %s, rules %s)",
+            case.alert.id,
+            "opened" if case.is_new else "joined",
+            person.id,
+            case.alert.severity,
+            ",".join(hit.rule for hit in hits),
+        )
+        # In a group the answer goes privately, and only to someone who has started the bot.
+        if message.chat.type == "private" or person.is_onboarded:
+            bot: Bot = data["bot"]
+            replies = await crisis_reply(
+                session, person, message.from_user.language_code, staffed=staffed_now(settings)
+            )
+            for text, markup in replies:
+                await bot.send_message(person.telegram_id, text, reply_markup=markup)
+        return person
+
+
+def _said(event: TelegramObject) -> Message | None:
+    if isinstance(event, Update):
+        return event.message or event.edited_message
+    return None

@@ -1,0 +1,153 @@
+"""A personal crisis plan, in the sections of the Stanley–Brown Safety Planning Intervention.
+
+A person writes it on a calmer day, part by part, in any order, and can skip any
+part. Each part is free text kept encrypted (storage.crisis_plans). The plan is
+shown whole, with the crisis lines for the person's language, whenever they ask
+for it, whatever else they were doing.
+
+This module holds the sections, their order, the length limit, who may keep a
+plan, and the crisis lines that come with it (the "professionals and services"
+part is pre-filled with them). No Telegram types; the wording lives in
+handlers/crisis.py.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import cache
+
+from aiogram.fsm.state import State, StatesGroup
+from babel.core import get_global
+
+from flows.crisis_lines import CrisisLines, crisis_lines, international
+from storage.models import Role, User
+
+TEXT_LIMIT = 1000  # characters per section: a few lines someone can read in a hard moment
+
+PLANNERS = frozenset({Role.MENTEE, Role.MENTOR})
+
+
+class Section(enum.StrEnum):
+    # The values are stored (crisis_plan_sections.section, at most 32 characters).
+    WARNING_SIGNS = "warning_signs"
+    COPING_ALONE = "coping_alone"
+    DISTRACTIONS = "distractions"
+    PEOPLE_TO_ASK = "people_to_ask"
+    PROFESSIONALS = "professionals"
+    SAFER_SURROUNDINGS = "safer_surroundings"
+    REASONS = "reasons"
+
+
+ORDER = tuple(Section)
+
+# Parts that come pre-filled: the crisis lines for where the person lives are always
+# shown with them (and always up to date: they are read from locales/, not copied).
+PREFILLED = frozenset({Section.PROFESSIONALS})
+
+
+class CrisisPlanning(StatesGroup):
+    # The state's data: the section being written, the message whose buttons count,
+    # a too-long text kept for the person, and the state and data of whatever they
+    # were doing before (a daily log, onboarding), given back when they finish.
+    writing = State()
+
+
+class EmptyText(Exception):
+    """Nothing but spaces was sent."""
+
+
+class TextTooLong(Exception):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.length = length
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a person is writing: the section, and whether they are walking through the plan
+    (after this part comes the next one) or changing one part."""
+
+    section: Section
+    walk: bool = False
+
+
+def parse_section(value: str | None) -> Section | None:
+    """A section id from a button (a hint: anything unknown is None)."""
+    try:
+        return Section(value) if value else None
+    except ValueError:
+        return None
+
+
+def number(section: Section) -> int:
+    return ORDER.index(section) + 1
+
+
+def next_section(section: Section) -> Section | None:
+    index = ORDER.index(section)
+    return ORDER[index + 1] if index + 1 < len(ORDER) else None
+
+
+def first_unfilled(filled: set[str] | frozenset[str]) -> Section | None:
+    return next((section for section in ORDER if section not in filled), None)
+
+
+def take_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """The text to store for a section; raises EmptyText or TextTooLong (nothing is cut)."""
+    text = text.strip()
+    if not text:
+        raise EmptyText()
+    if len(text) > limit:
+        raise TextTooLong(len(text), limit)
+    return text
+
+
+def shortened(text: str, limit: int = TEXT_LIMIT) -> str:
+    """The first ``limit`` characters, when the person chooses to keep them."""
+    return text.strip()[:limit].rstrip()
+
+
+def may_keep_a_plan(user: User | None) -> bool:
+    """Mentees and mentors who have agreed to how their data is kept (onboarding may still
+    be under way: the plan needs consent, not a check-in time)."""
+    return user is not None and user.role in PLANNERS and user.consent_version is not None
+
+
+def next_unfilled(section: Section, filled: set[str] | frozenset[str]) -> Section | None:
+    """The next part after ``section`` that is still empty (for walking through the plan)."""
+    later = ORDER[ORDER.index(section) + 1 :]
+    return next((s for s in later if s not in filled), None)
+
+
+@dataclass(frozen=True)
+class WhereToCall:
+    lines: CrisisLines  # emergency number and crisis lines, for the person's country if known
+    elsewhere: CrisisLines | None  # directories that work anywhere, when the place is a guess
+
+
+def where_to_call(language: str, zone: str | None, language_tag: str | None = None) -> WhereToCall:
+    """The crisis lines to show: the country of the person's time zone (else the region of
+    their app's language, e.g. "es-MX"), in their language. When the country is unknown or
+    not in the data, the language's default country is shown, with international help too.
+    """
+    country = country_of_zone(zone) or _region(language_tag)
+    lines = crisis_lines(language, country)
+    sure = country is not None and not lines.fallback and lines.country == country
+    return WhereToCall(lines, None if sure else international(lines.language))
+
+
+@cache
+def country_of_zone(zone: str | None) -> str | None:
+    """'Europe/London' → 'GB' (CLDR's zone territories, through Babel); None when unknown."""
+    if not zone:
+        return None
+    territory = get_global("zone_territories").get(zone)
+    return territory if territory and territory != "001" else None
+
+
+def _region(language_tag: str | None) -> str | None:
+    parts = (language_tag or "").replace("_", "-").split("-")
+    region = parts[1].upper() if len(parts) > 1 else ""
+    return region if len(region) == 2 and region.isalpha() else None

@@ -1,0 +1,861 @@
+"""Crisis plans: /crisis and the 🆘 button show the plan at once; /crisisplan writes it.
+
+/crisis (and the persistent 🆘 button) never touches the conversation state: someone in the
+middle of a daily log or of onboarding gets their plan and the crisis lines, and their next
+tap carries on exactly where they were.
+
+Writing a part of the plan is a conversation of its own (CrisisPlanning.writing). Whatever
+the person was doing before is put aside in that state's data, and given back when they
+finish, stop or cancel. Buttons are hints: every press is checked against the presser's own
+record (their plan, their conversation), never against an id carried in the button.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from html import escape as html_escape
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, Filter, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from flows import crisis_plan
+from flows.crisis_lines import CrisisLine
+from flows.crisis_plan import CrisisPlanning, Section, WhereToCall
+from flows.states import DailyLogging, Onboarding
+from handlers import daily_log
+from handlers.filters import HasRole
+from handlers.keyboards import (
+    CancelFlow,
+    CheckinChoice,
+    ConsentChoice,
+    LogAnswer,
+    NoteAction,
+    ZoneChoice,
+    button,
+    rows,
+)
+from handlers.menu import LOGGERS
+from storage import crisis_plans
+from storage.models import User
+
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 UTF-16 code units per message; keep some room
+
+
+def escape(text: str) -> str:
+    """Text shown as written (HTML mode): only <, > and & need escaping."""
+    return html_escape(text, quote=False)
+
+
+class PlanAction(CallbackData, prefix="plan"):
+    action: str  # see the constants below
+    section: str = ""
+
+
+MENU = "menu"  # the list of parts, with ✓ for the written ones
+OPEN = "open"  # one part: its text, Edit / Clear / Back
+EDIT = "edit"  # write one part
+WALK = "walk"  # write the empty parts one after another
+BEGIN = "begin"  # the same, from /crisis: below the crisis lines, which stay in view
+CLEAR = "clear"  # ask before clearing a part
+CLEAR_YES = "clear_yes"
+SHOW = "show"  # the whole plan, as /crisis shows it
+SKIP = "skip"  # while walking: leave this part empty, go on to the next
+CANCEL = "cancel"  # while writing: stop, change nothing
+TRIM = "trim"  # while writing: keep the first TEXT_LIMIT characters of a too-long text
+
+TITLES = {
+    Section.WARNING_SIGNS: __("Warning signs"),
+    Section.COPING_ALONE: __("Things I can do on my own to cope"),
+    Section.DISTRACTIONS: __("People and places that take my mind off things"),
+    Section.PEOPLE_TO_ASK: __("People I can ask for help"),
+    Section.PROFESSIONALS: __("Professionals and services"),
+    Section.SAFER_SURROUNDINGS: __("Making my surroundings safer"),
+    Section.REASONS: __("What matters most to me"),
+}
+
+PROMPTS = {
+    Section.WARNING_SIGNS: __(
+        "What tells you that a hard time may be starting? Thoughts, feelings, situations, "
+        "changes in your body or your pain. For example: not sleeping, pulling away from "
+        "people, a flare that won't settle."
+    ),
+    Section.COPING_ALONE: __(
+        "What helps you through a hard moment on your own, even a little? For example: a warm "
+        "shower, a heat pad, slow breathing, a favourite song, lying down in a quiet room."
+    ),
+    Section.DISTRACTIONS: __(
+        "Who or where helps you think about something else for a while? For example: a friend "
+        "to chat with about anything, a café, a bench in the park, an online group."
+    ),
+    Section.PEOPLE_TO_ASK: __(
+        "Who can you reach out to when things get hard? Write each person's name and how to "
+        "reach them. For example: Maria, 0151 2345678, or a message on WhatsApp."
+    ),
+    Section.PROFESSIONALS: __(
+        "Which professionals and services can you contact? For example: your GP, your "
+        "therapist or pain clinic, with their numbers and when they can be reached."
+    ),
+    Section.SAFER_SURROUNDINGS: __(
+        "What could make where you are safer when things are hard? For example: asking "
+        "someone to look after your medicines for a while, putting some things away, going "
+        "somewhere you're not alone."
+    ),
+    Section.REASONS: __(
+        "What matters most to you, and keeps you going? People, pets, plans, small things you "
+        "look forward to."
+    ),
+}
+
+# The callbacks of flows whose state is put aside while a part of the plan is written.
+PAUSED_FLOW_BUTTONS = (LogAnswer, NoteAction, CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
+
+
+def router() -> Router:
+    r = Router(name="crisis")
+    r.message.filter(F.chat.type == "private")
+    # No state filter: these work whatever the person is in the middle of.
+    r.message.register(show_crisis, Command("crisis"))
+    r.message.register(show_crisis, CrisisButton())
+    r.message.register(show_plan_menu, Command("crisisplan"))
+    r.callback_query.register(plan_action, PlanAction.filter())
+    writing = StateFilter(CrisisPlanning.writing)
+    r.message.register(cancel_typed, Command("cancel"), writing)
+    r.message.register(log_while_writing, Command("log"), writing, HasRole(*LOGGERS))
+    r.message.register(part_typed, writing, F.text, ~F.text.startswith("/"))
+    r.message.register(not_text, writing, ~F.text)
+    for paused in PAUSED_FLOW_BUTTONS:
+        r.callback_query.register(paused_flow_button, paused.filter(), writing)
+    return r
+
+
+# --- the persistent button ----------------------------------------------------------------
+
+
+def button_label() -> str:
+    return _("🆘 My crisis plan")
+
+
+def crisis_keyboard() -> ReplyKeyboardMarkup:
+    """The 🆘 button that stays on the person's keyboard, in their language."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=button_label())]],
+        is_persistent=True,
+        resize_keyboard=True,
+    )
+
+
+def keyboard_hint() -> str:
+    return _(
+        "The “{button}” button below is always there: it shows your crisis plan and the numbers "
+        "to call, whatever we are in the middle of. /crisisplan helps you write your plan, "
+        "a part at a time."
+    ).format(button=escape(button_label()))
+
+
+class CrisisButton(Filter):
+    """The 🆘 button's text in any language we speak (the keyboard stays as it was sent
+    when the person changes language), or the 🆘 emoji alone."""
+
+    async def __call__(self, message: Message, i18n: I18n) -> bool:
+        text = message.text
+        if not text or len(text) > 60:
+            return False
+        return text.strip() == "🆘" or _letters(text) in _labels(i18n)
+
+
+@cache
+def _labels(i18n: I18n) -> frozenset[str]:
+    labels = {i18n.gettext("🆘 My crisis plan", locale=code) for code in i18n.available_locales}
+    labels.add("🆘 My crisis plan")
+    return frozenset(filter(None, map(_letters, labels)))
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+# --- /crisis -----------------------------------------------------------------------------
+
+
+async def show_crisis(message: Message, user: User | None, session: AsyncSession) -> None:
+    """The whole plan and the crisis lines. The conversation state is left exactly as it was."""
+    where = _where(user, message)
+    plan = await crisis_plans.sections(session, user.id) if user is not None else {}
+    if plan:
+        messages = chunks(plan_parts(plan, where))
+        keyboard = crisis_keyboard() if crisis_plan.may_keep_a_plan(user) else None
+        for number, text in enumerate(messages, 1):
+            await message.answer(text, reply_markup=keyboard if number == len(messages) else None)
+        return
+    text = _("<b>🆘 Help, right now</b>") + "\n\n" + lines_text(where)
+    if crisis_plan.may_keep_a_plan(user):
+        text += "\n\n" + _(
+            "You don't have a crisis plan yet. On a calmer day, it helps to write down what you "
+            "notice when things get hard, what helps, and who you can turn to. Then it's all "
+            "here, in one place, when you need it."
+        )
+        markup = rows([button(_("✏️ Make my plan"), PlanAction(action=BEGIN))], 1)
+        await message.answer(text, reply_markup=markup)
+        return
+    if user is None or (user.role in crisis_plan.PLANNERS and user.consent_version is None):
+        text += "\n\n" + _(
+            "Once we've set you up (send /start when you're ready), you can also write a "
+            "personal crisis plan here."
+        )
+    await message.answer(text)
+
+
+def plan_parts(plan: dict[str, str], where: WhereToCall) -> list[str]:
+    """The whole plan as blocks of text: a heading, each written part, the crisis lines."""
+    parts = [
+        _("<b>🆘 Your crisis plan</b>")
+        + "\n"
+        + _("If you are in danger right now, call {number}.").format(
+            number=escape(where.lines.emergency)
+        )
+    ]
+    for section in crisis_plan.ORDER:
+        if section in plan:
+            parts.append(f"<b>{escape(str(TITLES[section]))}</b>\n{escape(plan[section])}")
+    parts.append(lines_text(where))
+    parts.append(_("You can change your plan with /crisisplan."))
+    return parts
+
+
+def lines_text(where: WhereToCall) -> str:
+    """The emergency number and crisis lines of the person's country (and, when we are not
+    sure where they are, the international directories)."""
+    lines = where.lines
+    text = _("<b>Emergency ({country}): {number}</b>").format(
+        country=escape(lines.country_name), number=escape(lines.emergency)
+    )
+    text += "\n" + _("Crisis lines — you can call or write to any of them:")
+    text += "".join("\n" + _line(line) for line in lines.lines)
+    if where.elsewhere is not None:
+        text += "\n\n" + _("<b>Somewhere else?</b>") + " " + escape(where.elsewhere.emergency)
+        text += "".join("\n" + _line(line) for line in where.elsewhere.lines)
+    return text
+
+
+def _line(line: CrisisLine) -> str:
+    contacts = " · ".join(escape(c) for c in (line.phone, line.text, line.chat) if c)
+    text = f"• <b>{escape(line.name)}</b>: {contacts} ({escape(line.hours)})"
+    if line.audience:
+        text += " — <i>" + _("for {audience}").format(audience=escape(line.audience)) + "</i>"
+    return text
+
+
+def chunks(parts: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit Telegram's limit, never splitting a block."""
+    messages: list[str] = []
+    for part in parts:
+        if messages and _length(messages[-1]) + 2 + _length(part) <= limit:
+            messages[-1] += "\n\n" + part
+        else:
+            messages.append(part)
+    return messages
+
+
+def _length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # what Telegram counts
+
+
+def _where(user: User | None, event: Message | CallbackQuery) -> WhereToCall:
+    tag = event.from_user.language_code if event.from_user else None
+    return crisis_plan.where_to_call(
+        get_i18n().current_locale, user.timezone if user is not None else None, tag
+    )
+
+
+# --- /crisisplan: the list of parts and each part ---------------------------------------
+
+
+async def show_plan_menu(message: Message, user: User | None, session: AsyncSession) -> None:
+    if not crisis_plan.may_keep_a_plan(user):
+        await message.answer(_not_yet(user))
+        return
+    assert user is not None
+    filled = await crisis_plans.filled(session, user.id)
+    await message.answer(menu_text(filled), reply_markup=menu_markup(filled))
+
+
+def menu_text(filled: set[str], headline: str = "") -> str:
+    text = (headline + "\n\n" if headline else "") + _("<b>Your crisis plan</b>")
+    text += "\n" + _(
+        "A plan you write on a calmer day, for the moments when things get hard. Fill in the "
+        "parts in any order, and skip any that don't fit you. It is stored encrypted. "
+        "/crisis or the “{button}” button shows it whole, at any time."
+    ).format(button=escape(button_label()))
+    text += "\n\n" + _("Tap a part to see or change it.")
+    return text
+
+
+def menu_markup(filled: set[str]) -> InlineKeyboardMarkup:
+    buttons = [
+        button(
+            ("✓ " if section in filled else "") + f"{crisis_plan.number(section)}. "
+            f"{TITLES[section]}",
+            PlanAction(action=OPEN, section=section),
+        )
+        for section in crisis_plan.ORDER
+    ]
+    if crisis_plan.first_unfilled(filled) is not None:
+        label = _("▸ Write them one by one") if not filled else _("▸ Fill in the empty parts")
+        buttons.append(button(label, PlanAction(action=WALK)))
+    if filled:
+        buttons.append(button(_("🆘 Show my whole plan"), PlanAction(action=SHOW)))
+    return rows(buttons, 1)
+
+
+def part_text(section: Section, text: str | None, where: WhereToCall) -> str:
+    out = _heading(section) + "\n<i>" + escape(str(PROMPTS[section])) + "</i>\n\n"
+    if text:
+        out += escape(text)
+    elif section in crisis_plan.PREFILLED:
+        out += _("Nothing of your own here yet.")
+    else:
+        out += _("Nothing here yet.")
+    if section in crisis_plan.PREFILLED:
+        out += "\n\n" + _("Always part of your plan:") + "\n" + lines_text(where)
+    return out
+
+
+def part_markup(section: Section, filled: bool) -> InlineKeyboardMarkup:
+    back = button(_("◂ Back"), PlanAction(action=MENU))
+    if not filled:
+        return rows(
+            [button(_("✏️ Write this part"), PlanAction(action=EDIT, section=section)), back], 1
+        )
+    return rows(
+        [
+            button(_("✏️ Edit"), PlanAction(action=EDIT, section=section)),
+            button(_("🗑 Clear"), PlanAction(action=CLEAR, section=section)),
+            back,
+        ],
+        2,
+    )
+
+
+def _heading(section: Section) -> str:
+    number, total = crisis_plan.number(section), len(crisis_plan.ORDER)
+    return f"<b>{number}/{total} · {escape(str(TITLES[section]))}</b>"
+
+
+def _not_yet(user: User | None) -> str:
+    if user is None or (user.role in crisis_plan.PLANNERS and user.consent_version is None):
+        return _(
+            "Let's get you set up first — send /start. Then you can write your crisis plan here. "
+            "If you need help right now, /crisis shows the numbers to call."
+        )
+    return _(
+        "Crisis plans are for mentees and mentors. If you need help right now, /crisis shows "
+        "the numbers to call."
+    )
+
+
+# --- buttons ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who is writing, and where their plan and conversation are kept."""
+
+    user: User
+    session: AsyncSession
+    state: FSMContext
+    bot: Bot
+
+
+@dataclass(frozen=True)
+class Press(Writer):
+    """A press of a plan button, by a person who may keep a plan, in their own chat."""
+
+    query: CallbackQuery
+    section: Section | None
+
+    @property
+    def part(self) -> Section:
+        assert self.section is not None
+        return self.section
+
+
+async def plan_action(
+    query: CallbackQuery,
+    callback_data: PlanAction,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    bot: Bot,
+) -> None:
+    """Every button of the plan. The plan is always the presser's own (from their record)."""
+    action = HANDLERS.get(callback_data.action)
+    section = crisis_plan.parse_section(callback_data.section)
+    needs_section = callback_data.action in (OPEN, EDIT, CLEAR, CLEAR_YES)
+    if (
+        action is None
+        or not crisis_plan.may_keep_a_plan(user)
+        or not _in_own_chat(query)
+        or (needs_section and section is None)
+    ):
+        await query.answer(_("This button has expired."))
+        return
+    assert user is not None
+    await action(Press(user, session, state, bot, query, section))
+
+
+async def _menu(press: Press, headline: str = "") -> None:
+    await press.query.answer()
+    filled = await crisis_plans.filled(press.session, press.user.id)
+    await _show(press.query, menu_text(filled, headline), menu_markup(filled))
+
+
+async def _open(press: Press) -> None:
+    await press.query.answer()
+    text = await crisis_plans.get(press.session, press.user.id, press.part)
+    await _show(
+        press.query,
+        part_text(press.part, text, _where(press.user, press.query)),
+        part_markup(press.part, bool(text)),
+    )
+
+
+async def _ask_clear(press: Press) -> None:
+    if await crisis_plans.get(press.session, press.user.id, press.part) is None:
+        await _open(press)  # nothing to clear (any more): show the part as it is
+        return
+    await press.query.answer()
+    await _show(
+        press.query,
+        _("Clear “{title}”? What you wrote there will be deleted.").format(
+            title=escape(str(TITLES[press.part]))
+        ),
+        rows(
+            [
+                button(_("Yes, clear it"), PlanAction(action=CLEAR_YES, section=press.part)),
+                button(_("No, keep it"), PlanAction(action=OPEN, section=press.part)),
+            ],
+            2,
+        ),
+    )
+
+
+async def _clear(press: Press) -> None:
+    # Only from the question that asked: a forged or replayed "yes" elsewhere clears nothing.
+    if not _button_on_message(press.query):
+        await press.query.answer(_("This button has expired."))
+        return
+    await crisis_plans.clear(press.session, press.user.id, press.part)
+    title = escape(str(TITLES[press.part]))
+    await _menu(press, _("✓ “{title}” is cleared.").format(title=title))
+
+
+async def _show_whole(press: Press) -> None:
+    await press.query.answer()
+    plan = await crisis_plans.sections(press.session, press.user.id)
+    where = _where(press.user, press.query)
+    for text in chunks(plan_parts(plan, where) if plan else [lines_text(where)]):
+        await press.bot.send_message(press.user.telegram_id, text)
+
+
+async def _edit(press: Press) -> None:
+    await press.query.answer()
+    await _start_writing(press, press.part, walk=False, in_place=True)
+
+
+async def _walk(press: Press, *, in_place: bool = True) -> None:
+    filled = await crisis_plans.filled(press.session, press.user.id)
+    first = crisis_plan.first_unfilled(filled)
+    if first is None:  # every part is written: show them
+        await _menu(press)
+        return
+    await press.query.answer()
+    await _start_writing(press, first, walk=True, in_place=in_place)
+
+
+async def _begin(press: Press) -> None:
+    # From /crisis: the message with the crisis lines stays; the plan starts below it.
+    await _walk(press, in_place=False)
+
+
+async def _skip(press: Press) -> None:
+    draft = await _current_draft(press)
+    if draft is None or not draft.get("walk"):
+        await press.query.answer(_("This button has expired."))
+        return
+    await press.query.answer()
+    filled = await crisis_plans.filled(press.session, press.user.id)
+    following = crisis_plan.next_unfilled(Section(draft["section"]), filled)
+    if following is None:
+        await _finish_writing(press.query, press, _("That's every part for now."))
+        return
+    text, markup = _prompt(following, None, True, _where(press.user, press.query))
+    shown = await _show(press.query, text, markup)
+    await press.state.set_data({**draft, "section": following.value, "kept": None, "prompt": shown})
+
+
+async def _cancel(press: Press) -> None:
+    draft = await _current_draft(press)
+    if draft is None:
+        await press.query.answer(_("This button has expired."))
+        return
+    await press.query.answer()
+    await _finish_writing(press.query, press, _stopped(draft))
+
+
+async def _trim(press: Press) -> None:
+    draft = await _current_draft(press)
+    if draft is None or not draft.get("kept"):
+        await press.query.answer(_("This button has expired."))
+        return
+    await press.query.answer()
+    text = crisis_plan.shortened(draft["kept"])
+    await _save_and_go_on(press.query, press, Section(draft["section"]), text)
+
+
+HANDLERS: dict[str, Callable[[Press], Awaitable[None]]] = {
+    MENU: _menu,
+    OPEN: _open,
+    EDIT: _edit,
+    WALK: _walk,
+    BEGIN: _begin,
+    CLEAR: _ask_clear,
+    CLEAR_YES: _clear,
+    SHOW: _show_whole,
+    SKIP: _skip,
+    CANCEL: _cancel,
+    TRIM: _trim,
+}
+
+
+async def paused_flow_button(query: CallbackQuery) -> None:
+    """A daily-log or onboarding button while a part of the plan is being written."""
+    await query.answer(
+        _("First send this part of your plan, or tap Cancel; then this button works again."),
+        show_alert=True,
+    )
+
+
+# --- writing a part -----------------------------------------------------------------------
+
+
+async def _start_writing(press: Press, section: Section, *, walk: bool, in_place: bool) -> None:
+    state = press.state
+    current = await state.get_state()
+    data = await state.get_data()
+    if current == CrisisPlanning.writing.state:  # already writing: switch parts, keep the rest
+        await _retire(press.bot, press.user.telegram_id, data.get("prompt"))
+        draft = {**data, "section": section.value, "walk": walk, "kept": None}
+    else:  # put aside whatever they were doing, to give it back afterwards
+        draft = {"section": section.value, "walk": walk, "paused": [current, data]}
+    text = await crisis_plans.get(press.session, press.user.id, section)
+    prompt_text, markup = _prompt(section, text, walk, _where(press.user, press.query))
+    if in_place:
+        shown = await _show(press.query, prompt_text, markup)
+    else:
+        sent = await press.bot.send_message(
+            press.user.telegram_id, prompt_text, reply_markup=markup
+        )
+        shown = sent.message_id
+    await state.set_state(CrisisPlanning.writing)
+    await state.set_data({**draft, "prompt": shown})
+
+
+def _prompt(
+    section: Section, current: str | None, walk: bool, where: WhereToCall
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = _heading(section) + "\n" + escape(str(PROMPTS[section]))
+    if section in crisis_plan.PREFILLED:
+        text += "\n\n" + _(
+            "The crisis lines for where you live are already part of your plan; /crisis "
+            "always shows them."
+        )
+    if current:
+        text += "\n\n" + _("Right now it says:") + "\n<i>" + escape(current) + "</i>"
+        text += "\n\n" + _(
+            "Send the new text as one message (up to {limit} characters). It replaces what "
+            "is there."
+        ).format(limit=crisis_plan.TEXT_LIMIT)
+    else:
+        text += "\n\n" + _("Send it as one message (up to {limit} characters).").format(
+            limit=crisis_plan.TEXT_LIMIT
+        )
+    buttons = [button(_("✕ Cancel"), PlanAction(action=CANCEL))]
+    if walk:
+        buttons.insert(0, button(_("Skip this part ▸"), PlanAction(action=SKIP)))
+    return text, rows(buttons, 1)
+
+
+async def part_typed(
+    message: Message, user: User | None, session: AsyncSession, state: FSMContext, bot: Bot
+) -> None:
+    data = await state.get_data()
+    section = crisis_plan.parse_section(data.get("section"))
+    if not crisis_plan.may_keep_a_plan(user) or section is None:
+        await _give_back(state, data)
+        await message.answer(
+            _("Sorry, I lost track of which part we were writing. /crisisplan shows your plan.")
+        )
+        return
+    assert user is not None
+    writer = Writer(user, session, state, bot)
+    try:
+        text = crisis_plan.take_text(message.text or "")
+    except crisis_plan.EmptyText:
+        await message.answer(_("I didn't find any words in that. Send the text, or tap Cancel."))
+        return
+    except crisis_plan.TextTooLong as too_long:
+        await _retire(bot, message.chat.id, data.get("prompt"))
+        sent = await message.answer(
+            _(
+                "That is {length} characters long; each part of your plan can hold up to "
+                "{limit}. I've kept what you wrote: send a shorter version, or keep the first "
+                "{limit} characters."
+            ).format(length=too_long.length, limit=too_long.limit),
+            reply_markup=rows(
+                [
+                    button(
+                        _("Keep the first {limit}").format(limit=too_long.limit),
+                        PlanAction(action=TRIM),
+                    ),
+                    button(_("✕ Cancel"), PlanAction(action=CANCEL)),
+                ],
+                1,
+            ),
+        )
+        await state.set_data({**data, "kept": message.text, "prompt": sent.message_id})
+        return
+    await _save_and_go_on(message, writer, section, text)
+
+
+async def not_text(message: Message) -> None:
+    await message.answer(
+        _("I can only keep text in your plan. Send it as a message, or tap Cancel.")
+    )
+
+
+async def cancel_typed(
+    message: Message, user: User | None, session: AsyncSession, state: FSMContext, bot: Bot
+) -> None:
+    data = await state.get_data()
+    if not crisis_plan.may_keep_a_plan(user):
+        await _retire(bot, message.chat.id, data.get("prompt"))
+        await _give_back(state, data)
+        await message.answer(_("Nothing was changed."))
+        return
+    assert user is not None
+    await _finish_writing(message, Writer(user, session, state, bot), _stopped(data))
+
+
+async def log_while_writing(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    bot: Bot,
+) -> None:
+    """/log while writing: the part stays as it was, and the daily log goes on."""
+    data = await state.get_data()
+    await _retire(bot, message.chat.id, data.get("prompt"))
+    await _give_back(state, data)
+    await message.answer(_("I've left your crisis plan as it was."))
+    await daily_log.start_log(message, user, session, state, settings)
+
+
+async def _save_and_go_on(
+    target: Message | CallbackQuery, writer: Writer, section: Section, text: str
+) -> None:
+    """Store the part; walking through the plan, ask the next empty part, else finish."""
+    user, state, bot = writer.user, writer.state, writer.bot
+    await crisis_plans.save(writer.session, user.id, section, text)
+    data = await state.get_data()
+    saved = _("✓ Saved: “{title}”.").format(title=escape(str(TITLES[section])))
+    if data.get("walk"):
+        filled = await crisis_plans.filled(writer.session, user.id)
+        following = crisis_plan.next_unfilled(section, filled)
+        if following is not None:
+            await _retire(bot, user.telegram_id, data.get("prompt"))
+            prompt_text, markup = _prompt(following, None, True, _where(user, target))
+            sent = await bot.send_message(
+                user.telegram_id, saved + "\n\n" + prompt_text, reply_markup=markup
+            )
+            await state.set_data(
+                {
+                    **data,
+                    "section": following.value,
+                    "kept": None,
+                    "prompt": sent.message_id,
+                    "saved": True,
+                }
+            )
+            return
+        saved += " " + _("That's every part for now.")
+    await state.update_data(saved=True)
+    await _finish_writing(target, writer, saved)
+
+
+async def _finish_writing(target: Message | CallbackQuery, writer: Writer, headline: str) -> None:
+    """Leave the writing state: give back what was put aside, and show the plan's parts.
+
+    When something was written, the 🆘 button comes with the first message, so it is on the
+    keyboard the next time it is needed (people onboarded before it existed get it here).
+    """
+    user, state, bot = writer.user, writer.state, writer.bot
+    data = await state.get_data()
+    resumed = await _give_back(state, data)
+    if resumed:
+        headline += "\n\n" + resumed
+    filled = await crisis_plans.filled(writer.session, user.id)
+    if data.get("saved"):
+        await _retire(bot, user.telegram_id, data.get("prompt"))
+        await bot.send_message(user.telegram_id, headline, reply_markup=crisis_keyboard())
+        await bot.send_message(
+            user.telegram_id, menu_text(filled), reply_markup=menu_markup(filled)
+        )
+    elif isinstance(target, CallbackQuery):
+        await _show(target, menu_text(filled, headline), menu_markup(filled))
+    else:
+        await _retire(bot, user.telegram_id, data.get("prompt"))
+        await bot.send_message(
+            user.telegram_id, menu_text(filled, headline), reply_markup=menu_markup(filled)
+        )
+
+
+def _stopped(draft: dict[str, Any]) -> str:
+    if draft.get("walk"):
+        return _("Stopped here. What you wrote so far is kept.")
+    return _("Nothing was changed.")
+
+
+async def _give_back(state: FSMContext, data: dict[str, Any]) -> str:
+    """Restore what was put aside when writing began; a word on how to carry on with it."""
+    paused = data.get("paused") or [None, {}]
+    previous, previous_data = paused[0], paused[1] or {}
+    if previous is None:
+        await state.clear()
+    else:
+        await state.set_state(previous)
+        await state.set_data(previous_data)
+    if previous == DailyLogging.answering.state:
+        return _("Your daily log is waiting where you left it: /log picks it up.")
+    if previous in {s.state for s in Onboarding.__all_states__}:
+        return _("Whenever you're ready, we'll carry on setting you up where we left off.")
+    return ""
+
+
+async def _current_draft(press: Press) -> dict[str, Any] | None:
+    """The writing state's data, when the pressed button is on the prompt that is current."""
+    if await press.state.get_state() != CrisisPlanning.writing.state:
+        return None
+    data = await press.state.get_data()
+    message = press.query.message
+    if not isinstance(message, Message) or data.get("prompt") != message.message_id:
+        return None
+    return data
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _in_own_chat(query: CallbackQuery) -> bool:
+    # Plan buttons are only ever sent in the person's private chat with the bot.
+    return query.message is None or query.message.chat.id == query.from_user.id
+
+
+def _button_on_message(query: CallbackQuery) -> bool:
+    """The pressed data is a button we put on this very message (Telegram fills the message)."""
+    if not isinstance(query.message, Message) or query.message.reply_markup is None:
+        return False
+    return any(
+        b.callback_data == query.data
+        for row in query.message.reply_markup.inline_keyboard
+        for b in row
+    )
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int:
+    """Replace the tapped message with ``text``; a new message if it can't be edited."""
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return query.message.message_id
+        except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return query.message.message_id
+    assert query.bot is not None
+    sent = await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
+    return sent.message_id
+
+
+async def _retire(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off an earlier prompt, so they cannot be pressed later."""
+    if message_id:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+
+
+# --- the answer to a message that screening flagged --------------------------------------
+
+
+async def crisis_reply(
+    session: AsyncSession,
+    user: User,
+    language_tag: str | None,
+    *,
+    staffed: bool,
+) -> list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]]:
+    """Messages for someone whose words suggest they may be in danger: warmth first, then
+    their own plan (or the crisis lines and an offer to make one), then what happens next."""
+    where = crisis_plan.where_to_call(get_i18n().current_locale, user.timezone, language_tag)
+    plan = await crisis_plans.sections(session, user.id) if user.consent_version else {}
+    opener = _(
+        "💛 Thank you for telling me. What you're going through matters, and you don't have "
+        "to face it alone."
+    )
+    parts = [opener, *(plan_parts(plan, where) if plan else [lines_text(where)])]
+    told = (
+        _(
+            "As you agreed when you joined, I've let the program's on-call supervisor know. "
+            "Someone will reach out to you."
+        )
+        if user.consent_version
+        else _("I've let a supervisor of the program know, so that someone can reach out to you.")
+    )
+    if not staffed:
+        told += "\n" + _(
+            "It's outside the program's staffed hours, so our reply may take longer. The "
+            "numbers above are there for you right now."
+        )
+    parts.append(told)
+    messages: list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]] = [
+        (text, None) for text in chunks(parts)
+    ]
+    if not plan and crisis_plan.may_keep_a_plan(user):
+        messages[-1] = (
+            messages[-1][0],
+            rows([button(_("✏️ Make my plan"), PlanAction(action=BEGIN))], 1),
+        )
+    elif crisis_plan.may_keep_a_plan(user):
+        messages[-1] = (messages[-1][0], crisis_keyboard())
+    return messages

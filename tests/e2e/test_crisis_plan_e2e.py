@@ -1,0 +1,83 @@
+"""A crisis plan, end to end: the real bot process, its real HTTP client, a real database.
+
+A mentee writes part of their plan, starts the day's log, and half way through taps the
+🆘 button on their keyboard: the plan and the crisis lines come at once, and the log's
+question is still there to answer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.e2e.conftest import StartBot
+from tests.e2e.standin import TelegramStandIn
+from tests.e2e.test_daily_log_e2e import (
+    ENGLISH,
+    TIMEOUT,
+    decrypt,
+    onboard,
+    reply_containing,
+    stored_logs,
+)
+
+LABEL = "🆘 My crisis plan"
+WARNING_SIGNS = "I stop eating & stay in bed all day"
+
+
+def stored_plan(database: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT section, text FROM crisis_plan_sections").fetchall()
+
+
+async def test_a_mentee_mid_log_opens_their_crisis_plan_then_finishes_the_log(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await bot_factory()
+    kim = standin.user(511, "Kim", language_code="en")
+    await onboard(standin, kim, ENGLISH)
+    [all_set] = [c for c in standin.calls if "All set" in str(c.params.get("text", ""))]
+    keyboard = all_set.params["reply_markup"]
+    assert keyboard["is_persistent"] and keyboard["keyboard"][0][0]["text"] == LABEL
+
+    # On a calmer day: the first part of the plan.
+    await standin.send_text(kim, "/crisisplan")
+    menu = await reply_containing(standin, kim.id, "Your crisis plan")
+    await standin.tap(kim, menu, "1. Warning signs")
+    part = await reply_containing(standin, kim.id, "Nothing here yet")
+    await standin.tap(kim, part, "Write this part")
+    await reply_containing(standin, kim.id, "Send it as one message")
+    await standin.send_text(kim, WARNING_SIGNS)
+    await reply_containing(standin, kim.id, "✓ Saved")
+
+    # The day's log, half way through.
+    await standin.send_text(kim, "/log")
+    question = await reply_containing(standin, kim.id, "1/10")
+    for label in ("7", "Pain", "Done", "4", "As planned"):
+        await standin.tap(kim, question, label)
+        question = await standin.next_reply(kim.id, timeout=TIMEOUT)
+    assert "5/10" in question.text
+
+    # The 🆘 button: the plan and the numbers, at once.
+    await standin.send_text(kim, LABEL)
+    plan = await reply_containing(standin, kim.id, "Your crisis plan")
+    assert WARNING_SIGNS in plan.text  # as typed: the stand-in parses the HTML like Telegram
+    assert "Samaritans" in plan.text and "999" in plan.text
+
+    # The log goes on from the same question.
+    await standin.tap(kim, question, "3")
+    question = await reply_containing(standin, kim.id, "6/10")
+    for label in ("6", "7", "5", "6"):
+        await standin.tap(kim, question, label)
+        question = await standin.next_reply(kim.id, timeout=TIMEOUT)
+    await standin.tap(kim, question, "Skip")
+    summary = await reply_containing(standin, kim.id, "Saved")
+
+    assert "Symptoms: 7/10 — Pain" in summary.text
+    database = tmp_path / "peerbot.sqlite3"
+    [log] = stored_logs(database)
+    assert log[:9] == (7, '["pain"]', 4, "as_planned", 3, 6, 7.0, 5, 6)
+    [(section, token)] = stored_plan(database)
+    assert section == "warning_signs"
+    assert "stay in bed" not in token, "the plan must be encrypted at rest"
+    assert decrypt(token) == WARNING_SIGNS
