@@ -223,10 +223,10 @@ def _ask_username(settings: Settings) -> str | None:
 
 
 def _oncall_set(settings: Settings, args: argparse.Namespace) -> int:
-    async def put_on_call(session: AsyncSession) -> str:
+    async def put_on_call(session: AsyncSession) -> str | None:
         person = await users.get_by_telegram_id(session, args.telegram_id)
         if person is None or person.role != Role.SUPERVISOR:
-            return f"{args.telegram_id} is not a supervisor (peerbot roles add {args.telegram_id} supervisor)"
+            return None
         await oncall.take(session, person, oncall.BACKUP if args.backup else oncall.PRIMARY)
         alerts.audit(
             session,
@@ -236,19 +236,31 @@ def _oncall_set(settings: Settings, args: argparse.Namespace) -> int:
         )
         return f"{args.telegram_id} is on call" + (" as a backup" if args.backup else "")
 
-    print(_with_session(settings, put_on_call))
+    done = _with_session(settings, put_on_call)
+    if done is None:
+        print(
+            f"{args.telegram_id} is not a supervisor: nobody was put on call "
+            f"(peerbot roles add {args.telegram_id} supervisor)",
+            file=sys.stderr,
+        )
+        return 1
+    print(done)
     return 0
 
 
 def _oncall_end(settings: Settings, args: argparse.Namespace) -> int:
-    async def end_shift(session: AsyncSession) -> str:
+    async def end_shift(session: AsyncSession) -> str | None:
         person = await users.get_by_telegram_id(session, args.telegram_id)
         if person is None or not await oncall.end(session, person):
-            return f"{args.telegram_id} was not on call"
+            return None
         alerts.audit(session, "shift_end", actor=args.telegram_id, detail="cli")
         return f"{args.telegram_id} is off call"
 
-    print(_with_session(settings, end_shift))
+    done = _with_session(settings, end_shift)
+    if done is None:
+        print(f"{args.telegram_id} was not on call", file=sys.stderr)
+        return 1
+    print(done)
     return 0
 
 

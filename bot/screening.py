@@ -26,7 +26,7 @@ from flows.screening import screen
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
 from storage import users
-from storage.models import User, utcnow
+from storage.models import Role, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class CrisisScreening(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         message = _said(event)
-        if message is not None and message.from_user and not message.from_user.is_bot:
+        if message is not None and self._concerns_a_person(message, data):
             text = message.text or message.caption
             if text:
                 user: User | None = data.get("user")
@@ -56,6 +56,17 @@ class CrisisScreening(BaseMiddleware):
                     data["user"] = await self._raise(message, hits, data, language)
                     data["crisis_answered"] = True  # flows can spare their "not an answer" hint
         return await handler(event, data)
+
+    def _concerns_a_person(self, message: Message, data: dict[str, Any]) -> bool:
+        """Everyone's words are screened, except the supervisors' own group (they discuss
+        cases there) and a supervisor's report of a missed message (/missed …)."""
+        if message.from_user is None or message.from_user.is_bot:
+            return False
+        if message.chat.id == self._settings.supervisor_chat_id:
+            return False
+        user: User | None = data.get("user")
+        reporting = (message.text or "").startswith("/missed")
+        return not (reporting and user is not None and user.role == Role.SUPERVISOR)
 
     async def _raise(
         self, message: Message, hits: list[Any], data: dict[str, Any], language: str

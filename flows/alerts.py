@@ -30,6 +30,7 @@ class Case:
     alert: Alert
     is_new: bool
     added: list[AlertHit]
+    worsened: bool = False  # a joined hit raised the case's severity
 
 
 async def record_hits(
@@ -44,7 +45,7 @@ async def record_hits(
     """Open a case for these hits, or add them to the person's recent open case."""
     worst = max(hits, key=lambda hit: hit.severity)
     case = await alerts.open_case_of(session, person.id, since=now - join_window)
-    is_new = case is None
+    is_new, worsened = case is None, False
     if case is None:
         case = Alert(
             user_id=person.id,
@@ -59,7 +60,7 @@ async def record_hits(
         session.add(case)
         await session.flush()  # the id names the case in every message about it
     elif worst.severity > case.severity:
-        case.severity, case.category = worst.severity, worst.category
+        case.severity, case.category, worsened = worst.severity, worst.category, True
     case.last_hit_at = now
     added = [
         AlertHit(
@@ -76,7 +77,7 @@ async def record_hits(
     session.add_all(added)
     rules = ", ".join(hit.rule for hit in hits)
     alerts.audit(session, "opened" if is_new else "joined", alert_id=case.id, detail=rules[:200])
-    return Case(case, is_new, added)
+    return Case(case, is_new, added, worsened)
 
 
 async def acknowledge(session: AsyncSession, alert: Alert, by: User, now: dt.datetime) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import alerts as alert_flow
+from flows.languages import SUPPORTED
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
 from storage import alerts, oncall, outbox, status, users
@@ -59,6 +62,7 @@ def router() -> Router:
     r.message.register(show_oncall, Command("oncall"), HasRole(Role.SUPERVISOR), private)
     r.callback_query.register(shift_pressed, ShiftAction.filter())
     r.message.register(show_status, Command("status"), staff, private)
+    r.message.register(report_missed, Command("missed"), HasRole(Role.SUPERVISOR), private)
     return r
 
 
@@ -147,61 +151,105 @@ def outcome_buttons(alert: Alert) -> InlineKeyboardMarkup:
 async def announce(
     session: AsyncSession, case: alert_flow.Case, settings: Settings, i18n: I18n, level: int = 0
 ) -> None:
-    """Queue the alert for the supervisor channel and the people paged at ``level``."""
+    """Queue the alert for the supervisor channel and the supervisors paged at ``level``."""
     alert = case.alert
-    if case.is_new or level > 0:
-        stage = f"l{level}"
-        with i18n.use_locale(settings.default_locale):
-            text = await alert_text(session, alert, settings)
-            if level:
-                text = (
-                    _("⏰ <b>Still not acknowledged</b> after {minutes:g} minutes.").format(
-                        minutes=settings.escalation_ack_minutes * level
-                    )
-                    + "\n\n"
-                    + text
-                )
-            markup = alert_buttons(alert)
-        if settings.supervisor_chat_id is not None:
-            await outbox.enqueue(
-                session,
-                key=f"alert:{alert.id}:{stage}:channel",
-                chat_id=settings.supervisor_chat_id,
-                method="sendMessage",
-                params=_message(text, markup),
-                on_undeliverable="all_supervisors",
-            )
-        paged = await alert_flow.recipients(session, level)
-        for supervisor in paged:
-            with i18n.use_locale(supervisor.locale):
-                personal = await alert_text(session, alert, settings)
-                markup = alert_buttons(alert)
-            await outbox.enqueue(
-                session,
-                key=f"alert:{alert.id}:{stage}:dm:{supervisor.telegram_id}",
-                chat_id=supervisor.telegram_id,
-                method="sendMessage",
-                params=_message(personal, markup),
-            )
-        if not paged and settings.supervisor_chat_id is None:
-            log.error(
-                "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
-            )
+    if not case.is_new and level == 0:
+        await _add_to_case(session, case, settings, i18n)
         return
-    # A new sentence joins an open case: add it to the channel without paging again.
+    stage = f"l{level}"
     if settings.supervisor_chat_id is not None:
-        with i18n.use_locale(settings.default_locale):
-            text = (
-                _("➕ New message in alert #{id}:").format(id=alert.id)
-                + "\n"
-                + "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in case.added)
+        await _queue_alert(
+            session,
+            alert,
+            settings,
+            i18n,
+            chat_id=settings.supervisor_chat_id,
+            locale=settings.default_locale,
+            key=f"alert:{alert.id}:{stage}:channel",
+            level=level,
+        )
+    paged = await alert_flow.recipients(session, level)
+    for supervisor in paged:
+        await _queue_alert(
+            session,
+            alert,
+            settings,
+            i18n,
+            chat_id=supervisor.telegram_id,
+            locale=supervisor.locale,
+            key=f"alert:{alert.id}:{stage}:dm:{supervisor.telegram_id}",
+            level=level,
+        )
+    if not paged and settings.supervisor_chat_id is None:
+        log.error(
+            "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
+        )
+
+
+async def _queue_alert(
+    session: AsyncSession,
+    alert: Alert,
+    settings: Settings,
+    i18n: I18n,
+    *,
+    chat_id: int,
+    locale: str,
+    key: str,
+    level: int,
+) -> None:
+    with i18n.use_locale(locale):
+        text = await alert_text(session, alert, settings)
+        if level:
+            overdue = _("⏰ <b>Still not acknowledged</b> after {minutes:g} minutes.").format(
+                minutes=settings.escalation_ack_minutes * level
             )
+            text = overdue + "\n\n" + text
+        markup = alert_buttons(alert)
+    channel = chat_id == settings.supervisor_chat_id
+    await outbox.enqueue(
+        session,
+        key=key,
+        chat_id=chat_id,
+        method="sendMessage",
+        params=_message(text, markup),
+        on_undeliverable="all_supervisors" if channel else None,
+    )
+
+
+async def _add_to_case(
+    session: AsyncSession, case: alert_flow.Case, settings: Settings, i18n: I18n
+) -> None:
+    """A new sentence joins the open case. Whoever follows the case sees it; nobody is paged
+    again unless it is worse than before, and then the on-call gets the whole alert anew."""
+    alert, stamp = case.alert, case.added[0].at.timestamp()
+    if case.worsened:
+        for supervisor in await alert_flow.recipients(session, 0):
+            await _queue_alert(
+                session,
+                alert,
+                settings,
+                i18n,
+                chat_id=supervisor.telegram_id,
+                locale=supervisor.locale,
+                key=f"alert:{alert.id}:worse{stamp}:dm:{supervisor.telegram_id}",
+                level=0,
+            )
+    followers: list[tuple[int, str]] = []
+    if settings.supervisor_chat_id is not None:
+        followers.append((settings.supervisor_chat_id, settings.default_locale))
+    elif not case.worsened:
+        followers += [(s.telegram_id, s.locale) for s in await alert_flow.recipients(session, 0)]
+    for chat_id, locale in followers:
+        with i18n.use_locale(locale):
+            text = _("➕ New message in alert #{id}:").format(id=alert.id) + "\n"
+            text += "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in case.added)
         await outbox.enqueue(
             session,
-            key=f"alertnote:{alert.id}:{case.added[0].at.timestamp()}",
-            chat_id=settings.supervisor_chat_id,
+            key=f"alertnote:{alert.id}:{stamp}:{chat_id}",
+            chat_id=chat_id,
             method="sendMessage",
             params={"text": text, "parse_mode": "HTML"},
+            on_undeliverable="all_supervisors" if chat_id == settings.supervisor_chat_id else None,
         )
 
 
@@ -288,9 +336,10 @@ async def alert_pressed(
     else:
         await query.answer(_("Thank you. Everyone on the alert can see it."))
     await refresh_copies(session, alert, settings, i18n, skip=where)
-    await message.edit_text(
-        await alert_text(session, alert, settings), reply_markup=alert_buttons(alert)
-    )
+    with contextlib.suppress(TelegramBadRequest):  # a double tap: the message already says so
+        await message.edit_text(
+            await alert_text(session, alert, settings), reply_markup=alert_buttons(alert)
+        )
 
 
 # ----- /alerts, /oncall, /status --------------------------------------------------------
@@ -391,6 +440,30 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
         for report in await status.all_reports(session)
     ]
     return "\n".join(lines)
+
+
+async def report_missed(
+    message: Message, command: CommandObject, user: User, session: AsyncSession
+) -> None:
+    """/missed [es|de|en] <message>: a message that should have alerted, for the lexicon review."""
+    words = (command.args or "").strip()
+    language, _space, rest = words.partition(" ")
+    if language.lower() in SUPPORTED and rest.strip():
+        language, text = language.lower(), rest.strip()
+    else:
+        language, text = user.locale, words
+    if not text:
+        await message.answer(
+            _(
+                "Send the message that should have alerted after the command, for example: "
+                "/missed es No puedo más con esto."
+            )
+        )
+        return
+    alert_flow.mark_missed(session, text, language, user)
+    await message.answer(
+        _("Thank you. It is stored for the lexicon review ({language}).").format(language=language)
+    )
 
 
 def staffed_now(settings: Settings, now: dt.datetime | None = None) -> bool:

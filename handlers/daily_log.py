@@ -179,10 +179,13 @@ async def note_action(
     await _save(query.message, user, session, state, {**draft, "answers": answers}, edit=True)
 
 
-async def not_an_answer(message: Message, state: FSMContext, settings: Settings) -> None:
+async def not_an_answer(
+    message: Message, state: FSMContext, settings: Settings, crisis_answered: bool = False
+) -> None:
     """A sticker, photo, voice message or file where a tap or text was expected."""
     draft = await state.get_data()
-    await message.answer(_("I can't read that here, so I'll ask again."))
+    if not crisis_answered:  # a captioned photo screening answered needs no correction
+        await message.answer(_("I can't read that here, so I'll ask again."))
     await _ask(message, state, draft, settings)
 
 

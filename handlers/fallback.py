@@ -6,10 +6,13 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.filters import NotAnsweredAlready
+
 
 def router() -> Router:
     r = Router(name="fallback")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(F.chat.type == "private", NotAnsweredAlready())
+    r.edited_message.filter(NotAnsweredAlready())
     r.message.register(unknown_command, F.text.startswith("/"))
     r.message.register(unexpected_text, F.text)
     r.message.register(unexpected_media)

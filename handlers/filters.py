@@ -19,3 +19,11 @@ class HasRole(Filter):
 class Onboarded(Filter):
     async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
         return user is not None and user.is_onboarded
+
+
+class NotAnsweredAlready(Filter):
+    """False when crisis screening has already answered this message: a fallback's hint
+    ("I'm not sure what to do with that") must not follow a crisis answer."""
+
+    async def __call__(self, event: TelegramObject, crisis_answered: bool = False) -> bool:
+        return not crisis_answered

@@ -40,6 +40,9 @@ COMMANDS = (
         "oncall", __("Who is on call; take or hand over the shift"), frozenset({Role.SUPERVISOR})
     ),
     Command("status", __("Alerts, on-call and delivery at a glance"), STAFF),
+    Command(
+        "missed", __("Report a message that should have alerted"), frozenset({Role.SUPERVISOR})
+    ),
     Command("language", __("Change the language"), EVERYONE),
     Command("privacy", __("What is stored, and how to export or delete it"), EVERYONE),
     Command("help", __("What I can do for you"), EVERYONE),

@@ -15,7 +15,7 @@ async def on_call(session: AsyncSession) -> tuple[User | None, list[User]]:
     statement = (
         select(User, OnCallShift.kind)
         .join(OnCallShift, OnCallShift.user_id == User.id)
-        .where(OnCallShift.ended_at.is_(None))
+        .where(OnCallShift.ended_at.is_(None), User.role == Role.SUPERVISOR)
         .order_by(OnCallShift.started_at)
     )
     primary, backups = None, []
