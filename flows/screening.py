@@ -32,6 +32,10 @@ Speed: patterns are compiled once per language (cached). Each phrase/pattern of 
 entry is compiled on its own with a set of literal "keys" derived from its regex (a
 match must contain one of them); a part whose keys are all absent from the message
 is skipped without running its regex (tests check this never changes a result).
+Keys are indexed by a three-letter piece, so a message only tests the keys whose
+piece it contains instead of every key of a large lexicon; a part whose regex needs
+several literals in sequence ("{abuser} ... hit ... me") runs only when one key of
+each of (up to three more of) those sets is present too.
 
 Lexicon files also carry ``examples``: per entry, messages that must alert; per
 idiom and in ``[look_alikes]``, messages that must not. The tests run them all, so
@@ -48,7 +52,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +118,9 @@ class Part:
 
     regex: re.Pattern[str]
     keys: frozenset[str] | None  # one of these substrings is in every match; None = no gate
+    # further sets of which every match contains one key each (checked only when keys
+    # is not None, so a part with keys=None is never gated)
+    also: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,90 @@ class Lexicon:
 
     def normalise(self, text: str) -> str:
         return self.normaliser(text)
+
+    @functools.cached_property
+    def gate(self) -> _Gate:
+        """Index of the parts by gate key (built once per lexicon object)."""
+        return _Gate.build(self)
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """Which parts can match a message, found without testing every key and part.
+
+    Each key is filed under one of its three-letter pieces (the one with the rarest
+    letters), so a message only tests the keys whose piece occurs in it; two-letter
+    keys are always tested. Parts with no keys always run. Parts are numbered in
+    lexicon order (idioms first, then entries) and run in that order.
+    """
+
+    buckets: dict[str, tuple[str, ...]]  # three-letter piece -> keys containing it
+    checks: dict[int, tuple[frozenset[str], ...]]  # part -> further required key sets
+    short_keys: tuple[str, ...]  # keys of two letters (tested on every message)
+    parts_by_key: dict[str, tuple[int, ...]]
+    always: tuple[int, ...]  # parts without a gate
+    idiom_parts: tuple[Part, ...]  # numbered 0 .. len-1
+    rule_parts: tuple[tuple[Rule, Part], ...]  # numbered after the idiom parts
+
+    @staticmethod
+    def build(lex: Lexicon) -> _Gate:
+        idiom_parts = tuple(p for i in lex.idioms for p in i.parts)
+        rule_parts = tuple((r, p) for r in lex.rules for p in r.parts)
+        by_key: dict[str, list[int]] = {}
+        always: list[int] = []
+        checks: dict[int, tuple[frozenset[str], ...]] = {}
+        for n, part in enumerate((*idiom_parts, *(p for _, p in rule_parts))):
+            if part.keys is None:
+                always.append(n)
+            else:
+                for key in part.keys:
+                    by_key.setdefault(key, []).append(n)
+                if part.also:
+                    checks[n] = part.also
+        buckets: dict[str, list[str]] = {}
+        short: list[str] = []
+        every_key = set(by_key).union(*(k for sets in checks.values() for k in sets))
+        for key in sorted(every_key):
+            if len(key) < 3:
+                short.append(key)
+            else:
+                buckets.setdefault(_rarest_piece(key), []).append(key)
+        return _Gate(
+            buckets={k: tuple(v) for k, v in buckets.items()},
+            checks=checks,
+            short_keys=tuple(short),
+            parts_by_key={k: tuple(v) for k, v in by_key.items()},
+            always=tuple(always),
+            idiom_parts=idiom_parts,
+            rule_parts=rule_parts,
+        )
+
+    def active(self, text: str) -> list[int]:
+        """Numbers of the parts whose gate lets ``text`` through, in lexicon order."""
+        present = {key for key in self.short_keys if key in text}
+        buckets = self.buckets
+        for piece in {text[i : i + 3] for i in range(len(text) - 2)}:
+            for key in buckets.get(piece, ()):
+                if key in text:
+                    present.add(key)
+        run = set(self.always)
+        by_key = self.parts_by_key
+        for key in present:
+            run.update(by_key.get(key, ()))
+        checks = self.checks
+        return sorted(
+            n
+            for n in run
+            if n not in checks or not any(keys.isdisjoint(present) for keys in checks[n])
+        )
+
+
+_LETTER_RARITY = {c: n for n, c in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
+
+
+def _rarest_piece(key: str) -> str:
+    pieces = (key[i : i + 3] for i in range(len(key) - 2))
+    return max(pieces, key=lambda piece: sum(_LETTER_RARITY.get(c, -1) for c in piece))
 
 
 # --------------------------------------------------------------------------- loading
@@ -388,7 +479,9 @@ def _parts(alternatives: list[str], where: str, rid: str) -> tuple[Part, ...]:
     out = []
     for alternative in alternatives:
         regex = _compile([alternative], where, rid)
-        out.append(Part(regex=regex, keys=_gate_keys(regex.pattern)))
+        keys = _gate_keys(regex.pattern)
+        also = _more_gate_keys(regex.pattern, keys) if keys else ()
+        out.append(Part(regex=regex, keys=keys, also=also))
     return tuple(out)
 
 
@@ -585,6 +678,43 @@ def _gate_keys(pattern: str) -> frozenset[str] | None:
     return frozenset(keys)
 
 
+def _more_gate_keys(pattern: str, keys: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """Other literal sets that every match must also touch (one key of each)."""
+    try:
+        from re import _constants as c  # CPython >= 3.11
+        from re import _parser as p
+
+        parsed = p.parse(pattern)
+    except Exception:  # pragma: no cover
+        return ()
+    sets = [frozenset(s) for s in _required_all(list(parsed), c)]
+    sets = [s for s in sets if s != keys and min(len(k) for k in s) >= 3]
+    sets.sort(key=lambda s: (-min(len(k) for k in s), len(s)))
+    return tuple(dict.fromkeys(sets))[:3]
+
+
+def _required_all(items: list, c) -> list[set[str]]:
+    """Every required literal set of a sequence (descending into groups)."""
+    out: list[set[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            out.append({"".join(run)})
+            run = []
+        if op is c.SUBPATTERN:
+            out.extend(_required_all(list(av[-1]), c))
+        elif op in (c.BRANCH, c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            got = _required([(op, av)], c)
+            if got:
+                out.append(got)
+    if run:
+        out.append({"".join(run)})
+    return out
+
+
 def _required(items: list, c) -> set[str] | None:
     candidates: list[set[str]] = []
     run: list[str] = []
@@ -691,22 +821,29 @@ def screen(text: str, language: str) -> list[Hit]:
 def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found]:
     parts = [lex.normaliser(text[a:b]) for a, b in spans]
     joined = _SEPARATOR.join(parts)
-    present = {k for k in lex.keys if k in joined}
+    gate = lex.gate
+    active = gate.active(joined)
     offsets: list[int] = []
     pos = 0
     for part in parts:
         offsets.append(pos)
         pos += len(part) + len(_SEPARATOR)
 
+    n_idiom = len(gate.idiom_parts)
     blanked = joined
-    for idiom in lex.idioms:
-        for part in idiom.parts:
-            if part.keys is None or not part.keys.isdisjoint(present):
-                blanked = part.regex.sub(_blank, blanked)
+    for n in active:
+        if n >= n_idiom:
+            break
+        blanked = gate.idiom_parts[n].regex.sub(_blank, blanked)
 
     found: list[_Found] = []
-    for rule in lex.rules:
-        for m in _finditer(rule, present, blanked):
+    for n in active:
+        if n < n_idiom:
+            continue
+        rule, rule_part = gate.rule_parts[n - n_idiom]
+        for m in rule_part.regex.finditer(blanked):
+            if m.end() == m.start():
+                continue
             first = bisect.bisect_right(offsets, m.start()) - 1
             last = bisect.bisect_right(offsets, m.end() - 1) - 1
             negated = rule.negatable and _is_negated(lex, blanked, offsets[first], m)
@@ -725,14 +862,6 @@ def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found
                 )
             )
     return found
-
-
-def _finditer(rule: Rule, present: set[str], text: str) -> Iterator[re.Match[str]]:
-    for part in rule.parts:
-        if part.keys is None or not part.keys.isdisjoint(present):
-            for m in part.regex.finditer(text):
-                if m.end() > m.start():
-                    yield m
 
 
 def _blank(m: re.Match[str]) -> str:

@@ -34,6 +34,12 @@ CATEGORY_NAMES = {
     "abuse_or_danger_at_home": __("abuse or danger at home"),
     "medical_red_flag": __("medical red flag"),
 }
+STATUS_NAMES = {
+    AlertStatus.OPEN: __("open"),
+    AlertStatus.ACKNOWLEDGED: __("acknowledged"),
+    AlertStatus.CONTACTING: __("being contacted"),
+    AlertStatus.RESOLVED: __("resolved"),
+}
 SEVERITY_NAMES = {1: __("concern"), 2: __("high"), 3: __("imminent")}
 OUTCOME_NAMES = {
     "false_alarm": __("False alarm"),
@@ -332,7 +338,7 @@ async def alert_pressed(
     else:
         changed = False
     if not changed:
-        await query.answer(_("This alert has already moved on."))
+        await query.answer(_("Someone has already acted on this alert."))
     else:
         await query.answer(_("Thank you. Everyone on the alert can see it."))
     await refresh_copies(session, alert, settings, i18n, skip=where)
@@ -361,7 +367,7 @@ async def list_alerts(message: Message, session: AsyncSession) -> None:
                 severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
                 category=CATEGORY_NAMES.get(alert.category, alert.category),
                 who=escape(person.pseudonym) if person else "?",
-                status=alert.status,
+                status=STATUS_NAMES.get(alert.status, alert.status),
                 minutes=minutes,
             )
         )
@@ -380,7 +386,7 @@ async def _oncall_text(session: AsyncSession) -> str:
         )
         + "\n"
         + _("Backups: {backups}").format(
-            backups=", ".join(escape(_name(b)) for b in backups) or _("none")
+            backups=", ".join(escape(_name(b)) for b in backups) or _("nobody")
         )
     )
 
@@ -427,7 +433,7 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
     lines = [
         _("<b>peerbot status</b>"),
         _("Supervisor channel: {chat}").format(chat=settings.supervisor_chat_id or _("not set")),
-        _("On call: {primary} (+{count} backups)").format(
+        _("On call: {primary} · backups: {count}").format(
             primary=escape(_name(primary)) if primary else _("nobody"), count=len(backups)
         ),
         _("Open alerts: {count}").format(count=len(await alerts.unresolved(session))),

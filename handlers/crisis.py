@@ -248,7 +248,7 @@ def lines_text(where: WhereToCall) -> str:
     text = _("<b>Emergency ({country}): {number}</b>").format(
         country=escape(lines.country_name), number=escape(lines.emergency)
     )
-    text += "\n" + _("Crisis lines — you can call or write to any of them:")
+    text += "\n" + _("Crisis lines — you can reach out to any of them:")
     text += "".join("\n" + _line(line) for line in lines.lines)
     if where.elsewhere is not None:
         text += "\n\n" + _("<b>Somewhere else?</b>") + " " + escape(where.elsewhere.emergency)
@@ -505,7 +505,7 @@ async def _skip(press: Press) -> None:
     filled = await crisis_plans.filled(press.session, press.user.id)
     following = crisis_plan.next_unfilled(Section(draft["section"]), filled)
     if following is None:
-        await _finish_writing(press.query, press, _("That's every part for now."))
+        await _finish_writing(press.query, press, _("That was the last empty part."))
         return
     text, markup = _prompt(following, None, True, _where(press.user, press.query))
     shown = await _show(press.query, text, markup)
@@ -708,7 +708,7 @@ async def _save_and_go_on(
                 }
             )
             return
-        saved += " " + _("That's every part for now.")
+        saved += " " + _("That was the last empty part.")
     await state.update_data(saved=True)
     await _finish_writing(target, writer, saved)
 

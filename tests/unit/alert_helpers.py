@@ -38,7 +38,7 @@ from tests.fakes import BOT_USER
 
 SUPERVISOR_CHAT = -1001
 ONLY_SUPERVISORS = "Only supervisors can use these buttons."
-MOVED_ON = "This alert has already moved on."
+MOVED_ON = "Someone has already acted on this alert."
 BUTTONS = ["Acknowledge", "I'm contacting them", "Resolve…"]
 
 _ids = itertools.count(7_000)

@@ -807,7 +807,7 @@ async def test_oncall_take_back_up_hand_over_and_end(harness, watch, sessionmake
     await staff(sessionmaker)
     dana, eve = person(harness, watch, SUPERVISOR), person(harness, watch, SUPERVISOR_2)
     shown = await dana.send("/oncall")
-    assert "On call now: nobody" in shown.text and "Backups: none" in shown.text
+    assert "On call now: nobody" in shown.text and "Backups: nobody" in shown.text
     assert dana.labels() == ["Take the shift", "Join as backup", "End my shift"]
 
     assert await dana.tap("Take the shift") == "Done."
@@ -879,7 +879,7 @@ async def test_status_shows_the_channel_on_call_and_counts(harness, watch, sessi
 
     status = (await person(harness, watch, ADMIN).send("/status")).text
     assert f"Supervisor channel: {SUPERVISOR_CHAT}" in status
-    assert "On call: Dana (+1 backups)" in status
+    assert "On call: Dana · backups: 1" in status
     assert "Open alerts: 1" in status
     assert "Messages waiting to be sent: 2; failed: 0" in status
     said = "\n".join(s.text or "" for s in await person(harness, watch, MENTEE).say("/status"))

@@ -146,7 +146,7 @@ async def test_walk_to_the_end(harness, watch, sessionmaker) -> None:
     await p.tap("Fill in the empty parts")
     assert "7/7 · What matters most to me" in p.shown().text
     await p.send("My daughter, and my cat Miso")
-    assert "✓ Saved: “What matters most to me”. That's every part for now." in p.texts()[-2]
+    assert "✓ Saved: “What matters most to me”. That was the last empty part." in p.texts()[-2]
     assert all(label.startswith("✓") for label in p.labels()[:7])
     assert (await plan_of(sessionmaker, uid))["reasons"] == "My daughter, and my cat Miso"
 

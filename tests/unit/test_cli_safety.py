@@ -155,7 +155,7 @@ def test_status_shows_channel_on_call_alerts_outbox_and_problems(
     code, out = run(capsys, "status")
     assert code == 0
     assert "Supervisor channel: -1001" in out
-    assert "On call: Dana (+1 backups)" in out
+    assert "On call: Dana · backups: 1" in out
     assert "Open alerts: 0" in out and "Messages waiting to be sent: 0; failed: 0" in out
 
     async def trouble(session: AsyncSession) -> None:
@@ -189,7 +189,7 @@ def test_status_shows_channel_on_call_alerts_outbox_and_problems(
 def test_status_without_a_channel_says_so(capsys, database) -> None:
     code, out = run(capsys, "status")
     assert code == 0
-    assert "Supervisor channel: not set" in out and "On call: nobody (+0 backups)" in out
+    assert "Supervisor channel: not set" in out and "On call: nobody · backups: 0" in out
 
 
 # --- peerbot lexicon review ---------------------------------------------------------------------
