@@ -12,9 +12,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.escalation import start_scheduler
 from bot.i18n import PersonLocaleMiddleware, create_i18n
-from bot.middlewares import CommitBeforeSpeaking, UnitOfWork
+from bot.middlewares import CommitBeforeSpeaking, ForeignButtons, UnitOfWork
 from bot.retry import RetryRequests
+from bot.screening import CrisisScreening
 from bot.settings import Settings
 from handlers import get_routers
 from handlers.menu import set_default_menus
@@ -53,24 +55,54 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     dispatcher.update.outer_middleware(UnitOfWork(sessionmaker, storage))
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(PersonLocaleMiddleware(i18n))
+    dispatcher.update.outer_middleware(CrisisScreening(settings, i18n))
+    dispatcher.callback_query.outer_middleware(ForeignButtons())
     dispatcher.include_routers(*get_routers())
     return dispatcher
 
 
 async def run_polling(settings: Settings, token: str) -> None:
+    """Long-poll through the inbox (bot/polling.py) and drain the outbox beside it
+    (bot/delivery.py) until SIGTERM/SIGINT."""
+    import asyncio
+    import contextlib
+
+    from bot.delivery import DeliveryWorker, wake_on_outbox_commits
+    from bot.polling import poll
+    from flows.alerts import reach_supervisors_directly
+
     configure_encryption(settings)
     await upgrade_async(settings.resolved_database_url)
     engine = create_engine(settings.resolved_database_url)
     bot = build_bot(settings, token)
     dispatcher = build_dispatcher(settings, engine)
+    sessionmaker = create_sessionmaker(engine)
+    # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
+    delivery = DeliveryWorker(bot, sessionmaker, on_undeliverable=reach_supervisors_directly)
+    wake_on_outbox_commits(engine, delivery)  # an alert goes out when its update commits
+    dispatcher["delivery"] = delivery
+    delivering = asyncio.create_task(delivery.run(), name="delivery")
+    escalation = start_scheduler(sessionmaker, settings, dispatcher["i18n"])
+    workflow = {"dispatcher": dispatcher, "bots": (bot,), **dispatcher.workflow_data}
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await set_default_menus(bot, dispatcher["i18n"])
-        await dispatcher.start_polling(
-            bot,
-            polling_timeout=settings.polling_timeout,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-        )
+        await dispatcher.emit_startup(bot=bot, **workflow)
+        try:
+            await poll(
+                bot,
+                dispatcher,
+                sessionmaker,
+                timeout=settings.polling_timeout,
+                allowed_updates=dispatcher.resolve_used_update_types(),
+                delivery=delivery,
+            )
+        finally:
+            await dispatcher.emit_shutdown(bot=bot, **workflow)
     finally:
+        escalation.shutdown(wait=False)
+        delivery.stop()  # sends in flight finish; waiting rows stay in the outbox
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(delivering, timeout=3.0)
         await bot.session.close()
         await engine.dispose()

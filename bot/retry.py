@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -13,6 +16,19 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
+
+# Set by a caller that owns its retries (the outbox's delivery worker): one attempt only.
+_single_attempt: ContextVar[bool] = ContextVar("peerbot_single_attempt", default=False)
+
+
+@contextmanager
+def single_attempt() -> Iterator[None]:
+    """Requests made inside are tried once: the caller handles 429, 5xx and network errors."""
+    token = _single_attempt.set(True)
+    try:
+        yield
+    finally:
+        _single_attempt.reset(token)
 
 
 class RetryRequests(BaseRequestMiddleware):
@@ -29,8 +45,8 @@ class RetryRequests(BaseRequestMiddleware):
         bot: Any,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):  # polling has its own backoff
-            return await make_request(bot, method)
+        if isinstance(method, GetUpdates) or _single_attempt.get():
+            return await make_request(bot, method)  # the caller has its own backoff
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

@@ -193,4 +193,5 @@ async def reach_supervisors_directly(
             chat_id=supervisor.telegram_id,
             method=undelivered.method,
             params=params,
+            urgent=True,
         )

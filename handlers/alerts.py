@@ -219,6 +219,7 @@ async def _queue_alert(
         method="sendMessage",
         params=_message(text, markup),
         on_undeliverable="all_supervisors" if channel else None,
+        urgent=True,
     )
 
 
@@ -256,6 +257,7 @@ async def _add_to_case(
             method="sendMessage",
             params={"text": text, "parse_mode": "HTML"},
             on_undeliverable="all_supervisors" if chat_id == settings.supervisor_chat_id else None,
+            urgent=True,
         )
 
 

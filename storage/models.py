@@ -273,6 +273,7 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[str] = mapped_column(EncryptedText)  # JSON: Bot API method and its params
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1)  # 0 first: crisis alerts
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -43,8 +43,10 @@ async def enqueue(
     params: Mapping[str, Any],
     due_at: dt.datetime | None = None,
     on_undeliverable: str | None = None,
+    urgent: bool = False,
 ) -> None:
-    """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored."""
+    """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored.
+    Urgent rows (crisis alerts) are claimed before everything else that is due."""
     payload = {"method": method, "params": {"chat_id": chat_id, **params}}
     if on_undeliverable:
         payload["on_undeliverable"] = on_undeliverable
@@ -56,6 +58,7 @@ async def enqueue(
             chat_id=chat_id,
             payload=json.dumps(payload, ensure_ascii=False),
             status=PENDING,
+            priority=0 if urgent else 1,
             attempts=0,
             due_at=due_at or utcnow(),
             created_at=utcnow(),
@@ -75,15 +78,22 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
             OutboxMessage.due_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # A MATERIALIZED CTE runs the locking SELECT once. As `id IN (subquery)` the planner
+        # may re-run it per outer row (a nested-loop semi join on a table without
+        # statistics), each run skipping the rows the UPDATE already took: every due row
+        # was claimed, whatever the limit.
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = OutboxMessage.id.in_(select(locked.c.id))
+    else:
+        chosen = OutboxMessage.id.in_(due.scalar_subquery())
     statement = (
         update(OutboxMessage)
         .where(
-            OutboxMessage.id.in_(due.scalar_subquery()),
+            chosen,
             # Re-checked in the UPDATE itself: on SQLite this is what makes the claim atomic.
             OutboxMessage.status == PENDING,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),

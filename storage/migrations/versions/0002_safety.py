@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('priority', sa.SmallInteger(), nullable=False),
     sa.Column('attempts', sa.SmallInteger(), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,249 @@
+"""How fast a crisis alert reaches the supervisor chat while the bot is busy.
+
+The real bot process (`python -m bot run`, its own SQLite file) runs against the local
+Bot API stand-in (`tests/e2e/standin.py`, no rate limits enforced). For ``--seconds``
+the benchmark feeds ``--rate`` ordinary updates a second (/help from a pool of people)
+and, every ``--crisis-every`` seconds, a crisis message from someone new ("I want to
+kill myself (case N)"). Crisis screening raises an alert, which is written to the
+outbox in the update's transaction and sent by the delivery worker to
+SUPERVISOR_CHAT_ID.
+
+Measured, both from the moment the stand-in hands the update out in getUpdates:
+
+* alert latency: until the sendMessage to the supervisor chat that carries "(case N)";
+* reply latency (the baseline, same run): until the reply to an ordinary /help.
+
+    python benchmarks/alert_latency.py [--seconds 20] [--rate 100] [--crisis-every 0.5]
+                                       [--telegram-limits]
+
+By default the bot's own outbox pacing is relaxed in the bot process (a launcher
+patches ``bot.delivery.Limits``), so what is measured is the pipeline: screening, the
+commit, waking the worker, the send. With ``--telegram-limits`` the bot paces as it
+does in production: one message a second and 20 a minute to a group, so an alert every
+0.5 s to one channel queues up (alerts beyond 20 a minute wait their turn by design).
+
+Prints p50/p99 and counts; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet
+
+from tests.e2e.standin import TelegramStandIn
+
+BOT_TOKEN = "123456:BENCH"
+SUPERVISOR_CHAT_ID = -1001234567890
+HELP_PEOPLE = 2000  # a pool large enough that nobody waits behind their own last /help
+CASE = re.compile(r"\(case (\d+)\)")
+
+RUN = "import sys\nfrom bot.cli import main\nsys.exit(main(['run']))\n"
+RUN_RELAXED = (
+    "import functools, sys\n"
+    "import bot.delivery as delivery\n"
+    "delivery.Limits = functools.partial(delivery.Limits, per_second=10**6,\n"
+    "    private_interval=0, group_per_window=10**6, group_interval=0, margin=0)\n" + RUN
+)
+
+
+class TimedStandIn(TelegramStandIn):
+    """The stand-in, noting when each update was handed out by getUpdates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed_out: dict[int, float] = {}
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        updates = await super()._get_updates(params)
+        now = time.monotonic()
+        for update in updates:
+            self.handed_out.setdefault(update["update_id"], now)
+        return updates
+
+
+async def start_bot(
+    standin: TelegramStandIn, data_dir: Path, *, telegram_limits: bool
+) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_URL": standin.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/peerbot.sqlite3",
+        "DATA_DIR": str(data_dir),
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SUPERVISOR_CHAT_ID": str(SUPERVISOR_CHAT_ID),
+        "POLLING_TIMEOUT": "10",
+    }
+    with (data_dir / "bot.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            RUN if telegram_limits else RUN_RELAXED,
+            cwd=data_dir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    polling = asyncio.ensure_future(standin.wait_for("getUpdates", timeout=60))
+    exited = asyncio.ensure_future(process.wait())
+    await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
+    exited.cancel()
+    if not polling.done():
+        polling.cancel()
+        log_tail = (data_dir / "bot.log").read_text(errors="replace")[-3000:]
+        raise SystemExit(f"the bot exited with {process.returncode} before polling:\n{log_tail}")
+    polling.result()
+    return process
+
+
+async def feed(
+    standin: TelegramStandIn, seconds: float, rate: float, crisis_every: float
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Send the load; returns /help update ids per chat, and crisis update ids per case."""
+    people = [standin.user(100_000 + i, f"P{i}", "en") for i in range(HELP_PEOPLE)]
+    helps: dict[int, list[int]] = defaultdict(list)
+    crises: dict[int, int] = {}
+    start = time.monotonic()
+    sent = 0
+    next_crisis = start + crisis_every / 2
+    while (now := time.monotonic()) < start + seconds:
+        while sent < (now - start) * rate:
+            person = people[sent % len(people)]
+            update = await standin.send_text(person, "/help")
+            helps[person.id].append(update["update_id"])
+            sent += 1
+        if now >= next_crisis:
+            case = len(crises) + 1
+            someone = standin.user(900_000 + case, f"C{case}", "en")
+            update = await standin.send_text(someone, f"I want to kill myself (case {case})")
+            crises[case] = update["update_id"]
+            next_crisis += crisis_every
+        await asyncio.sleep(0.002)
+    return helps, crises
+
+
+def reply_latencies(standin: TimedStandIn, helps: dict[int, list[int]]) -> list[float]:
+    """Each /help paired with the next reply in its chat (one reply per /help, in order)."""
+    replies: dict[int, list[float]] = defaultdict(list)
+    for call in standin.calls:
+        if call.method.lower() == "sendmessage" and call.ok:
+            replies[call.params.get("chat_id")].append(call.at)
+    latencies = []
+    for chat_id, update_ids in helps.items():
+        for update_id, replied_at in zip(update_ids, replies.get(chat_id, []), strict=False):
+            if update_id in standin.handed_out:
+                latencies.append(replied_at - standin.handed_out[update_id])
+    return latencies
+
+
+def alert_latencies(standin: TimedStandIn, crises: dict[int, int]) -> dict[int, float]:
+    latencies: dict[int, float] = {}
+    for call in standin.calls:
+        if call.method.lower() != "sendmessage" or not call.ok:
+            continue
+        if call.params.get("chat_id") != SUPERVISOR_CHAT_ID:
+            continue
+        for case in CASE.findall(call.result.get("text", "")):
+            update_id = crises.get(int(case))
+            if update_id in standin.handed_out and int(case) not in latencies:
+                latencies[int(case)] = call.at - standin.handed_out[update_id]
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def describe(name: str, values: list[float], expected: int) -> str:
+    if not values:
+        return f"{name:<28} none of {expected}"
+    return (
+        f"{name:<28} {len(values):>5} of {expected:<5} "
+        f"p50 {percentile(values, 0.5) * 1000:8.1f} ms   p99 {percentile(values, 0.99) * 1000:8.1f} ms"
+        f"   max {max(values) * 1000:8.1f} ms"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="peerbot-alerts-") as tmp:
+        data_dir = Path(tmp)
+        async with TimedStandIn() as standin:
+            bot = await start_bot(standin, data_dir, telegram_limits=args.telegram_limits)
+            try:
+                began = time.monotonic()
+                helps, crises = await feed(standin, args.seconds, args.rate, args.crisis_every)
+                fed_for = time.monotonic() - began
+                expected_replies = sum(len(ids) for ids in helps.values())
+                deadline = time.monotonic() + args.drain
+                while time.monotonic() < deadline:
+                    done = len(alert_latencies(standin, crises)) == len(crises)
+                    if done and len(reply_latencies(standin, helps)) >= expected_replies:
+                        break
+                    await asyncio.sleep(0.2)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    bot.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(bot.wait(), 15)
+                except TimeoutError:
+                    bot.kill()
+                    await bot.wait()
+
+            replies = reply_latencies(standin, helps)
+            alerts = list(alert_latencies(standin, crises).values())
+            pacing = "production limits" if args.telegram_limits else "outbox pacing relaxed"
+            print(
+                f"fed {expected_replies} /help + {len(crises)} crisis messages in {fed_for:.1f}s "
+                f"({expected_replies / fed_for:.0f} updates/s; {pacing})"
+            )
+            print(describe("/help reply (baseline)", replies, expected_replies))
+            print(describe("alert to supervisor chat", alerts, len(crises)))
+            if alerts and replies:
+                ratio = statistics.median(alerts) / statistics.median(replies)
+                print(f"alert p50 / reply p50: {ratio:.2f}")
+            elif not alerts:
+                print(
+                    "no alert reached the supervisor chat: is crisis screening wired into "
+                    f"build_dispatcher? (bot log: {data_dir / 'bot.log'} is deleted on exit)"
+                )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to feed (20)")
+    parser.add_argument("--rate", type=float, default=100.0, help="ordinary updates/s (100)")
+    parser.add_argument(
+        "--crisis-every", type=float, default=0.5, help="seconds between crisis messages (0.5)"
+    )
+    parser.add_argument(
+        "--drain", type=float, default=30.0, help="seconds to wait for stragglers after (30)"
+    )
+    parser.add_argument(
+        "--telegram-limits",
+        action="store_true",
+        help="keep the bot's production pacing (1/s and 20/min per group)",
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(_arguments()))

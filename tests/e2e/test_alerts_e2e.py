@@ -1,0 +1,393 @@
+"""Crisis alerts end to end: the real bot process, its outbox delivery and escalation tick,
+against the local Bot API stand-in.
+
+Before the bot starts, supervisors get their role and their shifts as the command line
+leaves them (one through `python -m bot roles add` itself; a call costs seconds, so the
+rest are written the same way directly), and the mentees are onboarded straight in the
+database: these tests are about what happens after the crisis words, in any language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.onboarding import CONSENT_VERSION
+from storage import crypto, oncall, users
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_async
+from storage.models import Role
+from tests.e2e.conftest import ENCRYPTION_KEY, REPO_ROOT, StartBot
+from tests.e2e.standin import Call, Reply, TelegramStandIn, TgUser
+
+SUPERVISOR_CHAT = -1001
+PRIMARY, BACKUP, OFF_DUTY = 900, 901, 902
+TIMEOUT = 15
+ONLY_SUPERVISORS = "Only supervisors can use these buttons."
+ALERT_ENV = {
+    "SUPERVISOR_CHAT_ID": SUPERVISOR_CHAT,
+    "ESCALATION_ACK_MINUTES": 0.05,  # three seconds
+    "ESCALATION_TICK_SECONDS": 1,
+}
+
+# language: (zone, the message, the matched sentence, a line of that country)
+LANGUAGES = {
+    "en": (
+        "Europe/London",
+        "My knees ache today. I want to kill myself tonight. The dog is asleep.",
+        "I want to kill myself tonight.",
+        "Samaritans",
+    ),
+    "es": (
+        "Europe/Madrid",
+        "Hoy me duelen las rodillas. Quiero suicidarme esta noche. El perro duerme.",
+        "Quiero suicidarme esta noche.",
+        "024",
+    ),
+    "de": (
+        "Europe/Berlin",
+        "Heute tun mir die Knie weh. Ich bringe mich heute Nacht um. Der Hund schläft.",
+        "Ich bringe mich heute Nacht um.",
+        "TelefonSeelsorge",
+    ),
+}
+
+
+SEVERITY = {"en": 3, "es": 2, "de": 3}
+
+
+# --- before the bot starts: the operator's command line, and people already onboarded -------
+
+
+def operator_env(data_dir: Path) -> dict[str, str]:
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {
+        **os.environ,
+        "PYTHONPATH": python_path,
+        "DATABASE_URL": database_url(data_dir),
+        "DATA_DIR": str(data_dir),
+        "ENCRYPTION_KEY": ENCRYPTION_KEY,
+    }
+
+
+async def peerbot(data_dir: Path, *args: str) -> str:
+    """`python -m bot ARGS` with the bot's settings; its output (it must succeed)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=data_dir,
+        env=operator_env(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"peerbot {' '.join(args)} failed:\n{out.decode()}"
+    return out.decode()
+
+
+async def supervisors_on_call(data_dir: Path, *, by_cli: tuple[int, ...] = ()) -> None:
+    """Supervisors PRIMARY (on call), BACKUP (backup) and OFF_DUTY, as `peerbot roles add` and
+    `peerbot oncall set` leave them; those in ``by_cli`` really through the command line
+    (it takes seconds a call: the rest are written the same way, directly)."""
+    for telegram_id in by_cli:
+        out = await peerbot(data_dir, "roles", "add", str(telegram_id), "supervisor")
+        assert f"{telegram_id} is now supervisor" in out
+    await upgrade_async(database_url(data_dir))
+    async with session_of(data_dir) as session:
+        for telegram_id in (PRIMARY, BACKUP, OFF_DUTY):
+            if await users.get_by_telegram_id(session, telegram_id) is None:
+                await users.create(
+                    session,
+                    telegram_id=telegram_id,
+                    locale="en",
+                    pseudonym=f"Owl-{telegram_id}",
+                    role=Role.SUPERVISOR,
+                )
+        await session.flush()
+        for telegram_id, kind in ((PRIMARY, oncall.PRIMARY), (BACKUP, oncall.BACKUP)):
+            person = await users.get_by_telegram_id(session, telegram_id)
+            await oncall.take(session, person, kind)
+        await session.commit()
+
+
+def database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir}/peerbot.sqlite3"
+
+
+@contextlib.asynccontextmanager
+async def session_of(data_dir: Path) -> AsyncIterator[AsyncSession]:
+    crypto.use_cipher(crypto.Cipher(crypto.parse_keys(ENCRYPTION_KEY)))
+    engine = create_engine(database_url(data_dir))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+async def onboarded_mentee(
+    data_dir: Path, telegram_id: int, language: str, zone: str, pseudonym: str
+) -> None:
+    """A mentee who went through onboarding (consent, zone, check-in time) some days ago."""
+    async with session_of(data_dir) as session:
+        person = await users.create(
+            session, telegram_id=telegram_id, locale=language, pseudonym=pseudonym
+        )
+        person.display_name = "Rosalind"
+        users.record_consent(session, person, CONSENT_VERSION)
+        users.finish_onboarding(person, zone, dt.time(20))
+        await session.commit()
+
+
+# --- reading what the bot did ----------------------------------------------------------------
+
+
+def channel_alert(call: Call) -> bool:
+    return (
+        call.ok
+        and call.params.get("chat_id") in (SUPERVISOR_CHAT, str(SUPERVISOR_CHAT))
+        and ("Alert #" in str(call.params.get("text", "")))
+    )
+
+
+def to_chat(chat_id: int, *words: str):
+    def matches(call: Call) -> bool:
+        text = str(call.params.get("text", ""))
+        return (
+            call.ok
+            and str(call.params.get("chat_id")) == str(chat_id)
+            and all(w in text for w in words)
+        )
+
+    return matches
+
+
+async def answer_of(standin: TelegramStandIn, query_id: str) -> Call:
+    return await standin.wait_for(
+        "answerCallbackQuery",
+        lambda c: c.params.get("callback_query_id") == query_id,
+        timeout=TIMEOUT,
+    )
+
+
+async def tap(standin: TelegramStandIn, who: TgUser, question: Reply, data: str) -> Reply:
+    """Tap the log button carrying ``data``; the question that follows (an edit)."""
+    assert data in [d for row in question.buttons for _t, d in row], (data, question.buttons)
+    await standin.press(who, question, data)
+    return await standin.next_reply(who.id, timeout=TIMEOUT)
+
+
+def stored_log(database: Path) -> tuple:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT symptom_intensity, symptoms, energy, activity, rest_breaks, sleep_quality,"
+            " sleep_hours, mood, interference FROM daily_logs"
+        ).fetchone()
+
+
+def alert_rows(database: Path) -> list[tuple]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT id, category, severity, status, acknowledged_by, escalation_level FROM alerts"
+        ).fetchall()
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+async def test_crisis_mid_log_answers_alerts_the_channel_and_the_log_goes_on(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path, language: str
+) -> None:
+    zone, message, sentence, line = LANGUAGES[language]
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 501, language, zone, "Heron-42")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**ALERT_ENV)
+    mentee = standin.user(501, "Rosalind", language_code=language)
+
+    await standin.send_text(mentee, "/log")
+    question = await standin.next_reply(mentee.id, timeout=TIMEOUT)
+    for data in (
+        "log:symptom_intensity:7",
+        "log:symptoms:pain",
+        "log:symptoms:done",
+        "log:energy:4",
+        "log:activity:as_planned",
+    ):
+        question = await tap(standin, mentee, question, data)
+    assert "5/10" in question.text
+
+    mark = standin.mark()
+    await standin.send_text(mentee, message)
+    said = []
+    while True:  # the answer, then the same question asked again
+        reply = await standin.next_reply(mentee.id, timeout=TIMEOUT)
+        if any((d or "").startswith("log:rest_breaks:") for row in reply.buttons for _t, d in row):
+            question = reply
+            break
+        said.append(reply.text)
+        assert len(said) < 6, said
+    answer = "\n".join(said)
+    assert line in answer, answer
+    if language == "en":
+        assert "Thank you for telling me" in answer and "supervisor" in answer
+
+    alert = await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT, after=mark)
+    shown = Reply(alert).text  # as Telegram shows it (HTML parsed)
+    assert "Alert #1" in shown and sentence.rstrip(".") in shown and "Heron-42" in shown
+    assert "Rosalind" not in shown
+    for elsewhere in ("knees", "rodillas", "Knie", "dog", "perro", "Hund"):
+        assert elsewhere not in shown
+    assert [t for row in Reply(alert).buttons for t, _d in row] == [
+        "Acknowledge",
+        "I'm contacting them",
+        "Resolve…",
+    ]
+    await standin.wait_for("sendMessage", to_chat(PRIMARY, "Alert #1"), timeout=TIMEOUT)
+    [(_id, category, severity, status, _by, _level)] = alert_rows(tmp_path / "peerbot.sqlite3")
+    assert (category, severity, status) == ("suicide", SEVERITY[language], "open")
+
+    # The log goes on from the same question, with the answers given before.
+    for data in (
+        "log:rest_breaks:3",
+        "log:sleep_quality:6",
+        "log:sleep_hours:7",
+        "log:mood:5",
+        "log:interference:6",
+    ):
+        question = await tap(standin, mentee, question, data)
+    await standin.press(mentee, question, "log:note:skip")
+    await standin.next_reply(mentee.id, timeout=TIMEOUT)
+    assert stored_log(tmp_path / "peerbot.sqlite3") == (
+        7,
+        '["pain"]',
+        4,
+        "as_planned",
+        3,
+        6,
+        7.0,
+        5,
+        6,
+    )
+
+
+async def test_a_supervisor_acknowledges_on_the_channel_and_a_mentee_cannot(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await supervisors_on_call(tmp_path, by_cli=(BACKUP,))
+    await onboarded_mentee(tmp_path, 502, "en", "Europe/London", "Heron-43")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**ALERT_ENV)
+    mentee = standin.user(502, "Rosalind", language_code="en")
+    supervisor = standin.user(BACKUP, "Eve", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    alert = Reply(await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT))
+    await standin.wait_for("sendMessage", to_chat(PRIMARY, "Alert #1"), timeout=TIMEOUT)
+    acknowledge = alert.button("Acknowledge")
+
+    # The mentee (who is not in the channel, but could forge the press) is refused.
+    refused = await answer_of(standin, await standin.press(mentee, alert, acknowledge))
+    assert refused.params.get("text") == ONLY_SUPERVISORS
+    assert alert_rows(tmp_path / "peerbot.sqlite3")[0][3] == "open"
+
+    mark = standin.mark()
+    thanked = await answer_of(standin, await standin.press(supervisor, alert, acknowledge))
+    assert "Thank you" in str(thanked.params.get("text"))
+    edited = await standin.wait_for(
+        "editMessageText",
+        lambda c: (
+            c.ok
+            and str(c.params.get("chat_id")) == str(SUPERVISOR_CHAT)
+            and c.params.get("message_id") == alert.message["message_id"]
+        ),
+        timeout=TIMEOUT,
+        after=mark,
+    )
+    assert "Acknowledged by" in Reply(edited).text
+    assert "Acknowledge" not in [t for row in Reply(edited).buttons for t, _d in row]
+    [(_id, _c, _s, status, by, _level)] = alert_rows(tmp_path / "peerbot.sqlite3")
+    assert (status, by) == ("acknowledged", BACKUP)
+    # The copy the supervisor on call got is brought up to date by the outbox.
+    await standin.wait_for(
+        "editMessageText", to_chat(PRIMARY, "Acknowledged by"), timeout=TIMEOUT, after=mark
+    )
+
+
+async def test_a_double_tap_on_acknowledge_is_answered_once_without_an_error(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """The second tap lands on a message that already shows the acknowledgement."""
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 504, "en", "Europe/London", "Heron-45")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    process = await bot_factory(**ALERT_ENV)
+    mentee = standin.user(504, "Rosalind", language_code="en")
+    supervisor = standin.user(BACKUP, "Eve", language_code="en")
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    alert = Reply(await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT))
+    acknowledge = alert.button("Acknowledge")
+    first = await standin.press(supervisor, alert, acknowledge)
+    assert "Thank you" in str((await answer_of(standin, first)).params.get("text"))
+    await standin.wait_for(
+        "editMessageText", to_chat(SUPERVISOR_CHAT, "Acknowledged by"), timeout=TIMEOUT
+    )
+
+    again = await standin.press(supervisor, alert, acknowledge)
+    assert (await answer_of(standin, again)).params.get("text") == (
+        "Someone has already acted on this alert."
+    )
+    await asyncio.sleep(1)
+    answers = [
+        str(c)
+        for c in standin.calls
+        if c.method.lower() == "answercallbackquery" and c.params.get("callback_query_id") == again
+    ]
+    assert len(answers) == 1, answers
+    assert "failed:" not in process.log_text(), process.failure("an update failed")
+
+
+async def test_an_unacknowledged_alert_reaches_the_on_call_and_backups_again(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 503, "en", "Europe/London", "Heron-44")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    process = await bot_factory(**ALERT_ENV)
+    mentee = standin.user(503, "Rosalind", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+    first_page = await standin.wait_for(
+        "sendMessage", to_chat(PRIMARY, "Alert #1"), timeout=TIMEOUT
+    )
+    assert not any(to_chat(BACKUP)(c) for c in standin.calls), "backups wait for level 1"
+
+    # Nobody acknowledges: after 3 s (and a 1 s tick) level 1 pages the on-call and backups.
+    try:
+        again = await standin.wait_for(
+            "sendMessage", to_chat(BACKUP, "Alert #1", "level 1"), timeout=TIMEOUT
+        )
+    except AssertionError as error:
+        raise process.failure(f"no re-alert (level 1) reached the backup: {error}") from None
+    await standin.wait_for("sendMessage", to_chat(PRIMARY, "Alert #1", "level 1"), timeout=TIMEOUT)
+    await standin.wait_for(
+        "sendMessage", to_chat(SUPERVISOR_CHAT, "Still not acknowledged"), timeout=TIMEOUT
+    )
+    assert again.at > first_page.at
+    assert not any(to_chat(OFF_DUTY)(c) for c in standin.calls if c.at <= again.at)
+    # Then level 2: every supervisor, the one off duty too.
+    await standin.wait_for("sendMessage", to_chat(OFF_DUTY, "Alert #1", "level 2"), timeout=TIMEOUT)
+    assert alert_rows(tmp_path / "peerbot.sqlite3")[0][5] == 2
