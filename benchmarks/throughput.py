@@ -5,9 +5,10 @@ the same run, through aiogram's real dispatcher; Telegram is replaced by an
 in-process fake (no network). peerbot uses a real SQLite file, so every update
 pays for its database work: the person, the conversation state, the commit.
 
-    python benchmarks/throughput.py [--people 300] [--concurrency 32]
+    python benchmarks/throughput.py [--people 300] [--concurrency 32] [--rounds 5]
 
-Prints updates/s for each, the database statements per update, and last the ratio.
+Prints each round, the median updates/s of each, the database statements per update,
+and last the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -125,13 +127,14 @@ async def seed_people(settings: Settings, ids: range) -> None:
     await engine.dispose()
 
 
-async def main(people: int, concurrency: int) -> None:
+async def main(people: int, concurrency: int, rounds: int) -> None:
     crypto.use_cipher(crypto.Cipher([Fernet.generate_key()]))
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(data_dir=Path(folder), _env_file=None)
         await upgrade_async(settings.resolved_database_url)
-        ids = range(10_000, 10_000 + people)
-        await seed_people(settings, ids)
+        # Each round's people are new, so every round plays the same first log of the day.
+        crowds = [range(10_000 + n * people, 10_000 + (n + 1) * people) for n in range(rounds)]
+        await seed_people(settings, range(crowds[0].start, crowds[-1].stop))
 
         echo_bot, echo_telegram = plain_bot()
         echo = echo_dispatcher()
@@ -144,36 +147,53 @@ async def main(people: int, concurrency: int) -> None:
             nonlocal statements
             statements += 1
 
+        # Warm both up (imports, caches) on people outside the measured range, counting
+        # peerbot's statements meanwhile (the counter stays out of the measured rounds).
+        warmup = range(1, 41)
+        await seed_people(settings, warmup)
+        await measure(lambda u: echo.feed_update(echo_bot, u), echo_telegram, warmup, 8)
         event.listen(engine.sync_engine, "before_cursor_execute", count)
+        await measure(lambda u: ours.feed_update(ours_bot, u), ours_telegram, warmup, 8)
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        per_update = statements / (len(warmup) * UPDATES_PER_PERSON)
 
-        # Warm both up (imports, caches) on people outside the measured range.
-        await measure(lambda u: echo.feed_update(echo_bot, u), echo_telegram, range(5), 5)
-        await seed_people(settings, range(1, 6))
-        await measure(lambda u: ours.feed_update(ours_bot, u), ours_telegram, range(1, 6), 5)
-        statements = 0
-
-        echo_rate = await measure(
-            lambda u: echo.feed_update(echo_bot, u), echo_telegram, ids, concurrency
-        )
-        ours_rate = await measure(
-            lambda u: ours.feed_update(ours_bot, u), ours_telegram, ids, concurrency
-        )
+        # Alternate the two, round by round, so both see the same machine.
+        echo_rates, ours_rates = [], []
+        for crowd in crowds:
+            echo_rates.append(
+                await measure(
+                    lambda u: echo.feed_update(echo_bot, u), echo_telegram, crowd, concurrency
+                )
+            )
+            ours_rates.append(
+                await measure(
+                    lambda u: ours.feed_update(ours_bot, u), ours_telegram, crowd, concurrency
+                )
+            )
         await engine.dispose()
 
+        everyone = range(crowds[0].start, crowds[-1].stop)
         saved = sum(
             1
             for sent in ours_telegram.sent
-            if sent.chat_id in ids and sent.text and sent.text.startswith("✓ Saved")
+            if sent.chat_id in everyone and sent.text and sent.text.startswith("✓ Saved")
         )
-        if saved != people:
+        if saved != len(everyone):
             raise SystemExit(
-                f"only {saved} of {people} daily logs were saved: the benchmark is not measuring the flow"
+                f"only {saved} of {len(everyone)} daily logs were saved: "
+                "the benchmark is not measuring the flow"
             )
-        updates = people * UPDATES_PER_PERSON
-        print(f"people: {people}, updates each: {UPDATES_PER_PERSON}, concurrency: {concurrency}")
-        print(f"bare echo:        {echo_rate:8.0f} updates/s")
-        print(f"peerbot logging:  {ours_rate:8.0f} updates/s")
-        print(f"database statements per update: {statements / updates:.2f}")
+        echo_rate, ours_rate = median(echo_rates), median(ours_rates)
+        print(
+            f"people: {people} a round, {rounds} rounds, {UPDATES_PER_PERSON} updates each, concurrency {concurrency}"
+        )
+        print(
+            "rounds (echo / peerbot updates/s): "
+            + ", ".join(f"{e:.0f} / {o:.0f}" for e, o in zip(echo_rates, ours_rates, strict=True))
+        )
+        print(f"bare echo:        {echo_rate:8.0f} updates/s (median)")
+        print(f"peerbot logging:  {ours_rate:8.0f} updates/s (median)")
+        print(f"database statements per update: {per_update:.2f}")
         print(f"ratio: {ours_rate / echo_rate:.2f}")
 
 
@@ -181,5 +201,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(main(args.people, args.concurrency))
+    asyncio.run(main(args.people, args.concurrency, args.rounds))

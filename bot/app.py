@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -12,12 +14,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery import DeliveryWorker, wake_on_outbox_commits
 from bot.escalation import start_scheduler
 from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.middlewares import CommitBeforeSpeaking, ForeignButtons, UnitOfWork
+from bot.polling import poll
 from bot.retry import RetryRequests
 from bot.screening import CrisisScreening
 from bot.settings import Settings
+from flows.alerts import reach_supervisors_directly
 from handlers import get_routers
 from handlers.menu import set_default_menus
 from storage import crypto
@@ -64,13 +69,6 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
 async def run_polling(settings: Settings, token: str) -> None:
     """Long-poll through the inbox (bot/polling.py) and drain the outbox beside it
     (bot/delivery.py) until SIGTERM/SIGINT."""
-    import asyncio
-    import contextlib
-
-    from bot.delivery import DeliveryWorker, wake_on_outbox_commits
-    from bot.polling import poll
-    from flows.alerts import reach_supervisors_directly
-
     configure_encryption(settings)
     await upgrade_async(settings.resolved_database_url)
     engine = create_engine(settings.resolved_database_url)

@@ -31,7 +31,11 @@ def create_engine(url: str) -> AsyncEngine:
     path = Path(parsed.database).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url, async_creator=connector(str(path), BUSY_TIMEOUT_MS / 1000, WriteGate())
+        url,
+        async_creator=connector(str(path), BUSY_TIMEOUT_MS / 1000, WriteGate()),
+        # Sessions end with their own commit or rollback; a second rollback on the way back
+        # to the pool would only cost time.
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
