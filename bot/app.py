@@ -12,6 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import DeliveryWorker, wake_on_outbox_commits
@@ -66,6 +67,24 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     return dispatcher
 
 
+async def look_at_supervisor_chat(bot: Bot, settings: Settings) -> None:
+    """Is the supervisor group reachable, and a forum (then each case gets a topic)?"""
+    if settings.supervisor_chat_id is None:
+        log.warning("SUPERVISOR_CHAT_ID is not set: alerts go to supervisors directly only")
+        return
+    try:
+        chat = await bot.get_chat(settings.supervisor_chat_id)
+    except TelegramAPIError as error:
+        log.error(
+            "SUPERVISOR CHAT %s IS UNREACHABLE (%s): alerts will go to supervisors directly",
+            settings.supervisor_chat_id,
+            type(error).__name__,
+        )
+        return
+    if settings.supervisor_topics is None:
+        settings.supervisor_topics = bool(chat.is_forum)
+
+
 async def run_polling(settings: Settings, token: str) -> None:
     """Long-poll through the inbox (bot/polling.py) and drain the outbox beside it
     (bot/delivery.py) until SIGTERM/SIGINT."""
@@ -85,6 +104,7 @@ async def run_polling(settings: Settings, token: str) -> None:
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await set_default_menus(bot, dispatcher["i18n"])
+        await look_at_supervisor_chat(bot, settings)
         await dispatcher.emit_startup(bot=bot, **workflow)
         try:
             await poll(

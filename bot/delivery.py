@@ -405,8 +405,11 @@ class DeliveryWorker:
     # --- One row
 
     async def _send(self, row: Claimed, booked: float) -> Result:
+        params = await self._into_topic(row)
+        if params is None:
+            return await self._later(row, RuntimeError("its forum topic is not created yet"), 1.0)
         try:
-            method = build_method(row.method, row.params)
+            method = build_method(row.method, params)
         except (AttributeError, TypeError, ValidationError) as error:
             return await self._give_up(row, error, f"invalid payload: {type(error).__name__}")
         for _ in range(2):  # a second time only after a group became a supergroup
@@ -446,8 +449,31 @@ class DeliveryWorker:
                 failures = self._failures.get(row.id, 0) + 1
                 self._failures[row.id] = failures
                 return await self._later(row, error, self._backoff(failures))
-            return await self._sent(row, getattr(result, "message_id", None))
+            # A message's id, or a new forum topic's thread id (what later rows refer to).
+            sent_id = getattr(result, "message_id", None) or getattr(
+                result, "message_thread_id", None
+            )
+            return await self._sent(row, sent_id)
         return await self._give_up(row, RuntimeError("chat migrated twice"))
+
+    async def _into_topic(self, row: Claimed) -> dict[str, Any] | None:
+        """Resolve ``message_thread_id: {"topic_of": key}`` to the thread that row created.
+
+        None while that topic is still to be created; without a thread (the group's
+        general chat) when its creation failed, so the message still arrives."""
+        thread = row.params.get("message_thread_id")
+        if not isinstance(thread, dict):
+            return row.params
+        async with self.sessionmaker() as session:
+            status, thread_id = await outbox.outcome_of(session, thread["topic_of"])
+        if status == outbox.PENDING:
+            return None
+        rest = {key: value for key, value in row.params.items() if key != "message_thread_id"}
+        return (
+            rest
+            if status != outbox.SENT or not thread_id
+            else {**rest, "message_thread_id": thread_id}
+        )
 
     def _backoff(self, failures: int) -> float:
         delay = self.backoff_base * 2 ** (failures - 1) * (0.75 + random.random() / 2)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None  # default: generated once into data_dir
 
     supervisor_chat_id: int | None = None
+    # One forum topic per case when the supervisor group is a forum; None: ask Telegram at start.
+    supervisor_topics: bool | None = None
     escalation_ack_minutes: float = Field(default=5, gt=0)  # re-alert when not acknowledged
     alert_join_minutes: float = Field(default=30, ge=0)  # hits within this join one open case
     staffed_hours: str = ""  # like "08:00-20:00" in staffed_timezone; empty = always staffed

@@ -164,6 +164,8 @@ async def announce(
         return
     stage = f"l{level}"
     if settings.supervisor_chat_id is not None:
+        if case.is_new and settings.supervisor_topics:
+            await _open_topic(session, alert, settings.supervisor_chat_id)
         await _queue_alert(
             session,
             alert,
@@ -217,10 +219,29 @@ async def _queue_alert(
         key=key,
         chat_id=chat_id,
         method="sendMessage",
-        params=_message(text, markup),
+        params=_message(text, markup)
+        | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
         on_undeliverable="all_supervisors" if channel else None,
         urgent=True,
     )
+
+
+async def _open_topic(session: AsyncSession, alert: Alert, chat_id: int) -> None:
+    """In a forum group each case gets its own topic; its messages wait for it (bot.delivery)."""
+    person = await session.get(User, alert.user_id)
+    name = f"#{alert.id} · {person.pseudonym if person else '?'}"
+    await outbox.enqueue(
+        session,
+        key=f"alerttopic:{alert.id}",
+        chat_id=chat_id,
+        method="createForumTopic",
+        params={"name": name[:128]},
+        urgent=True,
+    )
+
+
+def _in_topic(alert: Alert) -> dict[str, object]:
+    return {"message_thread_id": {"topic_of": f"alerttopic:{alert.id}"}}
 
 
 async def _add_to_case(
@@ -250,12 +271,14 @@ async def _add_to_case(
         with i18n.use_locale(locale):
             text = _("➕ New message in alert #{id}:").format(id=alert.id) + "\n"
             text += "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in case.added)
+        channel = chat_id == settings.supervisor_chat_id
         await outbox.enqueue(
             session,
             key=f"alertnote:{alert.id}:{stamp}:{chat_id}",
             chat_id=chat_id,
             method="sendMessage",
-            params={"text": text, "parse_mode": "HTML"},
+            params={"text": text, "parse_mode": "HTML"}
+            | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
             on_undeliverable="all_supervisors" if chat_id == settings.supervisor_chat_id else None,
             urgent=True,
         )

@@ -160,6 +160,16 @@ async def give_up(session: AsyncSession, row_id: int, error: str) -> None:
     )
 
 
+async def outcome_of(session: AsyncSession, key: str) -> tuple[str | None, int | None]:
+    """(status, message or thread id) of the row with ``key``; (None, None) when there is none."""
+    row = (
+        await session.execute(
+            select(OutboxMessage.status, OutboxMessage.message_id).where(OutboxMessage.key == key)
+        )
+    ).first()
+    return (row.status, row.message_id) if row else (None, None)
+
+
 async def sent_message_id(session: AsyncSession, key: str) -> int | None:
     """The Telegram message id a sent row got (to edit it later), or None."""
     return await session.scalar(

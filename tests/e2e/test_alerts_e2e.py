@@ -391,3 +391,36 @@ async def test_an_unacknowledged_alert_reaches_the_on_call_and_backups_again(
     # Then level 2: every supervisor, the one off duty too.
     await standin.wait_for("sendMessage", to_chat(OFF_DUTY, "Alert #1", "level 2"), timeout=TIMEOUT)
     assert alert_rows(tmp_path / "peerbot.sqlite3")[0][5] == 2
+
+
+async def test_in_a_forum_group_each_case_gets_its_own_topic(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 503, "en", "Europe/London", "Heron-44")
+    await onboarded_mentee(tmp_path, 504, "en", "Europe/London", "Heron-45")
+    standin.group(SUPERVISOR_CHAT, "Supervisors", is_forum=True)
+    await bot_factory(**ALERT_ENV)
+
+    first = standin.user(503, "Ada", language_code="en")
+    await standin.send_text(first, "I want to kill myself tonight")
+    topic = await standin.wait_for("createForumTopic", lambda c: c.ok, timeout=TIMEOUT)
+    assert "Heron-44" in topic.params["name"] and "Ada" not in topic.params["name"]
+    thread = topic.result["message_thread_id"]
+    alert = await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+    assert alert.params.get("message_thread_id") == thread
+
+    # A second message of the same person joins the case, in the same topic.
+    await standin.send_text(first, "I have the pills ready and I want to die")
+    note = await standin.wait_for(
+        "sendMessage", to_chat(SUPERVISOR_CHAT, "New message in alert #1"), timeout=TIMEOUT
+    )
+    assert note.params.get("message_thread_id") == thread
+
+    # Another person's case opens a topic of its own.
+    second = standin.user(504, "Bo", language_code="en")
+    mark = standin.mark()
+    await standin.send_text(second, "I want to kill myself tonight")
+    other = await standin.wait_for("createForumTopic", lambda c: c.ok, timeout=TIMEOUT, after=mark)
+    assert other.result["message_thread_id"] != thread
+    assert [c.method for c in standin.calls].count("createForumTopic") == 2

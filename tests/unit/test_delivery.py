@@ -443,3 +443,35 @@ async def test_stop_finishes_what_is_in_flight_and_puts_back_the_rest(
         assert await outbox.pending_count(session) == 2
         again = await outbox.claim_due(session, limit=10, lease=dt.timedelta(seconds=5))
     assert len(again) == 2, "put back unclaimed, due at once"
+
+
+# --- Forum topics: a case's messages wait for its topic, or go to the general chat
+
+
+async def test_a_message_for_a_topic_that_could_not_be_created_goes_to_the_general_chat(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    bot, telegram = scripted_bot()
+    telegram.fail(
+        400, method="createForumTopic", description="Bad Request: the chat is not a forum"
+    )
+    async with sessionmaker() as session:
+        await outbox.enqueue(
+            session, key="alerttopic:1", chat_id=-1001, method="createForumTopic",
+            params={"name": "#1"}, urgent=True,
+        )  # fmt: skip
+        await outbox.enqueue(
+            session, key="alert:1:l0:channel", chat_id=-1001, method="sendMessage",
+            params={"text": "Alert #1", "message_thread_id": {"topic_of": "alerttopic:1"}},
+            urgent=True,
+        )  # fmt: skip
+        await session.commit()
+    worker = DeliveryWorker(bot, sessionmaker, limits=NO_LIMITS, **FAST)
+
+    await drain_until(worker, sent_once(telegram, -1001))
+
+    assert (await row(sessionmaker, "alerttopic:1")).status == outbox.FAILED
+    # Sent at all means sent without a thread: the unresolved reference is no valid thread id.
+    [alert] = [call for call in telegram.sends(-1001) if call.method == "sendMessage"]
+    assert alert.text == "Alert #1"
+    assert (await row(sessionmaker, "alert:1:l0:channel")).status == outbox.SENT
