@@ -177,7 +177,25 @@ async def announce(
             level=level,
         )
     paged = await alert_flow.recipients(session, level)
-    for supervisor in paged:
+    await _page(session, alert, settings, i18n, paged, stage=stage, level=level)
+    if not paged and settings.supervisor_chat_id is None:
+        log.error(
+            "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
+        )
+
+
+async def _page(
+    session: AsyncSession,
+    alert: Alert,
+    settings: Settings,
+    i18n: I18n,
+    supervisors: list[User],
+    *,
+    stage: str,
+    level: int,
+) -> None:
+    """The whole alert, by direct message, to each of ``supervisors`` in their language."""
+    for supervisor in supervisors:
         await _queue_alert(
             session,
             alert,
@@ -187,10 +205,6 @@ async def announce(
             locale=supervisor.locale,
             key=f"alert:{alert.id}:{stage}:dm:{supervisor.telegram_id}",
             level=level,
-        )
-    if not paged and settings.supervisor_chat_id is None:
-        log.error(
-            "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
         )
 
 
@@ -251,17 +265,8 @@ async def _add_to_case(
     again unless it is worse than before, and then the on-call gets the whole alert anew."""
     alert, stamp = case.alert, case.added[0].at.timestamp()
     if case.worsened:
-        for supervisor in await alert_flow.recipients(session, 0):
-            await _queue_alert(
-                session,
-                alert,
-                settings,
-                i18n,
-                chat_id=supervisor.telegram_id,
-                locale=supervisor.locale,
-                key=f"alert:{alert.id}:worse{stamp}:dm:{supervisor.telegram_id}",
-                level=0,
-            )
+        on_call = await alert_flow.recipients(session, 0)
+        await _page(session, alert, settings, i18n, on_call, stage=f"worse{stamp}", level=0)
     followers: list[tuple[int, str]] = []
     if settings.supervisor_chat_id is not None:
         followers.append((settings.supervisor_chat_id, settings.default_locale))
