@@ -61,7 +61,9 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     dispatcher.update.outer_middleware(UnitOfWork(sessionmaker, storage))
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(PersonLocaleMiddleware(i18n))
-    dispatcher.update.outer_middleware(CrisisScreening(settings, i18n))
+    screening = CrisisScreening(settings, i18n)  # what people write: messages and their edits
+    dispatcher.message.outer_middleware(screening)
+    dispatcher.edited_message.outer_middleware(screening)
     dispatcher.callback_query.outer_middleware(ForeignButtons())
     dispatcher.include_routers(*get_routers())
     return dispatcher

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import commit, has_work
 from storage.fsm import Batch, SqlStorage
 from storage.users import KnownUsers
 
@@ -77,9 +78,8 @@ class UnitOfWork(BaseMiddleware):
 
     async def _commit(self, batch: Batch, user: Any) -> None:
         await self._fsm.flush(batch)
-        session = batch.session
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
-            await session.commit()
+        if has_work(batch.session):
+            await commit(batch.session)
         self._fsm.committed(batch)
         self._people.settle(user)
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import Message, TelegramObject, Update
+from aiogram.types import Message, TelegramObject
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,6 +111,4 @@ class CrisisScreening(BaseMiddleware):
 
 
 def _said(event: TelegramObject) -> Message | None:
-    if isinstance(event, Update):
-        return event.message or event.edited_message
-    return None
+    return event if isinstance(event, Message) else None

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from storage.sqlite_inline import WriteGate, connector
 
@@ -54,6 +55,25 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@event.listens_for(Session, "after_begin")
+def _touched(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info["touched"] = True  # SQL ran: there is something to commit or release
+
+
+def has_work(session: AsyncSession) -> bool:
+    """Whether committing would do anything: SQL ran, or objects wait to be flushed.
+
+    (A session that only re-attached a remembered person has begun a transaction on
+    paper; committing it would cost time and change nothing.)"""
+    sync = session.sync_session
+    return bool(sync.info.get("touched") or sync.new or sync.dirty or sync.deleted)
+
+
+async def commit(session: AsyncSession) -> None:
+    await session.commit()
+    session.sync_session.info["touched"] = False
 
 
 def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
