@@ -25,8 +25,10 @@ BUSY_TIMEOUT_MS = 5000
 
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
+    # An update holds its connection while the bot talks to Telegram (tens to hundreds of
+    # ms), so the pool must hold as many connections as updates are in flight.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
     if not parsed.database or parsed.database == ":memory:":
         raise ValueError("peerbot keeps its state in a SQLite file: give DATABASE_URL a path")
     path = Path(parsed.database).resolve()
@@ -37,6 +39,8 @@ def create_engine(url: str) -> AsyncEngine:
         # Sessions end with their own commit or rollback; a second rollback on the way back
         # to the pool would only cost time.
         pool_reset_on_return=None,
+        pool_size=32,
+        max_overflow=96,
     )
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
