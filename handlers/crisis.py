@@ -12,7 +12,6 @@ record (their plan, their conversation), never against an id carried in the butt
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -39,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows import crisis_plan
 from flows.crisis_lines import CrisisLine
-from flows.crisis_plan import CrisisPlanning, Section, WhereToCall
-from flows.states import DailyLogging, Onboarding
+from flows.crisis_plan import Section, WhereToCall
+from flows.states import CrisisPlanning, DailyLogging, Onboarding
 from handlers import daily_log
 from handlers.filters import HasRole
 from handlers.keyboards import (
@@ -51,6 +50,7 @@ from handlers.keyboards import (
     NoteAction,
     ZoneChoice,
     button,
+    retire_buttons,
     rows,
 )
 from handlers.menu import LOGGERS
@@ -562,7 +562,7 @@ async def _start_writing(press: Press, section: Section, *, walk: bool, in_place
     current = await state.get_state()
     data = await state.get_data()
     if current == CrisisPlanning.writing.state:  # already writing: switch parts, keep the rest
-        await _retire(press.bot, press.user.telegram_id, data.get("prompt"))
+        await retire_buttons(press.bot, press.user.telegram_id, data.get("prompt"))
         draft = {**data, "section": section.value, "walk": walk, "kept": None}
     else:  # put aside whatever they were doing, to give it back afterwards
         draft = {"section": section.value, "walk": walk, "paused": [current, data]}
@@ -623,7 +623,7 @@ async def part_typed(
         await message.answer(_("I didn't find any words in that. Send the text, or tap Cancel."))
         return
     except crisis_plan.TextTooLong as too_long:
-        await _retire(bot, message.chat.id, data.get("prompt"))
+        await retire_buttons(bot, message.chat.id, data.get("prompt"))
         sent = await message.answer(
             _(
                 "That is {length} characters long; each part of your plan can hold up to "
@@ -657,7 +657,7 @@ async def cancel_typed(
 ) -> None:
     data = await state.get_data()
     if not crisis_plan.may_keep_a_plan(user):
-        await _retire(bot, message.chat.id, data.get("prompt"))
+        await retire_buttons(bot, message.chat.id, data.get("prompt"))
         await _give_back(state, data)
         await message.answer(_("Nothing was changed."))
         return
@@ -675,7 +675,7 @@ async def log_while_writing(
 ) -> None:
     """/log while writing: the part stays as it was, and the daily log goes on."""
     data = await state.get_data()
-    await _retire(bot, message.chat.id, data.get("prompt"))
+    await retire_buttons(bot, message.chat.id, data.get("prompt"))
     await _give_back(state, data)
     await message.answer(_("I've left your crisis plan as it was."))
     await daily_log.start_log(message, user, session, state, settings)
@@ -693,7 +693,7 @@ async def _save_and_go_on(
         filled = await crisis_plans.filled(writer.session, user.id)
         following = crisis_plan.next_unfilled(section, filled)
         if following is not None:
-            await _retire(bot, user.telegram_id, data.get("prompt"))
+            await retire_buttons(bot, user.telegram_id, data.get("prompt"))
             prompt_text, markup = _prompt(following, None, True, _where(user, target))
             sent = await bot.send_message(
                 user.telegram_id, saved + "\n\n" + prompt_text, reply_markup=markup
@@ -726,7 +726,7 @@ async def _finish_writing(target: Message | CallbackQuery, writer: Writer, headl
         headline += "\n\n" + resumed
     filled = await crisis_plans.filled(writer.session, user.id)
     if data.get("saved"):
-        await _retire(bot, user.telegram_id, data.get("prompt"))
+        await retire_buttons(bot, user.telegram_id, data.get("prompt"))
         await bot.send_message(user.telegram_id, headline, reply_markup=crisis_keyboard())
         await bot.send_message(
             user.telegram_id, menu_text(filled), reply_markup=menu_markup(filled)
@@ -734,7 +734,7 @@ async def _finish_writing(target: Message | CallbackQuery, writer: Writer, headl
     elif isinstance(target, CallbackQuery):
         await _show(target, menu_text(filled, headline), menu_markup(filled))
     else:
-        await _retire(bot, user.telegram_id, data.get("prompt"))
+        await retire_buttons(bot, user.telegram_id, data.get("prompt"))
         await bot.send_message(
             user.telegram_id, menu_text(filled, headline), reply_markup=menu_markup(filled)
         )
@@ -804,15 +804,6 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
     assert query.bot is not None
     sent = await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
     return sent.message_id
-
-
-async def _retire(bot: Bot, chat_id: int, message_id: int | None) -> None:
-    """Take the buttons off an earlier prompt, so they cannot be pressed later."""
-    if message_id:
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=None
-            )
 
 
 # --- the answer to a message that screening flagged --------------------------------------

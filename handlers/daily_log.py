@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,15 @@ from flows.daily_log import Step
 from flows.states import DailyLogging
 from handlers import render
 from handlers.filters import HasRole
-from handlers.keyboards import CancelFlow, LogAnswer, NoteAction, button, rows, with_rows
+from handlers.keyboards import (
+    CancelFlow,
+    LogAnswer,
+    NoteAction,
+    button,
+    retire_buttons,
+    rows,
+    with_rows,
+)
 from handlers.menu import LOGGERS
 from storage import daily_logs
 from storage.models import User
@@ -150,7 +157,7 @@ async def answer_typed(
             await message.answer(_hint_for(step))
         await _ask(message, state, draft, settings)
         return
-    await _retire_prompt(bot, message.chat.id, draft)
+    await retire_buttons(bot, message.chat.id, draft.get("prompt"))
     draft = {**draft, "answers": progress.answers}
     if progress.step is None:
         await _save(message, user, session, state, draft, edit=False)
@@ -175,7 +182,7 @@ async def note_action(
     await query.answer()
     note = kept[: settings.note_max_length].strip() if callback_data.action == "trim" else None
     answers = {**draft["answers"], Step.NOTE.value: note}
-    await _retire_prompt(query.bot, query.message.chat.id, draft)
+    await retire_buttons(query.bot, query.message.chat.id, draft.get("prompt"))
     await _save(query.message, user, session, state, {**draft, "answers": answers}, edit=True)
 
 
@@ -256,15 +263,6 @@ async def _save(
         await message.edit_text(text)
     else:
         await message.answer(text)
-
-
-async def _retire_prompt(bot: Bot, chat_id: int, draft: dict[str, Any]) -> None:
-    """Take the buttons off a question answered by typing, so they cannot be pressed later."""
-    if draft.get("prompt"):
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=draft["prompt"], reply_markup=None
-            )
 
 
 def _hint_for(step: Step) -> str:

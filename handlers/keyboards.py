@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -63,3 +66,14 @@ def with_rows(
     return InlineKeyboardMarkup(
         inline_keyboard=[*markup.inline_keyboard, *[list(row) for row in extra]]
     )
+
+
+async def retire_buttons(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off an earlier message, so they cannot be pressed later.
+
+    A message already gone or too old to edit has nothing left to tidy."""
+    if message_id:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -26,6 +24,7 @@ from handlers.keyboards import (
     LanguageChoice,
     ZoneChoice,
     button,
+    retire_buttons,
     rows,
 )
 from handlers.menu import set_person_menu
@@ -374,6 +373,4 @@ async def ask_again(message: Message, state: FSMContext, user: User | None) -> N
 
 async def _remove_buttons(query: CallbackQuery) -> None:
     if isinstance(query.message, Message):
-        # Already gone or too old to edit: nothing to tidy.
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
+        await retire_buttons(query.bot, query.message.chat.id, query.message.message_id)
