@@ -468,7 +468,8 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
         ),
         _("Open alerts: {count}").format(count=len(await alerts.unresolved(session))),
         _("Messages waiting to be sent: {pending}; failed: {failed}").format(
-            pending=await outbox.pending_count(session), failed=await outbox.failed_count(session)
+            pending=await outbox.count(session, outbox.PENDING),
+            failed=await outbox.count(session, outbox.FAILED),
         ),
     ]
     lines += [
