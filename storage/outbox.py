@@ -179,21 +179,9 @@ async def sent_message_id(session: AsyncSession, key: str) -> int | None:
     )
 
 
-async def pending_count(session: AsyncSession) -> int:
-
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
-        )
-        or 0
+async def count(session: AsyncSession, status: str) -> int:
+    """How many rows have ``status`` (PENDING, SENT or FAILED)."""
+    statement = (
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
     )
-
-
-async def failed_count(session: AsyncSession) -> int:
-
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == FAILED)
-        )
-        or 0
-    )
+    return int(await session.scalar(statement) or 0)

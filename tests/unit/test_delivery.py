@@ -422,7 +422,7 @@ async def test_a_row_that_would_wait_long_for_its_turn_is_put_back_not_held(
     assert time.monotonic() - started < 0.5, "the worker did not sit on its claim"
     assert len(telegram.sends()) == 1
     async with sessionmaker() as session:
-        assert await outbox.pending_count(session) == 2
+        assert await outbox.count(session, outbox.PENDING) == 2
 
 
 @pytest.mark.parametrize("stop_after", [0.3])
@@ -440,7 +440,7 @@ async def test_stop_finishes_what_is_in_flight_and_puts_back_the_rest(
 
     assert len(telegram.sends(7)) == 1
     async with sessionmaker() as session:
-        assert await outbox.pending_count(session) == 2
+        assert await outbox.count(session, outbox.PENDING) == 2
         again = await outbox.claim_due(session, limit=10, lease=dt.timedelta(seconds=5))
     assert len(again) == 2, "put back unclaimed, due at once"
 
