@@ -17,7 +17,6 @@ import enum
 from dataclasses import dataclass
 from functools import cache
 
-from aiogram.fsm.state import State, StatesGroup
 from babel.core import get_global
 
 from flows.crisis_lines import CrisisLines, crisis_lines, international
@@ -44,13 +43,6 @@ ORDER = tuple(Section)
 # Parts that come pre-filled: the crisis lines for where the person lives are always
 # shown with them (and always up to date: they are read from locales/, not copied).
 PREFILLED = frozenset({Section.PROFESSIONALS})
-
-
-class CrisisPlanning(StatesGroup):
-    # The state's data: the section being written, the message whose buttons count,
-    # a too-long text kept for the person, and the state and data of whatever they
-    # were doing before (a daily log, onboarding), given back when they finish.
-    writing = State()
 
 
 class EmptyText(Exception):

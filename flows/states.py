@@ -12,3 +12,10 @@ class Onboarding(StatesGroup):
 
 class DailyLogging(StatesGroup):
     answering = State()
+
+
+class CrisisPlanning(StatesGroup):
+    # The state's data: the section being written, the message whose buttons count,
+    # a too-long text kept for the person, and the state and data of whatever they
+    # were doing before (a daily log, onboarding), given back when they finish.
+    writing = State()
