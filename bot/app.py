@@ -23,7 +23,7 @@ from bot.polling import poll
 from bot.retry import RetryRequests
 from bot.screening import CrisisScreening
 from bot.settings import Settings
-from flows.alerts import reach_supervisors_directly
+from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
 from handlers import get_routers
 from handlers.menu import set_default_menus
 from storage import crypto
@@ -97,7 +97,12 @@ async def run_polling(settings: Settings, token: str) -> None:
     dispatcher = build_dispatcher(settings, engine)
     sessionmaker = create_sessionmaker(engine)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
-    delivery = DeliveryWorker(bot, sessionmaker, on_undeliverable=reach_supervisors_directly)
+    delivery = DeliveryWorker(
+        bot,
+        sessionmaker,
+        on_undeliverable=reach_supervisors_directly,
+        on_reached=supervisor_channel_reached,
+    )
     wake_on_outbox_commits(engine, delivery)  # an alert goes out when its update commits
     dispatcher["delivery"] = delivery
     delivering = asyncio.create_task(delivery.run(), name="delivery")

@@ -93,6 +93,8 @@ from storage.outbox import Claimed
 log = logging.getLogger(__name__)
 
 # on_undeliverable(session, claimed, error_text): runs inside the give-up's transaction.
+# on_reached(session, claimed): a row that has such a fallback got through (the chat is
+# reachable again); runs inside the transaction that marks it sent.
 UndeliverableHook = Callable[[AsyncSession, Claimed, str], Awaitable[None] | None]
 
 NOT_MODIFIED = "message is not modified"
@@ -227,6 +229,7 @@ class DeliveryWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         on_undeliverable: UndeliverableHook | None = None,
+        on_reached: Callable[[AsyncSession, Claimed], Awaitable[None]] | None = None,
         poll_interval: float = 0.2,
         limits: Limits | None = None,
         batch_size: int = 50,
@@ -241,6 +244,7 @@ class DeliveryWorker:
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.on_undeliverable = on_undeliverable
+        self.on_reached = on_reached
         self.poll_interval = poll_interval
         self.limiter = RateLimiter(limits or Limits())
         self.batch_size = batch_size
@@ -483,6 +487,8 @@ class DeliveryWorker:
         self._failures.pop(row.id, None)
         async with self.sessionmaker() as session:
             await outbox.mark_sent(session, row.id, message_id)
+            if row.on_undeliverable and self.on_reached is not None:
+                await self.on_reached(session, row)
             await session.commit()
         return Outcome.SENT, 0.0
 

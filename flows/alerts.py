@@ -195,3 +195,8 @@ async def reach_supervisors_directly(
             params=params,
             urgent=True,
         )
+
+
+async def supervisor_channel_reached(session: AsyncSession, delivered: outbox.Claimed) -> None:
+    """An alert reached the supervisor channel: it is not unreachable (any more)."""
+    await status.clear(session, status.SUPERVISOR_CHANNEL)

@@ -475,3 +475,31 @@ async def test_a_message_for_a_topic_that_could_not_be_created_goes_to_the_gener
     [alert] = [call for call in telegram.sends(-1001) if call.method == "sendMessage"]
     assert alert.text == "Alert #1"
     assert (await row(sessionmaker, "alert:1:l0:channel")).status == outbox.SENT
+
+
+async def test_the_channel_is_no_longer_reported_unreachable_once_an_alert_gets_through(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
+    from storage import status
+
+    bot, telegram = scripted_bot()
+    telegram.fail(403, chat_id=-100, description="Forbidden: bot was kicked from the group")
+    worker = DeliveryWorker(
+        bot,
+        sessionmaker,
+        on_undeliverable=reach_supervisors_directly,
+        on_reached=supervisor_channel_reached,
+        limits=NO_LIMITS,
+        **FAST,
+    )
+
+    await enqueue(sessionmaker, -100, "Alert #1", on_undeliverable="all_supervisors")
+    await worker.drain_once()
+    async with sessionmaker() as session:
+        assert [r.key for r in await status.all_reports(session)] == [status.SUPERVISOR_CHANNEL]
+
+    await enqueue(sessionmaker, -100, "Alert #2", on_undeliverable="all_supervisors")
+    await drain_until(worker, sent_once(telegram, -100))
+    async with sessionmaker() as session:
+        assert await status.all_reports(session) == [], "/status still says the channel is down"
