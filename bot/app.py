@@ -16,14 +16,14 @@ from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import DeliveryWorker, wake_on_outbox_commits
-from bot.escalation import start_scheduler
 from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.middlewares import CommitBeforeSpeaking, ForeignButtons, UnitOfWork
 from bot.polling import poll
 from bot.retry import RetryRequests
+from bot.scheduler import start_scheduler
 from bot.screening import CrisisScreening
 from bot.settings import Settings
-from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
+from bot.undeliverable import Undeliverable
 from handlers import get_routers
 from handlers.menu import set_default_menus
 from storage import crypto
@@ -97,16 +97,14 @@ async def run_polling(settings: Settings, token: str) -> None:
     dispatcher = build_dispatcher(settings, engine)
     sessionmaker = create_sessionmaker(engine)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
+    fallback = Undeliverable(dispatcher["i18n"])
     delivery = DeliveryWorker(
-        bot,
-        sessionmaker,
-        on_undeliverable=reach_supervisors_directly,
-        on_reached=supervisor_channel_reached,
+        bot, sessionmaker, on_undeliverable=fallback.given_up, on_reached=fallback.reached
     )
     wake_on_outbox_commits(engine, delivery)  # an alert goes out when its update commits
     dispatcher["delivery"] = delivery
     delivering = asyncio.create_task(delivery.run(), name="delivery")
-    escalation = start_scheduler(sessionmaker, settings, dispatcher["i18n"])
+    scheduler = start_scheduler(sessionmaker, settings, dispatcher["i18n"])
     workflow = {"dispatcher": dispatcher, "bots": (bot,), **dispatcher.workflow_data}
     try:
         await bot.delete_webhook(drop_pending_updates=False)
@@ -125,7 +123,7 @@ async def run_polling(settings: Settings, token: str) -> None:
         finally:
             await dispatcher.emit_shutdown(bot=bot, **workflow)
     finally:
-        escalation.shutdown(wait=False)
+        scheduler.shutdown(wait=False)
         delivery.stop()  # sends in flight finish; waiting rows stay in the outbox
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(delivering, timeout=3.0)

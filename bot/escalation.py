@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 
 from aiogram.utils.i18n import I18n
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
@@ -43,20 +42,3 @@ async def escalate_due(
             escalated += 1
             log.warning("alert %s not acknowledged in time: escalated to level %s", alert.id, level)
     return escalated
-
-
-def start_scheduler(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, i18n: I18n
-) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        escalate_due,
-        "interval",
-        seconds=settings.escalation_tick_seconds,
-        args=(sessionmaker, settings, i18n),
-        max_instances=1,
-        coalesce=True,
-        id="escalate_due",
-    )
-    scheduler.start()
-    return scheduler

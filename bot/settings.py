@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     note_max_length: int = Field(default=500, ge=50, le=3000)
     polling_timeout: int = Field(default=30, ge=0, le=50)
 
+    # Mentorship: reminders, nudges, matching (scheduling is data: see bot/scheduler.py).
+    scheduler_tick_seconds: float = Field(default=20, gt=0)
+    reminder_snooze_minutes: int = Field(default=60, ge=5, le=360)
+    reminders_per_day: int = Field(default=2, ge=1, le=2)  # the check-in and one "later"
+    nudge_silent_days: int = Field(default=3, ge=1, le=30)  # a mentee this quiet: nudge the mentor
+    hard_day_symptoms: int = Field(default=8, ge=0, le=10)  # a log at or above this is a hard day
+    hard_day_mood: int = Field(default=2, ge=0, le=10)  # a log at or below this is a hard day
+    match_checkin_days: float = Field(default=7, gt=0)  # ask both sides how the match feels
+    digest_weekday: int = Field(default=0, ge=0, le=6)  # mentors' weekly digest; 0 = Monday
+
     @field_validator("log_symptoms", mode="before")
     @classmethod
     def _split_symptoms(cls, value: object) -> object:

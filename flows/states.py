@@ -19,3 +19,19 @@ class CrisisPlanning(StatesGroup):
     # a too-long text kept for the person, and the state and data of whatever they
     # were doing before (a daily log, onboarding), given back when they finish.
     writing = State()
+
+
+class Intake(StatesGroup):
+    answering = State()  # the step and the answers so far are in the state's data
+
+
+class Rematching(StatesGroup):
+    reason = State()  # an optional reason, typed or skipped
+
+
+class NoteWriting(StatesGroup):
+    answering = State()
+
+
+class Reviewing(StatesGroup):
+    comment = State()  # the supervisor's comment on a review item

@@ -2,7 +2,21 @@
 
 from aiogram import Router
 
-from handlers import alerts, common, crisis, daily_log, errors, fallback, group, start
+from handlers import (
+    alerts,
+    common,
+    crisis,
+    daily_log,
+    errors,
+    fallback,
+    group,
+    intake,
+    matching,
+    notes,
+    relay,
+    reminders,
+    start,
+)
 
 
 def get_routers() -> list[Router]:
@@ -14,6 +28,11 @@ def get_routers() -> list[Router]:
         alerts.router(),  # supervisors' buttons work in the supervisor group
         group.router(),
         start.router(),
+        intake.router(),
+        matching.router(),  # /match, how a match feels, /rematch
+        notes.router(),  # /note, /review
+        reminders.router(),
+        relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),
         fallback.router(),
     ]

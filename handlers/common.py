@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import texts
 from handlers.keyboards import CancelFlow, button, rows
-from handlers.menu import commands_for
+from handlers.menu import ROLE_BOUND, command_named, commands_for
 from storage import users
 from storage.models import User
 
@@ -31,7 +31,7 @@ def router() -> Router:
     r.callback_query.register(cancel_tapped, CancelFlow.filter())
     r.message.register(show_privacy, Command("privacy"))
     r.callback_query.register(privacy_action, PrivacyAction.filter())
-    r.message.register(needs_onboarding_or_role, Command("log", "today", "history"))
+    r.message.register(needs_onboarding_or_role, Command(*ROLE_BOUND))
     return r
 
 
@@ -147,9 +147,14 @@ async def privacy_action(
         await query.message.edit_text(_("Nothing was deleted."))
 
 
-async def needs_onboarding_or_role(message: Message, user: User | None) -> None:
-    """A command the person cannot use yet: say why instead of staying silent."""
+async def needs_onboarding_or_role(
+    message: Message, user: User | None, command: CommandObject
+) -> None:
+    """A command the person cannot use (yet): say why and whose it is, instead of silence."""
+    known = command_named(command.command.lower())
     if user is None or not user.is_onboarded:
         await message.answer(texts.not_onboarded())
+    elif known is not None and user.role not in known.roles:
+        await message.answer(texts.only_for(known.roles))
     else:
         await message.answer(texts.not_for_role())

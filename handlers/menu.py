@@ -29,12 +29,25 @@ class Command:
     roles: frozenset[Role]
 
 
+MENTEES = frozenset({Role.MENTEE})
+MENTORS = frozenset({Role.MENTOR})
+
 COMMANDS = (
     Command("crisis", __("Help in a crisis: who to call, and your plan"), EVERYONE),
     Command("crisisplan", __("Write or change your crisis plan"), LOGGERS),
     Command("log", __("Log today's symptoms and pacing"), LOGGERS),
     Command("today", __("Show today's log"), LOGGERS),
     Command("history", __("Your last 7 days"), LOGGERS),
+    Command("mentor", __("Talk to your mentor through me"), MENTEES),
+    Command("mentees", __("Your mentees and how they are doing"), MENTORS),
+    Command("reachout", __("Write to a mentee through me"), MENTORS),
+    Command("end", __("End the conversation you are in"), LOGGERS),
+    Command("note", __("Write a note about a session"), MENTORS),
+    Command("reminders", __("Your check-in reminder: time, pause, resume"), LOGGERS),
+    Command("profile", __("Your goals and preferences, for matching"), LOGGERS),
+    Command("rematch", __("Ask for a different match, privately"), LOGGERS),
+    Command("match", __("Mentees waiting, and suggested mentors"), STAFF),
+    Command("review", __("Flagged notes and boundary flags to review"), STAFF),
     Command("alerts", __("Open crisis alerts"), STAFF),
     Command(
         "oncall", __("Who is on call; take or hand over the shift"), frozenset({Role.SUPERVISOR})
@@ -48,8 +61,13 @@ COMMANDS = (
     Command("help", __("What I can do for you"), EVERYONE),
     Command("cancel", __("Stop what we are doing"), EVERYONE),
 )
+ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
 
 NEWCOMER_COMMANDS = ("start", "crisis", "help", "language")
+
+
+def command_named(name: str) -> Command | None:
+    return next((command for command in COMMANDS if command.name == name), None)
 
 
 def commands_for(role: Role | str) -> list[Command]:

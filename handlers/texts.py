@@ -54,3 +54,14 @@ def not_onboarded() -> str:
 
 def not_for_role() -> str:
     return _("That command isn't part of your role in the program. /help lists what you can do.")
+
+
+def only_for(roles: frozenset[Role]) -> str:
+    """A command of another role: say whose it is, kindly, and where to look instead."""
+    if roles == {Role.MENTOR}:
+        return _("That one is for mentors. /help lists what you can do.")
+    if roles == {Role.MENTEE}:
+        return _("That one is for mentees. /help lists what you can do.")
+    if Role.MENTEE in roles and Role.MENTOR in roles:
+        return _("That one is for mentees and mentors. /help lists what you can do.")
+    return _("That one is for the program's staff. /help lists what you can do.")

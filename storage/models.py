@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -302,3 +304,134 @@ class SystemStatus(Base):
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(300))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Profile(Base):
+    """What a mentee or mentor told the intake: what matching reads, what a mentee shares.
+
+    Every list holds ids (translated when shown); an item skipped stays empty or None."""
+
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    goals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)  # patterns they live with
+    frequency: Mapped[str | None] = mapped_column(String(16))  # how often they like to talk
+    style: Mapped[str | None] = mapped_column(String(16))  # short texts or longer talks
+    times: Mapped[list[str]] = mapped_column(JSON, default=list)  # times of day that suit them
+    support: Mapped[str | None] = mapped_column(String(16))  # wanted (mentee) or offered (mentor)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferences: Mapped[str | None] = mapped_column(EncryptedText)  # optional, in their words
+    capacity: Mapped[int | None] = mapped_column(SmallInteger)  # mentors: mentees at a time
+    shares: Mapped[list[str]] = mapped_column(JSON, default=list)  # mentees: what the mentor sees
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MatchStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Match(Base):
+    """A mentor and a mentee, from the confirmed suggestion until either side ends it."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        # A mentee has at most one mentor at a time.
+        Index(
+            "uq_matches_active_mentee",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=MatchStatus.ACTIVE)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    confirmed_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id; None: CLI
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[int | None] = mapped_column(Integer)  # users.id of the side who asked
+    end_reason: Mapped[str | None] = mapped_column(EncryptedText)
+    mentee_feeling: Mapped[str | None] = mapped_column(String(16))  # a week in: good|unsure|not_fit
+    mentor_feeling: Mapped[str | None] = mapped_column(String(16))
+
+
+class Relay(Base):
+    """A conversation the bot carries between a mentor and a mentee, until either ends it."""
+
+    __tablename__ = "relays"
+    __table_args__ = (
+        Index(
+            "uq_relays_open_match",
+            "match_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), index=True)
+    opened_by: Mapped[int] = mapped_column(Integer)  # users.id
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class Schedule(Base):
+    """Something due at a time — a check-in reminder, a nudge, a digest: scheduling is data.
+
+    One row per (kind, subject); ``due_at`` None means nothing is due. A tick claims due
+    rows with a conditional UPDATE and handles them in the same transaction."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_due", "kind", "due_at"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # e.g. reminders sent today
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SessionNote(Base):
+    """A mentor's note on a session with a mentee, for supervision and for the hours report."""
+
+    __tablename__ = "session_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mentee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id", ondelete="SET NULL"))
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(SmallInteger)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    progress: Mapped[str | None] = mapped_column(EncryptedText)  # progress on goals
+    concern: Mapped[bool] = mapped_column(Boolean, default=False)
+    concern_text: Mapped[str | None] = mapped_column(EncryptedText)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReviewItem(Base):
+    """Something a supervisor should look at: a note flagged with a concern, a boundary flag."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "note" | "boundary"
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mentee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("session_notes.id", ondelete="CASCADE"))
+    detail: Mapped[str | None] = mapped_column(EncryptedText)  # e.g. the message that was flagged
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id
+    comment: Mapped[str | None] = mapped_column(EncryptedText)

@@ -91,7 +91,7 @@ async def test_supervisor_has_no_log(harness, watch, sessionmaker) -> None:
     assert "/privacy —" in shown
     for command in ("/log", "/today", "/history"):
         reply = await p.send(command)
-        assert "That command isn't part of your role" in reply.text
+        assert "That one is for mentees and mentors" in reply.text
     assert (await conversation(sessionmaker, 64))[0] is None
 
 

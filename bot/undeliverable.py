@@ -1,0 +1,47 @@
+"""What the delivery worker does when an outbox row cannot reach its chat, or reaches it.
+
+A row names its fallback in ``on_undeliverable`` as ``name`` or ``name:argument``
+(the argument: whose message it was, for instance). One table says who handles each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
+from storage.outbox import Claimed
+
+log = logging.getLogger(__name__)
+
+# fallback(session, the row given up, the error, the argument after ":")
+Fallback = Callable[[AsyncSession, Claimed, str, str], Awaitable[None]]
+
+
+def fallbacks(i18n: I18n) -> dict[str, Fallback]:
+    async def all_supervisors(session: AsyncSession, row: Claimed, error: str, _: str) -> None:
+        await reach_supervisors_directly(session, row, error)
+
+    return {"all_supervisors": all_supervisors}
+
+
+class Undeliverable:
+    """The worker's two hooks, dispatching on the row's ``on_undeliverable``."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.fallbacks = fallbacks(i18n)
+
+    async def given_up(self, session: AsyncSession, row: Claimed, error: str) -> None:
+        name, _, argument = (row.on_undeliverable or "").partition(":")
+        fallback = self.fallbacks.get(name)
+        if fallback is None:
+            log.error("outbox: row %s names an unknown fallback %r", row.id, name)
+            return
+        await fallback(session, row, error, argument)
+
+    async def reached(self, session: AsyncSession, row: Claimed) -> None:
+        if row.on_undeliverable == "all_supervisors":
+            await supervisor_channel_reached(session, row)

@@ -1,0 +1,7 @@
+"""(being built)"""
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="relay")

@@ -1,0 +1,93 @@
+"""Schedules: what is due when (reminders, nudges, digests, match check-ins).
+
+Scheduling is data. A row per (kind, subject) says when something is next due. A tick
+claims due rows with one conditional UPDATE (``due_at`` set to None, re-checked in the
+UPDATE itself; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), handles them and sets their
+next time in the same transaction. Two bot processes never handle one row twice: the
+second's UPDATE no longer finds it due, and a crash before the commit leaves it due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import upsert
+from storage.models import Schedule, utcnow
+
+
+@dataclass(frozen=True)
+class Due:
+    subject_id: int
+    state: dict[str, Any]
+
+
+async def claim_due(
+    session: AsyncSession, kind: str, now: dt.datetime, *, limit: int = 1000
+) -> list[Due]:
+    """Take up to ``limit`` rows of ``kind`` due by ``now``; the caller reschedules them
+    (``set_due``) in the same transaction, or they stay unscheduled."""
+    due = (
+        select(Schedule.subject_id)
+        .where(Schedule.kind == kind, Schedule.due_at <= now)
+        .order_by(Schedule.due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = Schedule.subject_id.in_(select(locked.c.subject_id))
+    else:
+        chosen = Schedule.subject_id.in_(due.scalar_subquery())
+    statement = (
+        update(Schedule)
+        .where(Schedule.kind == kind, chosen, Schedule.due_at <= now)
+        .values(due_at=None, updated_at=now)
+        .returning(Schedule.subject_id, Schedule.state)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    return [Due(row.subject_id, dict(row.state or {})) for row in rows]
+
+
+async def set_due(
+    session: AsyncSession,
+    kind: str,
+    subject_id: int,
+    due_at: dt.datetime | None,
+    state: Mapping[str, Any] | None = None,
+) -> None:
+    """When ``kind`` is next due for ``subject_id`` (None: not at all), with its state."""
+    await set_many(session, kind, [(subject_id, due_at, state or {})])
+
+
+async def set_many(
+    session: AsyncSession,
+    kind: str,
+    rows: Iterable[tuple[int, dt.datetime | None, Mapping[str, Any]]],
+) -> None:
+    """``set_due`` for many subjects in one statement (a tick reschedules thousands)."""
+    now = utcnow()
+    values = [
+        {"kind": kind, "subject_id": s, "due_at": d, "state": dict(st), "updated_at": now}
+        for s, d, st in rows
+    ]
+    if values:
+        await session.execute(upsert(session, Schedule.__table__, ("kind", "subject_id")), values)
+
+
+async def get(session: AsyncSession, kind: str, subject_id: int) -> Schedule | None:
+    return await session.get(Schedule, (kind, subject_id))
+
+
+async def forget(session: AsyncSession, kind: str, subject_ids: Iterable[int]) -> None:
+    """Remove the rows of these subjects (a person erased, a match ended)."""
+    ids = list(subject_ids)
+    if ids:
+        await session.execute(
+            delete(Schedule).where(Schedule.kind == kind, Schedule.subject_id.in_(ids))
+        )
