@@ -77,3 +77,10 @@ async def retire_buttons(bot: Bot, chat_id: int, message_id: int | None) -> None
             await bot.edit_message_reply_markup(
                 chat_id=chat_id, message_id=message_id, reply_markup=None
             )
+
+
+class ReachOut(CallbackData, prefix="reach"):
+    """A mentor's "reach out" on a nudge: opens the relay to that match's mentee.
+    The handler re-checks that the presser is the match's mentor and the match active."""
+
+    match_id: int
