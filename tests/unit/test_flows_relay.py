@@ -1,0 +1,116 @@
+"""What a mentor may see of a mentee (flows.mentee_summary), and which relayed mentor
+messages share personal contact details (flows.relay.shares_contact_details)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import create_i18n
+from flows import mentee_summary
+from storage.models import Profile, Role, User
+from tests.unit.alert_helpers import member
+from tests.unit.chat_helpers import local_today, save_log
+
+ZONE = "Europe/London"
+
+
+async def mentee_sharing(sessionmaker: async_sessionmaker[AsyncSession], shares: list[str]) -> int:
+    mentee_id = await member(sessionmaker, 501, role=Role.MENTEE, display_name="Ana")
+    async with sessionmaker() as session:
+        session.add(Profile(user_id=mentee_id, shares=shares))
+        await session.commit()
+    today = local_today(ZONE)
+    # Three days this week: a hard day by symptoms, an easier one, a hard day by mood.
+    await save_log(
+        sessionmaker,
+        mentee_id,
+        today - dt.timedelta(days=4),
+        symptom_intensity=8,
+        energy=2,
+        mood=5,
+        note="private words",
+    )
+    await save_log(
+        sessionmaker, mentee_id, today - dt.timedelta(days=2), symptom_intensity=5, energy=4, mood=6
+    )
+    await save_log(
+        sessionmaker, mentee_id, today - dt.timedelta(days=1), symptom_intensity=4, energy=5, mood=2
+    )
+    # Older than the window: counts for nothing in the trend or the hard days.
+    await save_log(
+        sessionmaker,
+        mentee_id,
+        today - dt.timedelta(days=9),
+        symptom_intensity=10,
+        energy=0,
+        mood=0,
+    )
+    return mentee_id
+
+
+async def summary_lines(
+    sessionmaker: async_sessionmaker[AsyncSession], mentee_id: int, i18n: I18n
+) -> list[str]:
+    async with sessionmaker() as session:
+        mentee = await session.get(User, mentee_id)
+        summary = await mentee_summary.summarize(session, mentee, hard_symptoms=8, hard_mood=2)
+    with i18n.context(), i18n.use_locale("en"):
+        return [mentee_summary.last_checkin_words(summary), *mentee_summary.shared_words(summary)]
+
+
+@pytest.fixture
+def i18n() -> I18n:
+    return create_i18n("en")
+
+
+async def test_a_mentee_who_shares_trends_and_hard_days_shows_both(sessionmaker, i18n) -> None:
+    mentee_id = await mentee_sharing(sessionmaker, ["trends", "hard_days"])
+    lines = await summary_lines(sessionmaker, mentee_id, i18n)
+    assert lines == [
+        "Last check-in: yesterday",
+        "7 days: symptoms 8→4 · energy 2→5",
+        "Hard days this week: 2",
+    ]
+
+
+async def test_trends_only_when_shared(sessionmaker, i18n) -> None:
+    mentee_id = await mentee_sharing(sessionmaker, ["trends"])
+    lines = await summary_lines(sessionmaker, mentee_id, i18n)
+    assert lines == ["Last check-in: yesterday", "7 days: symptoms 8→4 · energy 2→5"]
+
+
+async def test_hard_days_only_when_shared(sessionmaker, i18n) -> None:
+    mentee_id = await mentee_sharing(sessionmaker, ["hard_days"])
+    lines = await summary_lines(sessionmaker, mentee_id, i18n)
+    assert lines == ["Last check-in: yesterday", "Hard days this week: 2"]
+
+
+async def test_sharing_nothing_shows_only_the_last_check_in(sessionmaker, i18n) -> None:
+    mentee_id = await mentee_sharing(sessionmaker, [])
+    lines = await summary_lines(sessionmaker, mentee_id, i18n)
+    assert lines == ["Last check-in: yesterday"]
+    assert not any("private words" in line or "mood" in line.lower() for line in lines)
+
+
+async def test_a_mentee_without_logs_or_profile(sessionmaker, i18n) -> None:
+    mentee_id = await member(sessionmaker, 502, role=Role.MENTEE)
+    assert await summary_lines(sessionmaker, mentee_id, i18n) == ["Last check-in: not yet"]
+    async with sessionmaker() as session:
+        session.add(Profile(user_id=mentee_id, shares=["trends", "hard_days"]))
+        await session.commit()
+    assert await summary_lines(sessionmaker, mentee_id, i18n) == [
+        "Last check-in: not yet",
+        "7 days: no check-ins",
+        "Hard days this week: 0",
+    ]
+
+
+def test_check_in_words() -> None:
+    i18n = create_i18n("en")
+    with i18n.context(), i18n.use_locale("en"):
+        words = [mentee_summary.checkin_words(days) for days in (None, 0, 1, 5)]
+    assert words == ["not yet", "today", "yesterday", "5 days ago"]
