@@ -39,7 +39,13 @@ Handler = Callable[[AsyncSession, list[Due], Tick], Awaitable[None]]
 
 def due_handlers() -> dict[str, Handler]:
     """Every kind of scheduled thing, and who handles it."""
-    return {}
+    from handlers import reminders  # they import this module's Tick: import when asked
+
+    return {
+        "checkin": reminders.checkin_due,
+        "silence": reminders.silence_due,
+        "digest": reminders.digest_due,
+    }
 
 
 async def run_due(

@@ -23,7 +23,7 @@ from bot.settings import Settings
 from flows import daily_log, timezones
 from flows.daily_log import Step
 from flows.states import DailyLogging
-from handlers import render
+from handlers import reminders, render
 from handlers.filters import HasRole
 from handlers.keyboards import (
     CancelFlow,
@@ -111,7 +111,7 @@ async def answer_tapped(
     await query.answer()
     draft = {**draft, "answers": progress.answers}
     if progress.step is None:
-        await _save(query.message, user, session, state, draft, edit=True)
+        await _save(query.message, user, session, state, draft, settings, edit=True)
         return
     draft["step"] = progress.step.value
     await state.set_data(draft)
@@ -160,7 +160,7 @@ async def answer_typed(
     await retire_buttons(bot, message.chat.id, draft.get("prompt"))
     draft = {**draft, "answers": progress.answers}
     if progress.step is None:
-        await _save(message, user, session, state, draft, edit=False)
+        await _save(message, user, session, state, draft, settings, edit=False)
         return
     draft["step"] = progress.step.value
     await _ask(message, state, draft, settings)
@@ -183,7 +183,9 @@ async def note_action(
     note = kept[: settings.note_max_length].strip() if callback_data.action == "trim" else None
     answers = {**draft["answers"], Step.NOTE.value: note}
     await retire_buttons(query.bot, query.message.chat.id, draft.get("prompt"))
-    await _save(query.message, user, session, state, {**draft, "answers": answers}, edit=True)
+    await _save(
+        query.message, user, session, state, {**draft, "answers": answers}, settings, edit=True
+    )
 
 
 async def not_an_answer(
@@ -246,11 +248,13 @@ async def _save(
     session: AsyncSession,
     state: FSMContext,
     draft: dict[str, Any],
+    settings: Settings,
     *,
     edit: bool,
 ) -> None:
     day = dt.date.fromisoformat(draft["date"])
     await daily_logs.save(session, user.id, day, draft["answers"])
+    await reminders.after_log(session, user, day, draft["answers"], settings)  # nudges
     await state.clear()
     text = (
         _("✓ Saved. Thank you for checking in.")

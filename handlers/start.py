@@ -17,7 +17,7 @@ from bot.settings import Settings
 from flows import crisis_plan, onboarding, timezones
 from flows.languages import NATIVE_NAMES, SUPPORTED, match_language
 from flows.states import Onboarding
-from handlers import crisis, texts
+from handlers import crisis, reminders, texts
 from handlers.keyboards import (
     CheckinChoice,
     ConsentChoice,
@@ -296,6 +296,8 @@ async def checkin_tapped(
     state: FSMContext,
     i18n: I18n,
     bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     chosen = onboarding.parse_checkin_time(f"{callback_data.hhmm[:2]}:{callback_data.hhmm[2:]}")
     if user is None or chosen is None:
@@ -303,11 +305,17 @@ async def checkin_tapped(
         return
     await query.answer()
     await _remove_buttons(query)
-    await _finish(query.message, user, state, chosen, i18n, bot)
+    await _finish(query.message, user, state, chosen, i18n, bot, session, settings)
 
 
 async def checkin_typed(
-    message: Message, user: User | None, state: FSMContext, i18n: I18n, bot: Bot
+    message: Message,
+    user: User | None,
+    state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     chosen = onboarding.parse_checkin_time(message.text or "")
     if user is None:
@@ -317,11 +325,18 @@ async def checkin_typed(
             _("Please send a time of day like 08:00 or 19:30, or tap one of the times above.")
         )
         return
-    await _finish(message, user, state, chosen, i18n, bot)
+    await _finish(message, user, state, chosen, i18n, bot, session, settings)
 
 
 async def _finish(
-    message: Message, user: User, state: FSMContext, chosen: dt.time, i18n: I18n, bot: Bot
+    message: Message,
+    user: User,
+    state: FSMContext,
+    chosen: dt.time,
+    i18n: I18n,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     zone = (await state.get_data()).get("zone")
     if not zone:  # the state lost its zone: ask again rather than guess
@@ -329,6 +344,7 @@ async def _finish(
         await ask_zone(message, user)
         return
     onboarding.finish(user, zone, chosen)
+    await reminders.schedule_new_person(session, user, settings)  # the promised daily check-in
     await state.clear()
     await set_person_menu(bot, i18n, user)
     planner = user.role in crisis_plan.PLANNERS

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,45 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["key"])
     )
     await session.execute(statement)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One row for ``enqueue_many``: a Bot API call to ``chat_id`` under ``key``."""
+
+    key: str
+    chat_id: int
+    params: Mapping[str, Any]
+    method: str = "sendMessage"
+
+
+async def enqueue_many(
+    session: AsyncSession, rows: Sequence[Queued], *, due_at: dt.datetime | None = None
+) -> None:
+    """``enqueue`` for many rows in one executemany (a tick queues thousands of reminders);
+    repeated keys are ignored the same way."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [
+        {
+            "key": row.key,
+            "chat_id": row.chat_id,
+            "payload": json.dumps(
+                {"method": row.method, "params": {"chat_id": row.chat_id, **row.params}},
+                ensure_ascii=False,
+            ),
+            "status": PENDING,
+            "priority": 1,
+            "attempts": 0,
+            "due_at": due_at or now,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+    await session.execute(statement, values)
 
 
 async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
