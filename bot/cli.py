@@ -99,7 +99,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     review.add_argument("--language", help="only this language")
     review.set_defaults(handler=_lexicon_review)
+    _add_report_commands(commands)
     return parser
+
+
+def _add_report_commands(commands: Any) -> None:
+    report = commands.add_parser("report", help="reports for the program's administration")
+    report_commands = report.add_subparsers(required=True, metavar="REPORT")
+    hours = report_commands.add_parser(
+        "hours",
+        help="mentor hours per month from session notes, as CSV (for stipends)",
+        description="Sessions, minutes and hours per mentor for one calendar month, from the "
+        "date and duration of each session note. Columns: month, mentor_pseudonym, "
+        "mentor_name, telegram_id, sessions, minutes, hours.",
+    )
+    hours.add_argument(
+        "--month",
+        type=_month,
+        metavar="YYYY-MM",
+        help="the month to report (default: the last full month, the one stipends are paid for)",
+    )
+    hours.add_argument("--out", metavar="FILE", help="write the CSV to FILE instead of stdout")
+    hours.set_defaults(handler=_report_hours)
 
 
 def _positive(text: str) -> float:
@@ -290,6 +311,35 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         return re.sub(r"</?b>", "", text)
 
     print(_with_session(settings, report))
+    return 0
+
+
+def _month(text: str) -> Any:
+    from flows.reports import parse_month
+
+    try:
+        return parse_month(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use YYYY-MM, for example 2026-11") from None
+
+
+def _report_hours(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from flows import reports
+
+    month = args.month or reports.previous_month(dt.date.today())
+
+    async def hours(session: AsyncSession) -> str:
+        return reports.to_csv(await reports.hours_by_month(session, month))
+
+    text = _with_session(settings, hours)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        print(f"mentor hours for {month:%Y-%m} written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
