@@ -13,7 +13,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryWorker, wake_on_outbox_commits
 from bot.i18n import PersonLocaleMiddleware, create_i18n
@@ -24,12 +24,14 @@ from bot.scheduler import start_scheduler
 from bot.screening import CrisisScreening
 from bot.settings import Settings
 from bot.undeliverable import Undeliverable
+from flows import reminders
 from handlers import get_routers
 from handlers.menu import set_default_menus
 from storage import crypto
 from storage.db import create_engine, create_sessionmaker
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,18 @@ async def look_at_supervisor_chat(bot: Bot, settings: Settings) -> None:
         settings.supervisor_topics = bool(chat.is_forum)
 
 
+async def schedule_missing_reminders(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """People onboarded before reminders existed get their daily reminder (and mentors
+    their weekly digest); everyone else already has a row, so this adds nothing."""
+    async with sessionmaker() as session:
+        added = await reminders.backfill(session, utcnow(), settings.digest_weekday)
+        await session.commit()
+    if added:
+        log.info("reminders: scheduled %d missing reminder or digest rows", added)
+
+
 async def run_polling(settings: Settings, token: str) -> None:
     """Long-poll through the inbox (bot/polling.py) and drain the outbox beside it
     (bot/delivery.py) until SIGTERM/SIGINT."""
@@ -96,6 +110,7 @@ async def run_polling(settings: Settings, token: str) -> None:
     bot = build_bot(settings, token)
     dispatcher = build_dispatcher(settings, engine)
     sessionmaker = create_sessionmaker(engine)
+    await schedule_missing_reminders(sessionmaker, settings)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
     fallback = Undeliverable(dispatcher["i18n"])
     delivery = DeliveryWorker(
