@@ -13,6 +13,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
+from handlers.relay import tell_sender
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,11 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
     async def all_supervisors(session: AsyncSession, row: Claimed, error: str, _: str) -> None:
         await reach_supervisors_directly(session, row, error)
 
-    return {"all_supervisors": all_supervisors}
+    async def tell_relay_sender(session: AsyncSession, row: Claimed, _: str, sender: str) -> None:
+        # A relayed message the recipient could not get (blocked the bot, left): say so.
+        await tell_sender(session, i18n, row, sender)
+
+    return {"all_supervisors": all_supervisors, "tell_sender": tell_relay_sender}
 
 
 class Undeliverable:

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import create_i18n
-from flows import mentee_summary
+from flows import mentee_summary, relay
 from storage.models import Profile, Role, User
 from tests.unit.alert_helpers import member
 from tests.unit.chat_helpers import local_today, save_log
@@ -114,3 +114,56 @@ def test_check_in_words() -> None:
     with i18n.context(), i18n.use_locale("en"):
         words = [mentee_summary.checkin_words(days) for days in (None, 0, 1, 5)]
     assert words == ["not yet", "today", "yesterday", "5 days ago"]
+
+
+# --- personal contact details in a mentor's message --------------------------------------
+
+SHARES_CONTACT = [
+    "Text me any time: 07700 900123",
+    "my number is +44 7700 900123",
+    "Call me on 0151 496 0000 if you like",
+    "Here: (555) 123-4567",
+    "+49 151 23456789",
+    "0049 151 23456789",
+    "write to anna.meyer@example.org",
+    "I'm @sunny_walker on Telegram",
+    "https://t.me/sunny_walker",
+    "wa.me/447700900123",
+    "Find me on WhatsApp, it's easier",
+    "add me on Signal",
+    "Llámame cuando quieras",
+    "Mi número es 612 345 678",
+    "Escríbeme por WhatsApp",
+    "Ruf mich an, wenn es dir schlecht geht",
+    "Meine Handynummer: 0151 2345 6789",
+    "Schreib mir auf Signal",
+]
+DOES_NOT_SHARE = [
+    "How did the appointment on 12.05.2024 go?",
+    "The next one is 2024-05-12 at 10:30",
+    "La cita es el 12/05/2024 a las 10:00",
+    "Termin am 03.04.2025 um 14:30 Uhr",
+    "I walked 12,000 steps and paid €1,250.00 for the course, ouch",
+    "Ich habe 1.250.000 Schritte gezählt, haha",
+    "That was between 2019-2023, the worst years",
+    "Pain 8/10, energy 3/10 — take it slow",
+    "500 mg twice a day, 3 x a week",
+    "Call me crazy, but rest days are my favourite",
+    "My body sends a signal when I overdo it",
+    "I was on the phone with my doctor for 45 minutes",
+    "Email is not my thing, I prefer talking here",
+    "@ the clinic they said to pace",
+    "Me llamo Ana y también tengo fibromialgia",
+    "Mein Name ist Jonas",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", SHARES_CONTACT)
+def test_contact_details_are_recognised(text: str) -> None:
+    assert relay.shares_contact_details(text)
+
+
+@pytest.mark.parametrize("text", DOES_NOT_SHARE)
+def test_dates_times_amounts_and_idioms_are_not_contact_details(text: str) -> None:
+    assert not relay.shares_contact_details(text)

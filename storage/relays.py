@@ -1,0 +1,85 @@
+"""Queries on relays: the conversations the bot carries between a mentor and a mentee.
+
+One open relay per match (a partial unique index); a closed one stays for the record.
+Which open relay a person's plain messages go to — their *focus*, when a mentor has
+several open — is kept as a ``schedules`` row of kind ``relay_focus`` that is never due
+(``state = {"relay": id}``): it must survive restarts and be shared by every bot process,
+and the relays table has no column for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import schedules
+from storage.models import Match, MatchStatus, Relay, Schedule
+
+FOCUS = "relay_focus"
+
+
+async def get(session: AsyncSession, relay_id: int) -> Relay | None:
+    return await session.get(Relay, relay_id)
+
+
+async def open_of_match(session: AsyncSession, match_id: int) -> Relay | None:
+    statement = select(Relay).where(Relay.match_id == match_id, Relay.closed_at.is_(None))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def open_for(session: AsyncSession, user_id: int) -> list[tuple[Relay, Match]]:
+    """The person's open relays on active matches, on either side, newest first."""
+    statement = (
+        select(Relay, Match)
+        .join(Match, Match.id == Relay.match_id)
+        .where(
+            Relay.closed_at.is_(None),
+            Match.status == MatchStatus.ACTIVE,
+            (Match.mentee_id == user_id) | (Match.mentor_id == user_id),
+        )
+        .order_by(Relay.opened_at.desc(), Relay.id.desc())
+    )
+    return [(relay, match) for relay, match in (await session.execute(statement)).all()]
+
+
+async def open_or_reuse(
+    session: AsyncSession, match_id: int, opened_by: int, now: dt.datetime
+) -> tuple[Relay, bool]:
+    """The match's open relay, opened now if there is none: (relay, whether it is new).
+
+    Two sides opening at once both end up with the same row: the loser of the race
+    meets the unique index inside a savepoint and reads the winner's row."""
+    existing = await open_of_match(session, match_id)
+    if existing is not None:
+        return existing, False
+    relay = Relay(match_id=match_id, opened_by=opened_by, opened_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(relay)
+            await session.flush()
+    except IntegrityError:
+        existing = await open_of_match(session, match_id)
+        if existing is None:
+            raise
+        return existing, False
+    return relay, True
+
+
+def close(relay: Relay, closed_by: int, now: dt.datetime) -> None:
+    relay.closed_at = now
+    relay.closed_by = closed_by
+
+
+async def focus_of(session: AsyncSession, user_id: int) -> int | None:
+    """The relay the person last chose to write in, if they chose one."""
+    state = await session.scalar(
+        select(Schedule.state).where(Schedule.kind == FOCUS, Schedule.subject_id == user_id)
+    )
+    return int(state["relay"]) if state and state.get("relay") else None
+
+
+async def set_focus(session: AsyncSession, user_id: int, relay_id: int) -> None:
+    await schedules.set_due(session, FOCUS, user_id, None, {"relay": relay_id})
