@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--language", help="only this language")
     review.set_defaults(handler=_lexicon_review)
     _add_report_commands(commands)
+    _add_match_commands(commands)
     return parser
 
 
@@ -356,3 +357,79 @@ def _lexicon_review(settings: Settings, args: argparse.Namespace) -> int:
 
     print(_with_session(settings, review))
     return 0
+
+
+def _add_match_commands(commands: Any) -> None:
+    match = commands.add_parser("match", help="mentees waiting for a mentor; confirming a match")
+    match_commands = match.add_subparsers(required=True, metavar="ACTION")
+    match_commands.add_parser(
+        "suggest", help="each waiting mentee with the best-fitting mentors, and why"
+    ).set_defaults(handler=_match_suggest)
+    confirm = match_commands.add_parser(
+        "confirm",
+        help="match a mentee with a mentor (Telegram ids); the running bot sends both an "
+        "introduction",
+    )
+    confirm.add_argument("mentee_id", type=int, metavar="MENTEE_ID")
+    confirm.add_argument("mentor_id", type=int, metavar="MENTOR_ID")
+    confirm.set_defaults(handler=_match_confirm)
+
+
+def _match_suggest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.i18n import create_i18n
+    from flows import matching
+    from handlers.matching import explain
+
+    def who(person: Any) -> str:
+        name = f" ({person.display_name})" if person.display_name else ""
+        return f"{person.telegram_id}\t{person.pseudonym}{name}"
+
+    async def suggest(session: AsyncSession) -> str:
+        lines = []
+        with create_i18n(settings.default_locale).context():
+            for entry in await matching.queue(session):
+                lines.append(f"mentee\t{who(entry.mentee)}\twaiting since {entry.since:%Y-%m-%d}")
+                for mentor, suggestion in entry.suggestions:
+                    lines.append(
+                        f"  mentor\t{who(mentor)}\tscore {suggestion.score:g}\t"
+                        + explain(suggestion.reasons)
+                    )
+                if not entry.suggestions:
+                    lines.append("  no mentor fits yet (a shared language and a free place)")
+        return "\n".join(lines) or "nobody is waiting for a mentor"
+
+    print(_with_session(settings, suggest))
+    return 0
+
+
+def _match_confirm(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.i18n import create_i18n
+    from flows import matching
+    from handlers.matching import REFUSALS, confirm_match
+
+    async def confirm(session: AsyncSession) -> tuple[bool, str]:
+        mentee = await users.get_by_telegram_id(session, args.mentee_id)
+        mentor = await users.get_by_telegram_id(session, args.mentor_id)
+        if mentee is None or mentor is None:
+            return False, "no person with that Telegram id (mentee or mentor)"
+        i18n = create_i18n(settings.default_locale)
+        with i18n.context():
+            try:
+                done = await confirm_match(
+                    session,
+                    settings,
+                    i18n,
+                    mentee_id=mentee.id,
+                    mentor_id=mentor.id,
+                    confirmed_by=None,
+                )
+            except matching.Refused as refused:
+                return False, str(REFUSALS[refused.why])
+        return True, (
+            f"matched {mentee.pseudonym} with {mentor.pseudonym} (match {done.match.id}); "
+            "the running bot sends both their introduction"
+        )
+
+    ok, text = _with_session(settings, confirm)
+    print(text, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1

@@ -39,12 +39,13 @@ Handler = Callable[[AsyncSession, list[Due], Tick], Awaitable[None]]
 
 def due_handlers() -> dict[str, Handler]:
     """Every kind of scheduled thing, and who handles it."""
-    from handlers import reminders  # they import this module's Tick: import when asked
+    from handlers import matching, reminders  # they import this module's Tick: import when asked
 
     return {
         "checkin": reminders.checkin_due,
         "silence": reminders.silence_due,
         "digest": reminders.digest_due,
+        "match_checkin": matching.ask_how_match_feels,
     }
 
 

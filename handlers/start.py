@@ -362,13 +362,20 @@ async def _finish(
 def welcome_for_role(user: User) -> str:
     if user.role == "mentee":
         return _(
-            "You're on the list for a mentor: we'll introduce you once we've found someone who "
-            "is a good fit. Meanwhile, /log records your day in under a minute. /help lists "
-            "everything."
+            "Next, /profile: a few taps about your goals and how you like to talk, so we can "
+            "introduce you to a mentor who is a good fit. Meanwhile, /log records your day in "
+            "under a minute. /help lists everything."
         )
-    return _("You joined as a {role}. /help lists what you can do.").format(
+    joined = _("You joined as a {role}. /help lists what you can do.").format(
         role=texts.role_name(user.role)
     )
+    if user.role == "mentor":
+        offer = _(
+            "Next, /profile: a few taps about what you can offer and how you like to talk, so "
+            "we can introduce you to mentees you'd be a good fit for."
+        )
+        return joined + "\n\n" + offer
+    return joined
 
 
 async def ask_again(message: Message, state: FSMContext, user: User | None) -> None:
