@@ -489,7 +489,8 @@ async def review_pressed(
     if user is None or not user.is_onboarded or user.role not in STAFF:
         await query.answer(_("Only supervisors and admins can review notes and flags."))
         return
-    item = await reviews.get(session, callback_data.item_id)
+    in_range = 0 < callback_data.item_id < 2**31  # a forged id must not reach an INTEGER column
+    item = await reviews.get(session, callback_data.item_id) if in_range else None
     message = query.message if isinstance(query.message, Message) else None
     if item is None or message is None:
         await query.answer(_("This button has expired."))

@@ -437,6 +437,8 @@ async def test_review_buttons_pressed_by_a_mentor_are_refused_and_change_nothing
     dana = person(harness, watch, DANA)
     await dana.send("/help")
     assert await dana.press("rv:mark:424242") == EXPIRED  # no such item
+    assert await dana.press(f"rv:mark:{10**15}") == EXPIRED  # nor one no table could hold
+    dana.assert_no_apology()
 
 
 async def test_an_item_reviewed_meanwhile_says_by_whom_and_keeps_the_first_comment(
