@@ -466,7 +466,8 @@ async def relay_message(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    key = f"relay:{conversation.relay.id}:{message.message_id}"
+    # Message ids count per chat: the sender is part of the key.
+    key = f"relay:{conversation.relay.id}:{user.id}:{message.message_id}"
     if (await outbox.outcome_of(session, key))[0] is None:  # not handled before (a re-run)
         await _pass_on(session, i18n, conversation, message, key)
         if conversation.i_am_mentor and _shares_contact(message):

@@ -109,13 +109,17 @@ async def open_relays(sessionmaker) -> list[Relay]:
 
 
 def photo_update(chat_user, caption: str | None = None) -> Update:
+    photo = [PhotoSize(file_id="ph", file_unique_id="ph1", width=90, height=90)]
+    return message_update(chat_user, photo=photo, caption=caption)
+
+
+def message_update(chat_user, message_id: int | None = None, **content) -> Update:
     message = Message(
-        message_id=next(_message_ids),
+        message_id=message_id or next(_message_ids),
         date=dt.datetime.now(dt.UTC),
         chat=TelegramChat(id=chat_user.id, type="private"),
         from_user=chat_user,
-        photo=[PhotoSize(file_id="ph", file_unique_id="ph1", width=90, height=90)],
-        caption=caption,
+        **content,
     )
     return Update(update_id=next(_message_ids), message=message)
 
@@ -407,6 +411,17 @@ async def test_a_re_handled_update_is_relayed_once(harness, sessionmaker) -> Non
     await ana.feed(update)
     await ana.feed(update)
     assert len(await relayed(sessionmaker, BEN)) == 1
+
+
+async def test_both_sides_messages_with_the_same_id_are_both_relayed(harness, sessionmaker) -> None:
+    """Telegram numbers messages per chat: Ana's 7th and Ben's 7th are different messages."""
+    await program(sessionmaker)
+    _, ana, ben, _ = people(harness)
+    await ben.send("/reachout")
+    await ben.feed(message_update(ben.chat.user, 7, text="Hello Ana"))
+    await ana.feed(message_update(ana.chat.user, 7, text="Hello Ben"))
+    assert [r.text for r in await relayed(sessionmaker, ANA)] == ["<b>Ben</b>: Hello Ana"]
+    assert [r.text for r in await relayed(sessionmaker, BEN)] == ["<b>Ana</b>: Hello Ben"]
 
 
 async def test_end_closes_the_conversation_for_both(harness, sessionmaker) -> None:
