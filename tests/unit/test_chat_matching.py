@@ -5,18 +5,22 @@ week-later "how does the match feel" question, and /rematch from either side, wi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 from aiogram.methods import EditMessageReplyMarkup
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from bot import cli
 from bot.i18n import create_i18n
 from bot.scheduler import run_due
 from flows import matching
 from flows.states import Rematching
 from handlers.matching import MatchConfirm
-from storage import profiles, schedules
+from storage import crypto, matches, profiles, schedules
+from storage.db import create_engine, create_sessionmaker
 from storage.models import Match, MatchStatus, Relay, Role, utcnow
 from tests.harness import Harness
 from tests.unit.alert_helpers import (
@@ -366,3 +370,93 @@ async def test_rematch_without_a_match_is_answered_kindly(harness, watch, sessio
     await member(sessionmaker, MENTEE_2)
     ben = person(harness, watch, MENTEE_2)
     assert "/profile" in (await ben.send("/rematch")).text
+
+
+# --- two confirmations at once ------------------------------------------------------------------
+
+
+async def test_a_second_active_match_for_one_mentee_is_refused_by_the_database(
+    sessionmaker,
+) -> None:
+    ids = await program(sessionmaker)
+    async with sessionmaker() as session:
+        now = utcnow()
+        first = await matches.create(
+            session, mentee_id=ids["rosa"], mentor_id=ids["mo"], score=1, confirmed_by=1, now=now
+        )
+        # What a confirmation that lost the race meets: the unique index, not an error page.
+        second = await matches.create(
+            session, mentee_id=ids["rosa"], mentor_id=ids["kim"], score=1, confirmed_by=2, now=now
+        )
+        assert first is not None and second is None
+        await session.commit()  # the session is still usable; the first match stands
+    [match] = await all_matches(sessionmaker)
+    assert match.mentor_id == ids["mo"]
+
+
+# --- the command line: peerbot match suggest / confirm ---------------------------------------------
+
+
+@pytest.fixture
+def operator_env(tmp_path, monkeypatch, database_url) -> str:
+    """The operator's environment (database, data directory, key); the database URL."""
+    key = Fernet.generate_key()
+    monkeypatch.chdir(tmp_path)  # no developer's .env leaks in
+    for name in ("SUPERVISOR_CHAT_ID", "BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ENCRYPTION_KEY", key.decode())
+    crypto.use_cipher(crypto.Cipher([key]))
+    return database_url
+
+
+def cli_run(capsys, *argv: str) -> tuple[int, str]:
+    """Exit code and everything printed (refusals go to stderr)."""
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
+
+
+def seeded(url: str, work):
+    async def go():
+        engine = create_engine(url)
+        try:
+            result = await work(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+        return result
+
+    return asyncio.run(go())
+
+
+def test_peerbot_match_suggest_and_confirm(operator_env, capsys) -> None:
+    ids = seeded(operator_env, program)
+    code, out = cli_run(capsys, "match", "suggest")
+    assert code == 0
+    mentee_line, first, second = out.strip().splitlines()
+    assert mentee_line.startswith(f"mentee\t{MENTEE}\tRosa-300 (Rosa)\twaiting since ")
+    assert first == (
+        f"  mentor\t{MENTOR}\tMo-800 (Mo)\tscore 6\t"
+        "both: Fatigue, pacing goals; both prefer short texts, daily"
+    )
+    assert second.startswith(f"  mentor\t{MENTOR_2}\tKim-801 (Kim)\tscore 0\t")
+
+    code, out = cli_run(capsys, "match", "confirm", str(MENTEE), str(MENTOR))
+    assert code == 0 and "matched Rosa-300 with Mo-800" in out
+
+    async def check(sessionmaker):
+        [match] = await all_matches(sessionmaker)
+        intros = await outbox_rows(sessionmaker, f"match:{match.id}:intro:")
+        return match, intros
+
+    match, intros = seeded(operator_env, check)
+    assert (match.mentee_id, match.mentor_id, match.confirmed_by) == (ids["rosa"], ids["mo"], None)
+    assert [row.chat_id for row in intros] == [MENTEE, MENTOR]
+    assert "Meet your mentor, Mo" in intros[0].text
+
+    code, out = cli_run(capsys, "match", "confirm", str(MENTEE), str(MENTOR_2))
+    assert code == 1 and "They have a mentor already" in out
+    code, out = cli_run(capsys, "match", "suggest")
+    assert out.strip() == "nobody is waiting for a mentor"
