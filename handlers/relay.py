@@ -45,8 +45,9 @@ from storage.outbox import Claimed
 log = logging.getLogger(__name__)
 
 SENT_MARK = "✍"
-TEXT_LIMIT = 4000  # Telegram's 4096, less the sender's name
-CAPTION_LIMIT = 1000  # Telegram's 1024, less the sender's name
+# Telegram counts what is shown (tags and entities aside): 4096 for a text, 1024 for a caption.
+TEXT_LIMIT = 4000  # a part of a long message, leaving room for the sender's name
+CAPTION_LIMIT = 1024
 CAPTIONED = frozenset({"photo", "video", "document", "audio", "voice", "animation"})
 OPENERS = (
     __(
@@ -243,6 +244,7 @@ async def mentee_choice(
         or match is None
         or match.mentee_id != user.id
         or match.status != MatchStatus.ACTIVE
+        or callback_data.action not in ("write", "ask")
         or not isinstance(query.message, Message)
     ):
         await query.answer(_("This button has expired."))
@@ -415,7 +417,9 @@ async def opener_pressed(
     if callback_data.index == SHOW_OPENERS:
         await query.answer()
         lines = [_("Some ways to begin — tap a number to send it to {name}:").format(name=mentee)]
-        lines += [f"{i}. {_opener(i - 1, conversation)}" for i in range(1, len(OPENERS) + 1)]
+        lines += [
+            f"{i}. {escape(_opener(i - 1, conversation))}" for i in range(1, len(OPENERS) + 1)
+        ]
         numbers = [
             button(str(i + 1), Opener(match_id=conversation.match.id, index=i))
             for i in range(len(OPENERS))
@@ -430,13 +434,13 @@ async def opener_pressed(
     opener = _opener(callback_data.index, conversation)
     await _pass_on_text(session, i18n, conversation, opener, key)
     await query.message.edit_text(
-        _("Sent to {name}:").format(name=mentee) + f"\n<i>{opener}</i>", reply_markup=None
+        _("Sent to {name}:").format(name=mentee) + f"\n<i>{escape(opener)}</i>", reply_markup=None
     )
 
 
 def _opener(index: int, conversation: Conversation) -> str:
-    """An opener in the mentor's language, with the mentee's name (escaped)."""
-    return str(OPENERS[index]).format(name=escape(name_of(conversation.other)))
+    """An opener in the mentor's language, with the mentee's name (not escaped)."""
+    return str(OPENERS[index]).format(name=name_of(conversation.other))
 
 
 async def _mentors_open_conversation(
@@ -489,13 +493,15 @@ async def _pass_on(
     session: AsyncSession, i18n: I18n, conversation: Conversation, message: Message, key: str
 ) -> None:
     if message.text is not None:
-        await _pass_on_text(session, i18n, conversation, escape(message.text), key)
+        await _pass_on_text(session, i18n, conversation, message.text, key)
         return
-    sender = f"<b>{escape(name_of(conversation.me))}</b>"
+    name = name_of(conversation.me)
+    sender = f"<b>{escape(name)}</b>"
     params: dict[str, Any] = {"from_chat_id": message.chat.id, "message_id": message.message_id}
-    caption = escape(message.caption or "")
-    if message.content_type in CAPTIONED and len(caption) <= CAPTION_LIMIT:
-        params |= {"caption": f"{sender}: {caption}" if caption else sender, "parse_mode": "HTML"}
+    caption = message.caption or ""
+    if message.content_type in CAPTIONED and len(name) + 2 + len(caption) <= CAPTION_LIMIT:
+        headed = f"{sender}: {escape(caption)}" if caption else sender
+        params |= {"caption": headed, "parse_mode": "HTML"}
     else:  # a sticker, a video note, a long caption…: say who sent it first
         with i18n.use_locale(conversation.other.locale):
             heading = _("{name} sent:").format(name=sender)
@@ -507,21 +513,22 @@ async def _pass_on(
 
 
 async def _pass_on_text(
-    session: AsyncSession, i18n: I18n, conversation: Conversation, escaped: str, key: str
+    session: AsyncSession, i18n: I18n, conversation: Conversation, text: str, key: str
 ) -> None:
-    """Relay text (already escaped), headed with the sender's name; long text in parts."""
+    """Relay text, headed with the sender's name; a long text in parts (cut before
+    escaping, so no part ends inside an entity)."""
     sender = f"<b>{escape(name_of(conversation.me))}</b>"
-    parts = [escaped[i : i + TEXT_LIMIT] for i in range(0, len(escaped), TEXT_LIMIT)] or [""]
+    parts = [escape(text[i : i + TEXT_LIMIT]) for i in range(0, len(text), TEXT_LIMIT)] or [""]
     markup = await _answer_button(session, i18n, conversation)
     for number, part in enumerate(parts):
-        text = f"{sender}: {part}" if number == 0 else part
+        shown = f"{sender}: {part}" if number == 0 else part
         last = number == len(parts) - 1
         await _enqueue_for(
             session,
             conversation,
             key if number == 0 else f"{key}:{number}",
             "sendMessage",
-            _html(text, markup if last else None),
+            _html(shown, markup if last else None),
             tell_sender=number == 0,
         )
 

@@ -424,6 +424,18 @@ async def test_both_sides_messages_with_the_same_id_are_both_relayed(harness, se
     assert [r.text for r in await relayed(sessionmaker, BEN)] == ["<b>Ana</b>: Hello Ben"]
 
 
+async def test_a_long_message_arrives_whole_in_parts(harness, sessionmaker) -> None:
+    await program(sessionmaker)
+    _, ana, ben, _ = people(harness)
+    await ben.send("/reachout")
+    long = "x" * 3999 + "&" + "y" * 90  # the cut falls right after the "&"
+    await ana.say(long)
+    first, second = await relayed(sessionmaker, BEN)
+    assert first.text == "<b>Ana</b>: " + "x" * 3999 + "&amp;"
+    assert second.text == "y" * 90
+    assert first.on_undeliverable and not second.on_undeliverable  # one notice if blocked
+
+
 async def test_end_closes_the_conversation_for_both(harness, sessionmaker) -> None:
     await program(sessionmaker)
     _, ana, ben, _ = people(harness)
