@@ -389,6 +389,8 @@ def _match_suggest(settings: Settings, args: argparse.Namespace) -> int:
         with create_i18n(settings.default_locale).context():
             for entry in await matching.queue(session):
                 lines.append(f"mentee\t{who(entry.mentee)}\twaiting since {entry.since:%Y-%m-%d}")
+                if entry.preferences:
+                    lines.append(f"  anything else: {entry.preferences}")
                 for mentor, suggestion in entry.suggestions:
                     lines.append(
                         f"  mentor\t{who(mentor)}\tscore {suggestion.score:g}\t"

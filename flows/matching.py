@@ -183,6 +183,7 @@ class Waiting:
     mentee: User
     since: dt.datetime
     suggestions: list[tuple[User, Suggestion]]
+    preferences: str | None = None  # "anything else" from their intake, for the team
 
 
 async def queue(session: AsyncSession, *, limit: int = 3) -> list[Waiting]:
@@ -200,7 +201,8 @@ async def queue(session: AsyncSession, *, limit: int = 3) -> list[Waiting]:
         best = suggest(
             side_of(mentee, profile), sides, limit=limit, exclude=before.get(mentee.id, ())
         )
-        found.append(Waiting(mentee, since, [(by_id[s.mentor_id], s) for s in best]))
+        mentors = [(by_id[s.mentor_id], s) for s in best]
+        found.append(Waiting(mentee, since, mentors, profile.preferences))
     return found
 
 
@@ -275,7 +277,9 @@ async def confirm(
     return Confirmed(match, mentee, mentor, suggestion)
 
 
-async def end(session: AsyncSession, match: Match, by: User, reason: str | None, now: dt.datetime):
+async def end(
+    session: AsyncSession, match: Match, by: User, reason: str | None, now: dt.datetime
+) -> None:
     """End the match cleanly: its relay closes and its week-later question is forgotten.
     The mentee is back in the queue (an ended match does not count)."""
     match.status = MatchStatus.ENDED

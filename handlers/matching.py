@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -168,6 +168,10 @@ def queue_entry(entry: matching.Waiting) -> tuple[str, InlineKeyboardMarkup | No
             mentee=_who(entry.mentee), date=render.day_name(entry.since.date(), locale)
         )
     ]
+    if entry.preferences:
+        lines.append(
+            _("Anything else: {value}").format(value=f"<i>{escape(entry.preferences)}</i>")
+        )
     if not entry.suggestions:
         lines.append(_("No mentor fits yet: a shared language and a free place are needed."))
         return "\n".join(lines), None
@@ -486,7 +490,7 @@ async def reason_not_text(message: Message, state: FSMContext) -> None:
 
 
 async def _ask_confirm(
-    message: Message, user: User, session: AsyncSession, state: FSMContext, data: dict
+    message: Message, user: User, session: AsyncSession, state: FSMContext, data: dict[str, Any]
 ) -> None:
     match = await matches.get(session, data["match_id"])
     if match is None or match.status != MatchStatus.ACTIVE:

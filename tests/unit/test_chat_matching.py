@@ -130,6 +130,18 @@ async def test_match_shows_the_queue_with_explained_suggestions(
     assert admin.labels() == ["✓ 1. Confirm Mo", "✓ 2. Confirm Kim"]
 
 
+async def test_the_team_sees_what_else_matters_to_the_mentee(harness, watch, sessionmaker) -> None:
+    await with_profile(
+        sessionmaker, MENTEE, Role.MENTEE, "Rosa", preferences="Someone with <small> kids"
+    )
+    await member(sessionmaker, ADMIN, role=Role.ADMIN)
+    admin = person(harness, watch, ADMIN)
+    await admin.send("/match")
+    entry = admin.last_text()
+    assert "Anything else: <i>Someone with &lt;small&gt; kids</i>" in entry
+    assert "No mentor fits yet" in entry and admin.labels() == []
+
+
 async def test_confirming_matches_them_and_introduces_both_warmly(
     harness, watch, sessionmaker, settings
 ) -> None:
