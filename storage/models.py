@@ -382,6 +382,9 @@ class Relay(Base):
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), index=True)
     opened_by: Mapped[int] = mapped_column(Integer)  # users.id
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the mentor last chose to write here: a mentor with several open conversations
+    # writes to the one chosen last (a mentee has one mentor, so one conversation).
+    focused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_by: Mapped[int | None] = mapped_column(Integer)
 

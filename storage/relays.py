@@ -1,10 +1,8 @@
 """Queries on relays: the conversations the bot carries between a mentor and a mentee.
 
 One open relay per match (a partial unique index); a closed one stays for the record.
-Which open relay a person's plain messages go to — their *focus*, when a mentor has
-several open — is kept as a ``schedules`` row of kind ``relay_focus`` that is never due
-(``state = {"relay": id}``): it must survive restarts and be shared by every bot process,
-and the relays table has no column for it.
+Which open relay a mentor's plain messages go to — their *focus*, when several are
+open — is the one whose ``focused_at`` is latest (a mentee has one conversation).
 """
 
 from __future__ import annotations
@@ -15,10 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import schedules
-from storage.models import Match, MatchStatus, Relay, Schedule
-
-FOCUS = "relay_focus"
+from storage.models import Match, MatchStatus, Relay, utcnow
 
 
 async def get(session: AsyncSession, relay_id: int) -> Relay | None:
@@ -74,12 +69,25 @@ def close(relay: Relay, closed_by: int, now: dt.datetime) -> None:
 
 
 async def focus_of(session: AsyncSession, user_id: int) -> int | None:
-    """The relay the person last chose to write in, if they chose one."""
-    state = await session.scalar(
-        select(Schedule.state).where(Schedule.kind == FOCUS, Schedule.subject_id == user_id)
+    """The open relay the mentor last chose to write in, if they chose one."""
+    statement = (
+        select(Relay.id)
+        .join(Match, Match.id == Relay.match_id)
+        .where(
+            Relay.closed_at.is_(None),
+            Relay.focused_at.is_not(None),
+            Match.status == MatchStatus.ACTIVE,
+            Match.mentor_id == user_id,
+        )
+        .order_by(Relay.focused_at.desc(), Relay.id.desc())
+        .limit(1)
     )
-    return int(state["relay"]) if state and state.get("relay") else None
+    return await session.scalar(statement)
 
 
 async def set_focus(session: AsyncSession, user_id: int, relay_id: int) -> None:
-    await schedules.set_due(session, FOCUS, user_id, None, {"relay": relay_id})
+    """The person writes in ``relay_id`` from now on (only a mentor has a choice)."""
+    relay = await session.get(Relay, relay_id)
+    match = await session.get(Match, relay.match_id) if relay is not None else None
+    if relay is not None and match is not None and match.mentor_id == user_id:
+        relay.focused_at = utcnow()

@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.Column('match_id', sa.Integer(), nullable=False),
     sa.Column('opened_by', sa.Integer(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('focused_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['match_id'], ['matches.id'], name=op.f('fk_relays_match_id_matches'), ondelete='CASCADE'),
