@@ -41,7 +41,8 @@ def answers_of(profile: Profile | None) -> dict[str, Any]:
 async def save(
     session: AsyncSession, user_id: int, answers: Mapping[str, Any], now: dt.datetime
 ) -> Profile:
-    """Store a finished intake; an answer left out is stored empty (skipped)."""
+    """Store a finished intake; an answer left out is stored empty (skipped). The first
+    completion stays: changing answers later keeps a mentee's place in the queue."""
     profile = await get(session, user_id)
     if profile is None:
         profile = Profile(user_id=user_id)
@@ -49,7 +50,7 @@ async def save(
     for name in ANSWERS:
         value = answers.get(name)
         setattr(profile, name, list(value or []) if name in LISTS else value)
-    profile.completed_at = now
+    profile.completed_at = profile.completed_at or now
     profile.updated_at = now
     return profile
 

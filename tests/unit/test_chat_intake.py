@@ -4,6 +4,8 @@ mentees they can take or (mentees) what their mentor may see. Every item can be 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from flows import matching
@@ -227,6 +229,25 @@ async def test_profile_is_for_mentees_and_mentors_only(harness, watch, sessionma
     p = person(harness, watch, ADMIN)
     reply = await p.send("/profile")
     assert "That one is for mentees and mentors" in reply.text
+
+
+async def test_changing_answers_later_keeps_the_place_in_the_queue(
+    harness, watch, sessionmaker
+) -> None:
+    first = await member(sessionmaker, MENTEE)
+    second = await member(sessionmaker, MENTEE + 1)
+    async with sessionmaker() as session:
+        await profiles.save(session, first, {"goals": ["sleep"]}, _now() - dt.timedelta(days=3))
+        await profiles.save(session, second, {"goals": ["work"]}, _now() - dt.timedelta(days=1))
+        await session.commit()
+    p = person(harness, watch, MENTEE)
+    await p.send("/profile")
+    await p.tap("Pacing")
+    for _ in range(9):
+        await p.tap("▸")  # Done, Skip or Keep: the rest stays as it was
+    assert "Saved" in p.last_text()
+    assert await in_queue(sessionmaker) == [first, second]  # still waiting the longest
+    assert (await stored(sessionmaker, first)).goals == ["pacing", "sleep"]
 
 
 def _now():
