@@ -21,6 +21,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +41,7 @@ PAUSES = {"week": 7, "two_weeks": 14}  # days; "until I resume" has no end
 # --- when: DST-safe wall-clock times --------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # a tick asks the same for thousands of people
 def at_local(zone: str, day: dt.date, time: dt.time) -> dt.datetime:
     """The UTC instant of ``time`` on ``day`` in ``zone``.
 
@@ -68,6 +70,7 @@ def next_at(zone: str, time: dt.time, after: dt.datetime) -> dt.datetime:
         day += dt.timedelta(days=1)
 
 
+@lru_cache(maxsize=4096)
 def local_date(zone: str, instant: dt.datetime) -> dt.date:
     return instant.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
@@ -215,10 +218,11 @@ def resumed(zone: str, time: dt.time, state: Mapping[str, Any], now: dt.datetime
 # --- the rows -------------------------------------------------------------------------
 
 
-def is_reminded(user: User) -> bool:
-    """Mentees and mentors log, and were promised a daily check-in at onboarding."""
+def is_reminded(user: User | Any) -> bool:
+    """Mentees and mentors log, and were promised a daily check-in at onboarding.
+    (``user`` may be a row of those columns: a tick reads thousands.)"""
     return (
-        user.is_onboarded
+        user.onboarded_at is not None
         and user.role in LOGGERS
         and user.timezone is not None
         and user.checkin_time is not None

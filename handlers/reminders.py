@@ -337,13 +337,23 @@ def _reminder_params(locale: str, day: str, number: int, later: bool) -> Mapping
     return _params(text, rows(choices, 1))
 
 
+# What a reminder needs of a person: columns, not ORM objects (a tick reads thousands).
+_REMINDED = select(
+    User.id,
+    User.telegram_id,
+    User.locale,
+    User.role,
+    User.timezone,
+    User.checkin_time,
+    User.onboarded_at,
+)
+
+
 async def checkin_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Queue the reminders that are due (one query for the people, one for today's logs,
     one insert, one upsert), and set each person's next one."""
     ids = [d.subject_id for d in due]
-    people = {
-        u.id: u for u in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
-    }
+    people = {row.id: row for row in await session.execute(_REMINDED.where(User.id.in_(ids)))}
     logged = await _logged_since(session, ids, tick.now)
     queued, planned = [], []
     per_day = tick.settings.reminders_per_day
