@@ -269,7 +269,7 @@ def _share_list(shares: list[str]) -> str:
 
 def summary(answers: dict[str, Any], role: str, settings: Settings) -> str:
     """The answers as a short list, in the reader's language (skipped items say so)."""
-    skipped = _("—")
+    skipped = "—"  # an item skipped
 
     def names(values: Any, table: Any) -> str:
         shown = [str(table(v)) for v in values or ()]
