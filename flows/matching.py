@@ -184,6 +184,7 @@ class Waiting:
     since: dt.datetime
     suggestions: list[tuple[User, Suggestion]]
     preferences: str | None = None  # "anything else" from their intake, for the team
+    has_intake: bool = True  # False: matched on language alone until they tell more
 
 
 async def queue(session: AsyncSession, *, limit: int = 3) -> list[Waiting]:
@@ -202,7 +203,15 @@ async def queue(session: AsyncSession, *, limit: int = 3) -> list[Waiting]:
             side_of(mentee, profile), sides, limit=limit, exclude=before.get(mentee.id, ())
         )
         mentors = [(by_id[s.mentor_id], s) for s in best]
-        found.append(Waiting(mentee, since, mentors, profile.preferences))
+        found.append(
+            Waiting(
+                mentee,
+                since,
+                mentors,
+                profile.preferences if profile else None,
+                has_intake=profile is not None and profile.completed_at is not None,
+            )
+        )
     return found
 
 

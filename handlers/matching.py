@@ -168,6 +168,8 @@ def queue_entry(entry: matching.Waiting) -> tuple[str, InlineKeyboardMarkup | No
             mentee=_who(entry.mentee), date=render.day_name(entry.since.date(), locale)
         )
     ]
+    if not entry.has_intake:
+        lines.append(_("No intake yet (/profile): suggestions rest on language alone."))
     if entry.preferences:
         lines.append(
             _("Anything else: {value}").format(value=f"<i>{escape(entry.preferences)}</i>")

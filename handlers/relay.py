@@ -38,7 +38,7 @@ from flows.relay import Conversation, name_of
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
-from storage import matches, oncall, outbox, reviews, users
+from storage import matches, oncall, outbox, profiles, reviews, users
 from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
 
@@ -201,13 +201,17 @@ async def mentor_command(
     match = await matches.active_of_mentee(session, user.id)
     if match is None:
         await ask_admins_for_a_mentor(session, user, settings, i18n)
-        await message.answer(
-            _(
-                "You're in the queue for a mentor, and I've let the program team know you're "
-                "waiting. I'll introduce you as soon as a match is confirmed. Until then, your "
-                "daily log and /crisis are here for you."
-            )
+        waiting = _(
+            "You're in the queue for a mentor, and I've let the program team know you're "
+            "waiting. I'll introduce you as soon as a match is confirmed. Until then, your "
+            "daily log and /crisis are here for you."
         )
+        if await profiles.get(session, user.id) is None:
+            waiting += "\n\n" + _(
+                "It helps us find someone who fits if you tell me a little about yourself "
+                "first: /profile (about two minutes, every question can be skipped)."
+            )
+        await message.answer(waiting)
         return
     mentor = await session.get(User, match.mentor_id)
     assert mentor is not None

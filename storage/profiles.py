@@ -55,9 +55,12 @@ async def save(
     return profile
 
 
-async def waiting_mentees(session: AsyncSession) -> list[tuple[User, Profile, dt.datetime]]:
-    """The matching queue: onboarded mentees with a finished intake and no active match,
-    longest waiting first. Waiting since: their intake, or their last match's end if later."""
+async def waiting_mentees(
+    session: AsyncSession,
+) -> list[tuple[User, Profile | None, dt.datetime]]:
+    """The matching queue: onboarded mentees with no active match, longest waiting first,
+    with their intake (None before they did it: they wait too, matched on language alone).
+    Waiting since: their intake or onboarding, or their last match's end if later."""
     active = select(Match.mentee_id).where(Match.status == MatchStatus.ACTIVE)
     last_end = (
         select(Match.mentee_id, func.max(Match.ended_at).label("ended_at"))
@@ -67,18 +70,18 @@ async def waiting_mentees(session: AsyncSession) -> list[tuple[User, Profile, dt
     )
     statement = (
         select(User, Profile, last_end.c.ended_at)
-        .join(Profile, Profile.user_id == User.id)
+        .outerjoin(Profile, Profile.user_id == User.id)
         .outerjoin(last_end, last_end.c.mentee_id == User.id)
         .where(
             User.role == Role.MENTEE,
             User.onboarded_at.is_not(None),
-            Profile.completed_at.is_not(None),
             User.id.not_in(active),
         )
     )
     found = []
     for user, profile, ended_at in (await session.execute(statement)).all():
-        since = max(d for d in (profile.completed_at, ended_at) if d is not None)
+        joined = profile.completed_at if profile and profile.completed_at else user.onboarded_at
+        since = max(d for d in (joined, ended_at) if d is not None)
         found.append((user, profile, since))
     found.sort(key=lambda row: (row[2], row[0].id))
     return found

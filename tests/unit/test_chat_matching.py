@@ -142,6 +142,20 @@ async def test_the_team_sees_what_else_matters_to_the_mentee(harness, watch, ses
     assert "No mentor fits yet" in entry and admin.labels() == []
 
 
+async def test_a_mentee_who_skipped_the_intake_still_waits_and_can_be_matched(
+    harness, watch, sessionmaker
+) -> None:
+    await member(sessionmaker, MENTEE, display_name="Rosa", pseudonym="Rosa-300")
+    await with_profile(sessionmaker, MENTOR, Role.MENTOR, "Mo", languages=["en"], capacity=1)
+    await member(sessionmaker, ADMIN, role=Role.ADMIN)
+    admin = person(harness, watch, ADMIN)
+    await admin.send("/match")
+    entry = admin.last_text()
+    assert "Rosa-300" in entry
+    assert "No intake yet (/profile): suggestions rest on language alone." in entry
+    assert admin.labels() == ["✓ 1. Confirm Mo"]
+
+
 async def test_confirming_matches_them_and_introduces_both_warmly(
     harness, watch, sessionmaker, settings
 ) -> None:

@@ -266,6 +266,7 @@ async def test_a_mentee_without_a_mentor_is_in_the_queue_and_admins_are_told_onc
 
     await cleo.send("/mentor")
     assert "You're in the queue for a mentor" in cleo.last_text()
+    assert "/profile" in cleo.last_text()  # no intake yet: she is shown how to help the match
     await cleo.send("/mentor")
     assert "You're in the queue for a mentor" in cleo.last_text()
 
