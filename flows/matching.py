@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import reminders
 from storage import matches, profiles, schedules
 from storage.models import Match, MatchStatus, Profile, Role, User
 
@@ -281,9 +282,17 @@ async def confirm(
     )
     if match is None:  # another confirmation won the race a moment ago
         raise Refused(ALREADY_MATCHED)
-    await schedules.set_due(session, CHECKIN, match.id, now + checkin_after)
+    await schedules.set_due(session, CHECKIN, match.id, _asked_when(mentee, now + checkin_after))
     await schedules.set_due(session, SILENCE, mentee.id, now + silence_after)
     return Confirmed(match, mentee, mentor, suggestion)
+
+
+def _asked_when(mentee: User, after: dt.datetime) -> dt.datetime:
+    """The week-later question comes at the mentee's check-in time (a moment they chose to
+    be at their phone), not at whatever hour the match happened to be confirmed."""
+    if mentee.timezone is None or mentee.checkin_time is None:
+        return after
+    return reminders.next_at(mentee.timezone, mentee.checkin_time, after)
 
 
 async def end(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import zoneinfo
 
 import pytest
 from aiogram.methods import EditMessageReplyMarkup
@@ -179,7 +180,10 @@ async def test_confirming_matches_them_and_introduces_both_warmly(
         checkin = await schedules.get(session, matching.CHECKIN, match.id)
         silence = await schedules.get(session, matching.SILENCE, ids["rosa"])
     week = checkin.due_at - match.started_at
-    assert dt.timedelta(days=6.9) < week < dt.timedelta(days=7.1)
+    assert dt.timedelta(days=7) < week <= dt.timedelta(days=8)
+    # ... at Rosa's check-in time, when she said she'd be at her phone
+    asked = checkin.due_at.astimezone(zoneinfo.ZoneInfo("Europe/London"))
+    assert (asked.hour, asked.minute) == (20, 0)
     assert silence.due_at - match.started_at == dt.timedelta(days=settings.nudge_silent_days)
 
     await admin.send("/match")
@@ -254,7 +258,7 @@ async def test_match_is_for_the_program_team(harness, watch, sessionmaker) -> No
 
 async def week_later(sessionmaker, settings, match: Match) -> dict[str, object]:
     """Run the scheduler a week on; the delivered questions, by side."""
-    now = match.started_at + dt.timedelta(days=settings.match_checkin_days, minutes=1)
+    now = match.started_at + dt.timedelta(days=settings.match_checkin_days + 1)
     await run_due(sessionmaker, settings, create_i18n("en"), now=now)
     rows = await outbox_rows(sessionmaker, f"match_checkin:{match.id}:")
     return {row.key.rsplit(":", 1)[1]: (row, await deliver(sessionmaker, row)) for row in rows}
