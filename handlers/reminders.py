@@ -19,6 +19,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -240,7 +241,11 @@ async def setting_pressed(
     await flow.store(session, user, plan)
     await query.answer(said)
     text, markup = await _settings_screen(session, user)
-    await message.edit_text(text, reply_markup=markup)
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as error:  # a double tap: the screen already says so
+        if "not modified" not in error.message:
+            raise
 
 
 async def _ask_time(message: Message, state: FSMContext) -> None:
@@ -277,10 +282,17 @@ async def time_tapped(
 
 
 async def time_typed(
-    message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    crisis_answered: bool = False,
 ) -> None:
     chosen = onboarding.parse_checkin_time(message.text or "")
     if chosen is None:
+        if crisis_answered:  # after a crisis answer, a correction would be cold
+            return
         await message.answer(
             _("Please send a time of day like 08:00 or 19:30, or tap one of the times above.")
         )

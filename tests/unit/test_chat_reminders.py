@@ -319,3 +319,14 @@ async def test_backfill_schedules_people_onboarded_before_reminders(sessionmaker
         person_ = await users.get_by_telegram_id(session, MENTEE)
         assert person_ is not None and person_.id == mentee
         assert (await schedules.get(session, flow.CHECKIN, mentee)) is not None
+
+
+async def test_crisis_words_while_changing_the_time_get_no_correction(harness, watch, sessionmaker):
+    await make_person(sessionmaker, MENTEE, zone=ZONE)
+    p = person(harness, watch, MENTEE)
+    await p.send("/reminders")
+    await p.tap("Change time")
+    said = await p.say("I want to kill myself tonight")
+    texts = " ".join(s.text or "" for s in said)
+    assert texts and "like 08:00 or 19:30" not in texts  # the crisis answer, and nothing cold
+    assert (await conversation(sessionmaker, MENTEE))[0] == "ChangingReminder:time"
