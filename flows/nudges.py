@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
 from flows.mentee_summary import SHARE_HARD_DAYS, is_hard_day
 from storage import matches, schedules
 from storage.models import DailyLog, Match, MatchStatus, Profile, Role, User
@@ -29,12 +28,21 @@ from storage.models import DailyLog, Match, MatchStatus, Profile, Role, User
 SILENCE = "silence"
 
 
-def hard_day(answers: Mapping[str, Any], settings: Settings) -> bool:
+@dataclass(frozen=True)
+class Thresholds:
+    """From settings: how long a silence is, and what makes a hard day."""
+
+    silent_days: int
+    hard_symptoms: int  # symptoms at or above this
+    hard_mood: int  # or mood at or below this
+
+
+def hard_day(answers: Mapping[str, Any], limits: Thresholds) -> bool:
     return is_hard_day(
         int(answers["symptom_intensity"]),
         int(answers["mood"]),
-        symptoms_at=settings.hard_day_symptoms,
-        mood_at=settings.hard_day_mood,
+        symptoms_at=limits.hard_symptoms,
+        mood_at=limits.hard_mood,
     )
 
 
@@ -64,7 +72,7 @@ async def log_saved(
     user: User,
     day: dt.date,
     answers: Mapping[str, Any],
-    settings: Settings,
+    limits: Thresholds,
     now: dt.datetime,
 ) -> HardDay | None:
     """A mentee finished a log: their silence starts again; a shared hard day is returned.
@@ -72,10 +80,8 @@ async def log_saved(
     One statement for an ordinary log (the silence row), three more on a hard day."""
     if user.role != Role.MENTEE:
         return None
-    await schedules.set_due(
-        session, SILENCE, user.id, now + dt.timedelta(days=settings.nudge_silent_days)
-    )
-    if not hard_day(answers, settings):
+    await schedules.set_due(session, SILENCE, user.id, now + dt.timedelta(days=limits.silent_days))
+    if not hard_day(answers, limits):
         return None
     match = await matches.active_of_mentee(session, user.id)
     if match is None:

@@ -446,7 +446,10 @@ async def after_log(
 ) -> None:
     """A finished daily log: the mentee's silence starts again, and a hard day they share
     reaches their mentor (queued in this same transaction)."""
-    hard = await nudges.log_saved(session, user, day, answers, settings, utcnow())
+    limits = nudges.Thresholds(
+        settings.nudge_silent_days, settings.hard_day_symptoms, settings.hard_day_mood
+    )
+    hard = await nudges.log_saved(session, user, day, answers, limits, utcnow())
     if hard is None:
         return
     with get_i18n().use_locale(hard.mentor.locale):
