@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from flows.steps import InvalidAnswer, Progress, TooLong
 
 
 class Step(enum.StrEnum):
@@ -34,25 +35,6 @@ ACTIVITY_CHOICES = ("less", "as_planned", "more")
 REST_CHOICES = tuple(range(6))  # 5 stands for "5 or more"
 SLEEP_HOUR_CHOICES = (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
 DONE = "done"  # the value of the button that closes the symptom multi-select
-
-
-class InvalidAnswer(Exception):
-    """The value does not answer the current question."""
-
-
-class NoteTooLong(Exception):
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(length, limit)
-        self.length = length
-        self.limit = limit
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a draft stands after an answer: the next step, or None when it is complete."""
-
-    answers: dict[str, Any]
-    step: Step | None
 
 
 def next_step(step: Step) -> Step | None:
@@ -91,7 +73,7 @@ def type_answer(step: Step, text: str, answers: Mapping[str, Any], note_limit: i
     text = text.strip()
     if step is Step.NOTE:
         if len(text) > note_limit:
-            raise NoteTooLong(len(text), note_limit)
+            raise TooLong(len(text), note_limit)
         answers[Step.NOTE] = text or None
         return Progress(answers, None)
     if step is Step.SLEEP_HOURS:

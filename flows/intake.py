@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from flows.languages import SUPPORTED
+from flows.steps import InvalidAnswer, Progress, TooLong
 from storage.models import Role
 
 
@@ -42,25 +42,6 @@ PREFERENCES_LIMIT = 300
 
 MULTI = frozenset({Step.GOALS, Step.SYMPTOMS, Step.TIMES, Step.LANGUAGES, Step.SHARES})
 DONE, SKIP, BACK = "done", "skip", "back"
-
-
-class InvalidAnswer(Exception):
-    """The value does not answer the current question."""
-
-
-class TooLong(Exception):
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(length, limit)
-        self.length = length
-        self.limit = limit
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a draft stands after an answer: the next step, or None when it is complete."""
-
-    answers: dict[str, Any]
-    step: Step | None
 
 
 def steps_for(role: str) -> tuple[Step, ...]:

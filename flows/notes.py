@@ -11,11 +11,11 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.steps import InvalidAnswer, Progress, TooLong
 from storage import matches, notes, reviews
 from storage.models import Match, ReviewItem, SessionNote
 
@@ -50,27 +50,8 @@ TODAY, YESTERDAY, DONE, SKIP, YES, NO = "today", "yesterday", "done", "skip", "y
 TEXT_STEPS = frozenset({Step.PROGRESS, Step.CONCERN_TEXT})
 
 
-class InvalidAnswer(Exception):
-    """The value does not answer the current question."""
-
-
 class FutureDate(InvalidAnswer):
     """A session cannot have happened after today."""
-
-
-class TooLong(Exception):
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(length, limit)
-        self.length = length
-        self.limit = limit
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a draft stands after an answer: the next step, or None when it is complete."""
-
-    answers: dict[str, Any]
-    step: Step | None
 
 
 def first_step(mentee_count: int) -> Step:

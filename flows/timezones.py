@@ -52,6 +52,11 @@ def local_date(zone: str, now: dt.datetime) -> dt.date:
     return now.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
 
+def today(zone: str | None) -> dt.date:
+    """A person's date now (UTC's before they have chosen a zone)."""
+    return local_date(zone or "UTC", dt.datetime.now(dt.UTC))
+
+
 def city_name(zone: str, language: str) -> str:
     """'Europe/Munich'-style names read as the city, in the person's language when Babel has it."""
     city = Locale.parse(language).time_zones.get(zone, {}).get("city")

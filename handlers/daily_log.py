@@ -30,6 +30,7 @@ from handlers.keyboards import (
     LogAnswer,
     NoteAction,
     button,
+    is_current_prompt,
     retire_buttons,
     rows,
     with_rows,
@@ -57,10 +58,6 @@ def router() -> Router:
     return r
 
 
-def _today(user: User) -> dt.date:
-    return timezones.local_date(user.timezone or "UTC", dt.datetime.now(dt.UTC))
-
-
 async def start_log(
     message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
 ) -> None:
@@ -69,7 +66,7 @@ async def start_log(
         await message.answer(_("Let's pick up where you left off."))
         await _ask(message, state, draft, settings)
         return
-    today = _today(user)
+    today = timezones.today(user.timezone)
     if await daily_logs.get(session, user.id, today) is not None:
         await message.answer(
             _("You've already logged today. Your answers now will replace today's log.")
@@ -94,7 +91,7 @@ async def answer_tapped(
     settings: Settings,
 ) -> None:
     draft = await state.get_data()
-    if not _is_current_prompt(query, draft, callback_data.step):
+    if not is_current_prompt(query, draft, callback_data.step):
         await query.answer(_("This button has expired."))
         return
     step = Step(callback_data.step)
@@ -133,7 +130,7 @@ async def answer_typed(
         progress = daily_log.type_answer(
             step, message.text or "", draft["answers"], settings.note_max_length
         )
-    except daily_log.NoteTooLong as too_long:
+    except daily_log.TooLong as too_long:
         await state.set_data({**draft, "note_draft": message.text})
         await message.answer(
             _(
@@ -199,7 +196,7 @@ async def not_an_answer(
 
 
 async def show_today(message: Message, user: User, session: AsyncSession) -> None:
-    today = _today(user)
+    today = timezones.today(user.timezone)
     log = await daily_logs.get(session, user.id, today)
     if log is None:
         await message.answer(_("No log yet today. /log takes under a minute."))
@@ -208,20 +205,11 @@ async def show_today(message: Message, user: User, session: AsyncSession) -> Non
 
 
 async def show_history(message: Message, user: User, session: AsyncSession) -> None:
-    today = _today(user)
+    today = timezones.today(user.timezone)
     days = [today - dt.timedelta(days=offset) for offset in range(6, -1, -1)]
     logs = await daily_logs.since(session, user.id, days[0])
     by_day = {log.local_date: daily_logs.answers_of(log) for log in logs}
     await message.answer(render.history(by_day, days, user.locale))
-
-
-def _is_current_prompt(query: CallbackQuery, draft: dict[str, Any], step: str) -> bool:
-    # Only the buttons of the question being asked now count; older ones (or forged) do not.
-    return (
-        isinstance(query.message, Message)
-        and draft.get("step") == step
-        and draft.get("prompt") == query.message.message_id
-    )
 
 
 async def _ask(

@@ -23,7 +23,14 @@ from flows.languages import NATIVE_NAMES
 from flows.states import Intake
 from handlers import render
 from handlers.filters import HasRole
-from handlers.keyboards import CancelFlow, button, retire_buttons, rows, with_rows
+from handlers.keyboards import (
+    CancelFlow,
+    button,
+    is_current_prompt,
+    retire_buttons,
+    rows,
+    with_rows,
+)
 from storage import matches, profiles
 from storage.models import Role, User, utcnow
 
@@ -124,7 +131,7 @@ async def answer_tapped(
     settings: Settings,
 ) -> None:
     draft = await state.get_data()
-    if not _is_current_prompt(query, draft, callback_data.step):
+    if not is_current_prompt(query, draft, callback_data.step):
         await query.answer(_("This button has expired."))
         return
     step = Step(callback_data.step)
@@ -329,15 +336,6 @@ def _share(value: str) -> str:
 
 
 # ----- the questions --------------------------------------------------------------------------
-
-
-def _is_current_prompt(query: CallbackQuery, draft: dict[str, Any], step: str) -> bool:
-    # Only the buttons of the question being asked now count; older ones (or forged) do not.
-    return (
-        isinstance(query.message, Message)
-        and draft.get("step") == step
-        and draft.get("prompt") == query.message.message_id
-    )
 
 
 async def _ask(

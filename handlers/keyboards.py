@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
@@ -65,6 +66,16 @@ def with_rows(
 ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[*markup.inline_keyboard, *[list(row) for row in extra]]
+    )
+
+
+def is_current_prompt(query: CallbackQuery, draft: Mapping[str, Any], step: str) -> bool:
+    """Only the buttons of the question being asked now count; older (or forged) ones do not.
+    A step-by-step flow keeps the step and the id of the message that asked it."""
+    return (
+        isinstance(query.message, Message)
+        and draft.get("step") == step
+        and draft.get("prompt") == query.message.message_id
     )
 
 

@@ -19,14 +19,14 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from flows import matching
+from flows import matching, team
 from flows.matching import Reasons
 from flows.states import Rematching
 from handlers import render, texts
 from handlers.filters import HasRole
 from handlers.intake import GOAL_NAMES
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
-from storage import matches, outbox, profiles, users
+from storage import matches, outbox, profiles
 from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.schedules import Due
 
@@ -605,10 +605,7 @@ async def _tell_admins(
     """Pseudonyms and who asked; not the reason, which stays encrypted with the match."""
     mentee = await session.get(User, match.mentee_id)
     mentor = await session.get(User, match.mentor_id)
-    admins = [a for a in await users.list_with_roles(session, [Role.ADMIN]) if a.is_onboarded]
-    targets = [(a.telegram_id, a.locale) for a in admins]
-    if not targets and settings.supervisor_chat_id is not None:
-        targets = [(settings.supervisor_chat_id, settings.default_locale)]
+    targets = await team.admins(session, settings.supervisor_chat_id, settings.default_locale)
     if not targets:
         log.warning("match %s ended: no admin and no supervisor chat to tell", match.id)
     for chat_id, locale in targets:

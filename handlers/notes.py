@@ -25,11 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import notes as note_flow
-from flows import timezones
+from flows import team, timezones
 from flows.notes import Step
 from flows.states import NoteWriting, Reviewing
 from handlers.filters import HasRole
-from handlers.keyboards import CancelFlow, button, retire_buttons, rows, with_rows
+from handlers.keyboards import (
+    CancelFlow,
+    button,
+    is_current_prompt,
+    retire_buttons,
+    rows,
+    with_rows,
+)
 from handlers.menu import STAFF
 from storage import matches, notes, outbox, reviews, users
 from storage.models import ReviewItem, Role, User, utcnow
@@ -82,10 +89,6 @@ def router() -> Router:
 # ----- /note ------------------------------------------------------------------------------
 
 
-def _today(user: User) -> dt.date:
-    return timezones.local_date(user.timezone or "UTC", dt.datetime.now(dt.UTC))
-
-
 async def start_note(
     message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
 ) -> None:
@@ -124,7 +127,7 @@ async def note_tapped(
     i18n: I18n,
 ) -> None:
     draft = await state.get_data()
-    if not _is_current_prompt(query, draft, callback_data.step):
+    if not is_current_prompt(query, draft, callback_data.step):
         await query.answer(_("This button has expired."))
         return
     step, value = Step(callback_data.step), callback_data.value
@@ -139,7 +142,9 @@ async def note_tapped(
                 step, draft["kept"], draft["answers"], settings.note_max_length
             )
         else:
-            progress = note_flow.choose(step, value, draft["answers"], _today(user))
+            progress = note_flow.choose(
+                step, value, draft["answers"], timezones.today(user.timezone)
+            )
     except note_flow.InvalidAnswer:
         await query.answer(_("This button has expired."))
         return
@@ -180,7 +185,11 @@ async def note_typed(
     step = Step(draft["step"])
     try:
         progress = note_flow.type_answer(
-            step, message.text or "", draft["answers"], _today(user), settings.note_max_length
+            step,
+            message.text or "",
+            draft["answers"],
+            timezones.today(user.timezone),
+            settings.note_max_length,
         )
     except note_flow.TooLong as too_long:
         await _keep_too_long(message, state, draft, step, too_long, bot)
@@ -248,15 +257,6 @@ async def note_not_text(
     await _ask(message, session, user, state, draft, settings)
 
 
-def _is_current_prompt(query: CallbackQuery, draft: dict[str, Any], step: str) -> bool:
-    # Only the buttons of the question being asked now count; older ones (or forged) do not.
-    return (
-        isinstance(query.message, Message)
-        and draft.get("step") == step
-        and draft.get("prompt") == query.message.message_id
-    )
-
-
 async def _ask(
     message: Message,
     session: AsyncSession,
@@ -291,7 +291,7 @@ async def _question(
     if step is Step.MENTEE:
         text, markup = await _mentee_question(session, user)
     elif step is Step.DATE:
-        text, markup = _date_question(_today(user))
+        text, markup = _date_question(timezones.today(user.timezone))
     elif step is Step.DURATION:
         text, markup = _duration_question()
     elif step is Step.TOPICS:
@@ -428,11 +428,7 @@ async def _tell_supervisors(
 ) -> None:
     """A short notice, without the note's words: the channel, else each supervisor."""
     mentee = await session.get(User, item.mentee_id) if item.mentee_id else None
-    if settings.supervisor_chat_id is not None:
-        targets = [(settings.supervisor_chat_id, settings.default_locale)]
-    else:
-        supervisors = await users.list_with_roles(session, [Role.SUPERVISOR])
-        targets = [(s.telegram_id, s.locale) for s in supervisors]
+    targets = await team.supervisors(session, settings.supervisor_chat_id, settings.default_locale)
     if not targets:
         log.warning("review item %s: no supervisor channel and no supervisors to tell", item.id)
     for chat_id, locale in targets:

@@ -10,7 +10,6 @@ than a 👍. Every button is re-checked against our records when pressed.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 from html import escape
 from typing import Any
@@ -32,14 +31,14 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from flows import mentee_summary, timezones
+from flows import mentee_summary, team, timezones
 from flows import relay as relay_flow
 from flows.relay import Conversation, name_of
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
-from storage import matches, oncall, outbox, profiles, reviews, users
-from storage.models import Match, MatchStatus, Role, User, utcnow
+from storage import matches, outbox, profiles, reviews, users
+from storage.models import Match, MatchStatus, Role, User
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -275,7 +274,7 @@ async def ask_mentor_to_reach_out(
     session: AsyncSession, i18n: I18n, mentee: User, mentor: User, match: Match
 ) -> bool:
     """Nudge the mentor, once a day per match; False when they were nudged today already."""
-    key = f"nudge:contact:{match.id}:{_today(mentee).isoformat()}"
+    key = f"nudge:contact:{match.id}:{timezones.today(mentee.timezone).isoformat()}"
     if (await outbox.outcome_of(session, key))[0] is not None:
         return False
     with i18n.use_locale(mentor.locale):
@@ -297,11 +296,8 @@ async def ask_admins_for_a_mentor(
     session: AsyncSession, mentee: User, settings: Settings, i18n: I18n
 ) -> None:
     """Tell the program admins (else the supervisor chat) a mentee is waiting; once a day."""
-    day = _today(mentee).isoformat()
-    admins = [a for a in await users.list_with_roles(session, [Role.ADMIN]) if a.is_onboarded]
-    recipients = [(a.telegram_id, a.locale) for a in admins]
-    if not recipients and settings.supervisor_chat_id is not None:
-        recipients = [(settings.supervisor_chat_id, settings.default_locale)]
+    day = timezones.today(mentee.timezone).isoformat()
+    recipients = await team.admins(session, settings.supervisor_chat_id, settings.default_locale)
     if not recipients:
         log.warning("mentee %s asked for a mentor: no admin or supervisor chat to tell", mentee.id)
     for chat_id, locale in recipients:
@@ -599,9 +595,9 @@ async def _flag_boundary(
     mentor, mentee = conversation.me, conversation.other
     detail = message.text or message.caption or "[contact card]"
     reviews.add(session, reviews.BOUNDARY, mentor_id=mentor.id, mentee_id=mentee.id, detail=detail)
-    recipients = [(settings.supervisor_chat_id, settings.default_locale)]
-    if settings.supervisor_chat_id is None:
-        recipients = [(s.telegram_id, s.locale) for s in await oncall.supervisors(session)]
+    recipients = await team.supervisors(
+        session, settings.supervisor_chat_id, settings.default_locale
+    )
     for chat_id, locale in recipients:
         with i18n.use_locale(locale):
             text = _(
@@ -653,7 +649,3 @@ def _html(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, An
 
 def _short(name: str, limit: int = 24) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def _today(person: User) -> dt.date:
-    return timezones.local_date(person.timezone or "UTC", utcnow())

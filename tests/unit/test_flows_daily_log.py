@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from flows import daily_log
-from flows.daily_log import DONE, InvalidAnswer, NoteTooLong, Progress, Step
+from flows.daily_log import DONE, InvalidAnswer, Progress, Step, TooLong
 from storage import daily_logs
 
 SYMPTOMS = ("pain", "fatigue", "brain_fog", "dizziness", "gut")
@@ -223,13 +223,13 @@ def test_a_note_closes_the_log_trimmed_of_surrounding_space() -> None:
 
 def test_a_note_at_the_limit_is_taken_and_one_character_more_is_too_long() -> None:
     assert typed(Step.NOTE, "x" * NOTE_LIMIT).answers["note"] == "x" * NOTE_LIMIT
-    with pytest.raises(NoteTooLong) as raised:
+    with pytest.raises(TooLong) as raised:
         typed(Step.NOTE, "y" * (NOTE_LIMIT + 1))
     assert (raised.value.length, raised.value.limit) == (NOTE_LIMIT + 1, NOTE_LIMIT)
 
 
 def test_the_too_long_message_reports_the_length_the_person_sees() -> None:
-    with pytest.raises(NoteTooLong) as raised:
+    with pytest.raises(TooLong) as raised:
         daily_log.type_answer(Step.NOTE, "ü" * 120, {}, note_limit=100)
     assert (raised.value.length, raised.value.limit) == (120, 100)
 
