@@ -129,7 +129,7 @@ def shared_words(summary: MenteeSummary) -> list[str]:
         else:
             lines.append(_("7 days: no check-ins"))
     if summary.hard_days is not None:
-        lines.append(_("Hard days this week: {count}").format(count=summary.hard_days))
+        lines.append(_("Hard days in the last 7 days: {count}").format(count=summary.hard_days))
     return lines
 
 

@@ -27,7 +27,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,8 +197,8 @@ async def _settings_screen(
     if pause == "indefinite":
         lines.append(_("Paused until you resume."))
     elif isinstance(pause, dt.date):
-        day = format_date(pause, format="EEEE d MMMM", locale=user.locale)
-        lines.append(_("Paused: they start again on {day}.").format(day=escape(day)))
+        day = format_skeleton("MMMMEd", pause, locale=user.locale)  # the locale's own order
+        lines.append(_("Paused: reminders start again on {day}.").format(day=escape(day)))
     if pause is None:
         choices = [
             button(_("Pause a week"), ReminderSetting(action="week")),

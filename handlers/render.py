@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
 SYMPTOM_NAMES = {
@@ -47,7 +47,8 @@ def rest_breaks(value: int) -> str:
 
 
 def day_name(day: dt.date, locale: str) -> str:
-    return format_date(day, format="EEE d MMM", locale=locale)
+    """A short date in the locale's own order ("Mon, Dec 7", "lun, 7 dic", "Mo., 7. Dez.")."""
+    return format_skeleton("MMMEd", day, locale=locale)
 
 
 def log_summary(log: Mapping[str, Any], day: dt.date, locale: str) -> str:

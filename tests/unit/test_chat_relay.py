@@ -158,7 +158,7 @@ async def test_mentees_shows_each_mentee_with_only_what_they_chose_to_share(
     ana_part, cleo_part = text.split("<b>Cleo</b>")
     assert "<b>Ana</b>\nLast check-in: today" in ana_part
     assert "7 days: symptoms 8→4 · energy 2→5" in ana_part
-    assert "Hard days this week: 1" in ana_part
+    assert "Hard days in the last 7 days: 1" in ana_part
     assert "Last check-in: 2 days ago" in cleo_part
     assert "7 days" not in cleo_part and "Hard days" not in cleo_part
     assert "Nobody should read this" not in text and "Mood" not in text

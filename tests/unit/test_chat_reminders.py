@@ -233,7 +233,7 @@ async def test_reminders_shows_time_and_zone_and_pauses_a_week(
     assert "19:30" in screen.text and "Berlin" in screen.text
     assert p.labels() == ["Pause a week", "Pause two weeks", "Pause until I resume", "Change time"]
     assert "paused" in (await p.tap("Pause a week") or "")
-    assert "Paused: they start again on" in p.shown().text  # the screen shows it at once
+    assert "Paused: reminders start again on" in p.shown().text  # the screen shows it at once
     assert p.labels() == ["▶ Resume", "Change time"]
     row = await schedule_of(sessionmaker, uid)
     assert row.due_at - utcnow() > dt.timedelta(days=6)

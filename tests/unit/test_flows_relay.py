@@ -73,7 +73,7 @@ async def test_a_mentee_who_shares_trends_and_hard_days_shows_both(sessionmaker,
     assert lines == [
         "Last check-in: yesterday",
         "7 days: symptoms 8→4 · energy 2→5",
-        "Hard days this week: 2",
+        "Hard days in the last 7 days: 2",
     ]
 
 
@@ -86,7 +86,7 @@ async def test_trends_only_when_shared(sessionmaker, i18n) -> None:
 async def test_hard_days_only_when_shared(sessionmaker, i18n) -> None:
     mentee_id = await mentee_sharing(sessionmaker, ["hard_days"])
     lines = await summary_lines(sessionmaker, mentee_id, i18n)
-    assert lines == ["Last check-in: yesterday", "Hard days this week: 2"]
+    assert lines == ["Last check-in: yesterday", "Hard days in the last 7 days: 2"]
 
 
 async def test_sharing_nothing_shows_only_the_last_check_in(sessionmaker, i18n) -> None:
@@ -105,7 +105,7 @@ async def test_a_mentee_without_logs_or_profile(sessionmaker, i18n) -> None:
     assert await summary_lines(sessionmaker, mentee_id, i18n) == [
         "Last check-in: not yet",
         "7 days: no check-ins",
-        "Hard days this week: 0",
+        "Hard days in the last 7 days: 0",
     ]
 
 

@@ -209,7 +209,7 @@ async def test_weekly_digest_respects_what_each_mentee_shares(harness, sessionma
     [digest] = [r for r in await outbox_rows(sessionmaker, "digest:") if r.chat_id == MENTOR]
     assert "Your week with your mentees" in digest.text
     iris, rowan = digest.text.split("<b>Iris</b>")[1].split("<b>Rowan</b>")
-    assert "Last check-in: yesterday" in iris and "Hard days this week: 1" in iris
+    assert "Last check-in: yesterday" in iris and "Hard days in the last 7 days: 1" in iris
     assert "Last check-in: 2 days ago" in rowan and "Hard days" not in rowan
     assert NOTE not in digest.text
     assert digest.labels == ["💬 Iris", "💬 Rowan"]
