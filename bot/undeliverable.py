@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import reminders
 from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
 from handlers.relay import tell_sender
 from storage.outbox import Claimed
@@ -30,7 +31,15 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         # A relayed message the recipient could not get (blocked the bot, left): say so.
         await tell_sender(session, i18n, row, sender)
 
-    return {"all_supervisors": all_supervisors, "tell_sender": tell_relay_sender}
+    async def pause_reminders(session: AsyncSession, row: Claimed, _: str, person: str) -> None:
+        log.warning("reminders of user %s paused: their chat cannot be reached", person)
+        await reminders.pause_unreachable(session, int(person))
+
+    return {
+        "all_supervisors": all_supervisors,
+        "tell_sender": tell_relay_sender,
+        "pause_reminders": pause_reminders,
+    }
 
 
 class Undeliverable:

@@ -215,6 +215,14 @@ def resumed(zone: str, time: dt.time, state: Mapping[str, Any], now: dt.datetime
     return upcoming(zone, time, _keep(state, paused=None, paused_until=None), now)
 
 
+async def pause_unreachable(session: AsyncSession, user_id: int) -> None:
+    """The person's chat cannot be reached (they blocked the bot, or left): no reminder
+    every day into the void. They are paused until they resume, as /reminders shows."""
+    row = await schedules.get(session, CHECKIN, user_id)
+    state = _keep(dict(row.state) if row else {}, snoozed=None, paused=True, paused_until=None)
+    await schedules.set_due(session, CHECKIN, user_id, None, state)
+
+
 # --- the rows -------------------------------------------------------------------------
 
 

@@ -388,7 +388,12 @@ async def checkin_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
             later = flow.offers_later(claimed.number, per_day)
             params = _reminder_params(user.locale, day, claimed.number, later)
             queued.append(
-                Queued(f"reminder:{user.id}:{day}:{claimed.number}", user.telegram_id, params)
+                Queued(
+                    f"reminder:{user.id}:{day}:{claimed.number}",
+                    user.telegram_id,
+                    params,
+                    on_undeliverable=f"pause_reminders:{user.id}",
+                )
             )
         planned.append((user.id, claimed.plan.due_at, claimed.plan.state))
     await outbox.enqueue_many(session, queued)

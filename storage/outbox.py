@@ -76,6 +76,7 @@ class Queued:
     chat_id: int
     params: Mapping[str, Any]
     method: str = "sendMessage"
+    on_undeliverable: str | None = None  # as for ``enqueue``
 
 
 async def enqueue_many(
@@ -90,10 +91,7 @@ async def enqueue_many(
         {
             "key": row.key,
             "chat_id": row.chat_id,
-            "payload": json.dumps(
-                {"method": row.method, "params": {"chat_id": row.chat_id, **row.params}},
-                ensure_ascii=False,
-            ),
+            "payload": json.dumps(_payload(row), ensure_ascii=False),
             "status": PENDING,
             "priority": 1,
             "attempts": 0,
@@ -106,6 +104,16 @@ async def enqueue_many(
     # The Core table, not the ORM entity: the ORM's bulk path costs more than the INSERT.
     statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
     await session.execute(statement, values)
+
+
+def _payload(row: Queued) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "method": row.method,
+        "params": {"chat_id": row.chat_id, **row.params},
+    }
+    if row.on_undeliverable:
+        payload["on_undeliverable"] = row.on_undeliverable
+    return payload
 
 
 async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:

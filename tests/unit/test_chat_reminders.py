@@ -11,7 +11,9 @@ import datetime as dt
 import pytest
 from aiogram.methods import EditMessageReplyMarkup
 
+from bot.delivery import DeliveryWorker
 from bot.scheduler import run_due
+from bot.undeliverable import Undeliverable
 from flows import reminders as flow
 from handlers.reminders import ReminderPress
 from storage import schedules, users
@@ -30,6 +32,7 @@ from tests.unit.chat_helpers import (
     save_log,
     user_row,
 )
+from tests.unit.scripted_telegram import scripted_bot
 from tests.unit.test_chat_onboarding import onboard_by_taps
 
 MENTEE, MENTOR, SUPERVISOR = 310, 810, 910
@@ -261,6 +264,27 @@ async def test_pause_until_resumed_then_resume(harness, watch, sessionmaker, set
     row = await schedule_of(sessionmaker, uid)
     assert row.due_at is not None and row.due_at - utcnow() <= dt.timedelta(days=1)
     assert "Paused" not in p.shown().text
+
+
+async def test_someone_who_blocked_the_bot_is_not_reminded_every_day_into_the_void(
+    harness, watch, sessionmaker, settings
+):
+    now = utcnow()
+    uid = await reminded_person(sessionmaker, MENTEE, now)
+    await tick(harness, sessionmaker, settings, now)
+    bot, telegram = scripted_bot()
+    telegram.fail(403, chat_id=MENTEE, times=1)  # they blocked the bot
+    hooks = Undeliverable(harness.dispatcher["i18n"])
+    worker = DeliveryWorker(bot, sessionmaker, on_undeliverable=hooks.given_up)
+    await worker.drain_once()
+
+    assert (await schedule_of(sessionmaker, uid)).due_at is None  # paused, not retried daily
+    await tick(harness, sessionmaker, settings, now + dt.timedelta(days=3))
+    assert len(await reminders_to(sessionmaker, MENTEE)) == 1
+    # Back one day, they see why and can turn reminders on again.
+    p = person(harness, watch, MENTEE)
+    assert "Paused until you resume" in (await p.send("/reminders")).text
+    assert "back on" in (await p.tap("Resume") or "")
 
 
 async def test_change_time_by_tap_and_by_typing(harness, watch, sessionmaker):
