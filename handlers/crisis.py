@@ -143,7 +143,8 @@ def router() -> Router:
     r.message.register(part_typed, writing, F.text, ~F.text.startswith("/"))
     r.message.register(not_text, writing, ~F.text)
     for paused in PAUSED_FLOW_BUTTONS:
-        r.callback_query.register(paused_flow_button, paused.filter(), writing)
+        # The state first: it is cheap, and rules out every log tap before any unpacking.
+        r.callback_query.register(paused_flow_button, writing, paused.filter())
     return r
 
 
