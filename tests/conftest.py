@@ -69,15 +69,29 @@ def database_url(
         upgrade(url)
         return url
     assert postgres_database is not None
-    asyncio.run(_truncate_all(postgres_database))
+    asyncio.run(empty_database(postgres_database))
     return postgres_database
 
 
-async def _truncate_all(url: str) -> None:
+async def empty_database(url: str) -> None:
+    """Empty every table and restart its ids, as a fresh database would be.
+
+    DELETE and ALTER SEQUENCE in one round trip: on tables this small, TRUNCATE (new files
+    for every table and index) cost about ten times as much, for each of hundreds of tests."""
     engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        sequences = (
+            await connection.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            )
+        ).scalars()
+        script = "; ".join(
+            [f'DELETE FROM "{table}"' for table in tables]
+            + [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
+        )
+        # The simple query protocol takes several statements at once; a prepared one does not.
+        await (await connection.get_raw_connection()).driver_connection.execute(script)
     await engine.dispose()
 
 

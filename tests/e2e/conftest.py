@@ -38,7 +38,7 @@ async def bot_factory(standin: TelegramStandIn, tmp_path: Path) -> AsyncIterator
     started: list[BotProcess] = []
 
     async def start_bot(**extra_env: object) -> BotProcess:
-        env = _bot_env(standin, tmp_path) | {
+        env = bot_env(standin, tmp_path) | {
             key: None if value is None else str(value) for key, value in extra_env.items()
         }
         process = BotProcess(env, cwd=tmp_path, log_path=tmp_path / f"bot-{len(started) + 1}.log")
@@ -60,7 +60,7 @@ def bot_process(bot_factory: StartBot) -> StartBot:
     return bot_factory
 
 
-def _bot_env(standin: TelegramStandIn, data_dir: Path) -> dict[str, str]:
+def bot_env(standin: TelegramStandIn, data_dir: Path) -> dict[str, str]:
     # The bot runs from data_dir so a developer's .env in the repo cannot leak in;
     # PYTHONPATH still finds the code.
     python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))

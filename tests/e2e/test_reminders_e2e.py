@@ -27,9 +27,9 @@ from storage import crypto, daily_logs, schedules, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
 from storage.models import Match, Role, utcnow
-from tests.conftest import _truncate_all
+from tests.conftest import empty_database
 from tests.e2e.botproc import BotProcess
-from tests.e2e.conftest import ENCRYPTION_KEY, READY_TIMEOUT, StartBot, _bot_env
+from tests.e2e.conftest import ENCRYPTION_KEY, READY_TIMEOUT, StartBot, bot_env
 from tests.e2e.standin import Call, TelegramStandIn
 from tests.e2e.test_daily_log_e2e import reply_containing, reply_with_button
 from tests.unit.chat_helpers import SAMPLE_ANSWERS
@@ -180,7 +180,7 @@ async def due_people(url: str) -> None:
 
 
 async def start_bot(standin: TelegramStandIn, data_dir: Path, url: str) -> BotProcess:
-    env = _bot_env(standin, data_dir) | {"DATABASE_URL": url, "SCHEDULER_TICK_SECONDS": "1"}
+    env = bot_env(standin, data_dir) | {"DATABASE_URL": url, "SCHEDULER_TICK_SECONDS": "1"}
     process = BotProcess(env, cwd=data_dir, log_path=data_dir / "bot.log")
     mark = standin.mark()
     await process.start()
@@ -194,7 +194,7 @@ async def test_two_bot_processes_on_one_database_remind_everyone_once(
 ) -> None:
     if postgres_database is None:
         pytest.skip("PEERBOT_TEST_POSTGRES_URL is not set")
-    await _truncate_all(postgres_database)
+    await empty_database(postgres_database)
     processes: list[BotProcess] = []
     # Each process has its own stand-in, so what each one sent is counted apart.
     async with TelegramStandIn() as first, TelegramStandIn() as second:
