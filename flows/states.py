@@ -35,3 +35,7 @@ class NoteWriting(StatesGroup):
 
 class Reviewing(StatesGroup):
     comment = State()  # the supervisor's comment on a review item
+
+
+class ChangingReminder(StatesGroup):
+    time = State()  # the state's data: the message whose buttons count ("prompt")

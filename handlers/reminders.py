@@ -23,7 +23,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -34,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows import mentee_summary, nudges, onboarding, timezones
 from flows import reminders as flow
+from flows.states import ChangingReminder
 from handlers import daily_log  # /log's start, for [Log now]
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
@@ -58,10 +58,6 @@ class ReminderSetting(CallbackData, prefix="remset"):
 
 class ReminderTime(CallbackData, prefix="remtime"):
     hhmm: str
-
-
-class ChangingReminder(StatesGroup):
-    time = State()  # the state's data: the message whose buttons count ("prompt")
 
 
 def router() -> Router:
