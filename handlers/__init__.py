@@ -15,6 +15,7 @@ from handlers import (
     notes,
     relay,
     reminders,
+    review,
     start,
 )
 
@@ -30,7 +31,8 @@ def get_routers() -> list[Router]:
         start.router(),
         intake.router(),
         matching.router(),  # /match, how a match feels, /rematch
-        notes.router(),  # /note, /review
+        notes.router(),  # /note
+        review.router(),  # /review
         reminders.router(),
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),
