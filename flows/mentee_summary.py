@@ -50,10 +50,6 @@ def is_hard_day(symptom_intensity: int, mood: int, *, symptoms_at: int, mood_at:
     return symptom_intensity >= symptoms_at or mood <= mood_at
 
 
-def today_of(mentee: User, now: dt.datetime) -> dt.date:
-    return timezones.local_date(mentee.timezone or "UTC", now)
-
-
 def trend(values: Sequence[int]) -> Trend | None:
     return Trend(values[0], values[-1]) if values else None
 
@@ -67,7 +63,7 @@ async def summarize(
     now: dt.datetime | None = None,
 ) -> MenteeSummary:
     """The mentee as their mentor may see them now (``hard_*``: settings.hard_day_*)."""
-    today = today_of(mentee, now or dt.datetime.now(dt.UTC))
+    today = timezones.today(mentee.timezone, now)
     profile = await session.get(Profile, mentee.id)
     shares = set(profile.shares or []) if profile else set()
     last = await last_checkin(session, mentee.id)

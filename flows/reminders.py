@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.timezones import local_date
 from storage import schedules
 from storage.models import Role, Schedule, User
 
@@ -68,11 +69,6 @@ def next_at(zone: str, time: dt.time, after: dt.datetime) -> dt.datetime:
         if candidate > after:
             return candidate
         day += dt.timedelta(days=1)
-
-
-@lru_cache(maxsize=4096)
-def local_date(zone: str, instant: dt.datetime) -> dt.date:
-    return instant.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
 
 def next_weekday_at(zone: str, time: dt.time, weekday: int, after: dt.datetime) -> dt.datetime:

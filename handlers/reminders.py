@@ -89,7 +89,7 @@ async def reminder_pressed(
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     now = utcnow()
-    today = flow.local_date(user.timezone or "UTC", now)
+    today = timezones.today(user.timezone, now)
     if message is None or callback_data.day != today.isoformat() or not flow.is_reminded(user):
         await query.answer(_("This button has expired."))
         if message is not None:
@@ -506,7 +506,7 @@ async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None
         return  # no mentee this week: nothing to sum up
     with tick.i18n.use_locale(mentor.locale):
         header = "🌿 <b>" + _("Your week with your mentees") + "</b>"
-    day = flow.local_date(mentor.timezone or "UTC", tick.now).isoformat()
+    day = timezones.today(mentor.timezone, tick.now).isoformat()
     text = "\n\n".join([header, *lines])
     await outbox.enqueue(
         session,
