@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiogram.utils.i18n import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,41 +92,3 @@ async def last_checkin(session: AsyncSession, user_id: int) -> dt.date | None:
     return await session.scalar(
         select(func.max(DailyLog.local_date)).where(DailyLog.user_id == user_id)
     )
-
-
-# ----- in words (the caller sets the reader's locale) ---------------------------------
-
-
-def checkin_words(days: int | None) -> str:
-    if days is None:
-        return _("not yet")
-    if days <= 0:
-        return _("today")
-    if days == 1:
-        return _("yesterday")
-    return _("{days} days ago").format(days=days)
-
-
-def _arrow(values: Trend) -> str:
-    return str(values.first) if values.first == values.last else f"{values.first}→{values.last}"
-
-
-def shared_words(summary: MenteeSummary) -> list[str]:
-    """The shared part, one short line each; empty when the mentee shares nothing."""
-    lines = []
-    if summary.shares_trends:
-        if summary.symptoms and summary.energy:
-            lines.append(
-                _("7 days: symptoms {symptoms} · energy {energy}").format(
-                    symptoms=_arrow(summary.symptoms), energy=_arrow(summary.energy)
-                )
-            )
-        else:
-            lines.append(_("7 days: no check-ins"))
-    if summary.hard_days is not None:
-        lines.append(_("Hard days in the last 7 days: {count}").format(count=summary.hard_days))
-    return lines
-
-
-def last_checkin_words(summary: MenteeSummary) -> str:
-    return _("Last check-in: {when}").format(when=checkin_words(summary.days_since_checkin))

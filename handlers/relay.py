@@ -34,6 +34,7 @@ from bot.settings import Settings
 from flows import mentee_summary, team, timezones
 from flows import relay as relay_flow
 from flows.relay import Conversation, name_of
+from handlers import render
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
@@ -134,8 +135,8 @@ async def show_mentees(
             hard_symptoms=settings.hard_day_symptoms,
             hard_mood=settings.hard_day_mood,
         )
-        lines = [f"<b>{escape(summary.name)}</b>", mentee_summary.last_checkin_words(summary)]
-        lines += mentee_summary.shared_words(summary)
+        lines = [f"<b>{escape(summary.name)}</b>", render.last_checkin_words(summary)]
+        lines += render.shared_words(summary)
         blocks.append("\n".join(lines))
         label = _("Reach out to {name}").format(name=_short(summary.name))
         buttons.append(button(label, ReachOut(match_id=match.id)))

@@ -34,7 +34,7 @@ from bot.settings import Settings
 from flows import mentee_summary, nudges, onboarding, timezones
 from flows import reminders as flow
 from flows.states import ChangingReminder
-from handlers import daily_log  # /log's start, for [Log now]
+from handlers import daily_log, render  # daily_log: /log's start, for [Log now]
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
 from handlers.menu import LOGGERS
@@ -498,8 +498,8 @@ async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None
             now=tick.now,
         )
         with tick.i18n.use_locale(mentor.locale):
-            shared = [mentee_summary.last_checkin_words(summary)]
-            shared += mentee_summary.shared_words(summary)
+            shared = [render.last_checkin_words(summary)]
+            shared += render.shared_words(summary)
             lines.append(f"<b>{escape(summary.name)}</b>\n" + "\n".join(shared))
             reach.append(button(f"💬 {summary.name}", ReachOut(match_id=match.id)))
     if not lines:

@@ -1,4 +1,5 @@
-"""How a daily log reads in chat: today's summary and the compact 7-day history."""
+"""How daily logs read in chat: today's summary, the compact 7-day history, and what a
+mentor sees of a mentee's logs (flows/mentee_summary.py decides what is shared)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
+
+from flows import mentee_summary
 
 SYMPTOM_NAMES = {
     "pain": __("Pain"),
@@ -103,3 +106,41 @@ def pacing_word(activity: str) -> str:
     if activity == "less":
         return _("Doing less than planned is okay — rest is part of pacing, not a failure.")
     return _("You kept to your plan today. That's what pacing looks like.")
+
+
+# ----- what a mentor sees of a mentee (the caller sets the reader's locale) -------------
+
+
+def checkin_words(days: int | None) -> str:
+    if days is None:
+        return _("not yet")
+    if days <= 0:
+        return _("today")
+    if days == 1:
+        return _("yesterday")
+    return _("{days} days ago").format(days=days)
+
+
+def _arrow(values: mentee_summary.Trend) -> str:
+    return str(values.first) if values.first == values.last else f"{values.first}→{values.last}"
+
+
+def shared_words(summary: mentee_summary.MenteeSummary) -> list[str]:
+    """The shared part, one short line each; empty when the mentee shares nothing."""
+    lines = []
+    if summary.shares_trends:
+        if summary.symptoms and summary.energy:
+            lines.append(
+                _("7 days: symptoms {symptoms} · energy {energy}").format(
+                    symptoms=_arrow(summary.symptoms), energy=_arrow(summary.energy)
+                )
+            )
+        else:
+            lines.append(_("7 days: no check-ins"))
+    if summary.hard_days is not None:
+        lines.append(_("Hard days in the last 7 days: {count}").format(count=summary.hard_days))
+    return lines
+
+
+def last_checkin_words(summary: mentee_summary.MenteeSummary) -> str:
+    return _("Last check-in: {when}").format(when=checkin_words(summary.days_since_checkin))

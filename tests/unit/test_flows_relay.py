@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import create_i18n
 from flows import mentee_summary, relay
+from handlers import render
 from storage.models import Profile, Role, User
 from tests.unit.alert_helpers import member
 from tests.unit.chat_helpers import local_today, save_log
@@ -59,7 +60,7 @@ async def summary_lines(
         mentee = await session.get(User, mentee_id)
         summary = await mentee_summary.summarize(session, mentee, hard_symptoms=8, hard_mood=2)
     with i18n.context(), i18n.use_locale("en"):
-        return [mentee_summary.last_checkin_words(summary), *mentee_summary.shared_words(summary)]
+        return [render.last_checkin_words(summary), *render.shared_words(summary)]
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ async def test_a_mentee_without_logs_or_profile(sessionmaker, i18n) -> None:
 def test_check_in_words() -> None:
     i18n = create_i18n("en")
     with i18n.context(), i18n.use_locale("en"):
-        words = [mentee_summary.checkin_words(days) for days in (None, 0, 1, 5)]
+        words = [render.checkin_words(days) for days in (None, 0, 1, 5)]
     assert words == ["not yet", "today", "yesterday", "5 days ago"]
 
 
