@@ -68,7 +68,7 @@ async def summarize(
     last = await last_checkin(session, mentee.id)
     summary = {
         "user_id": mentee.id,
-        "name": mentee.display_name or mentee.pseudonym,
+        "name": mentee.known_as,
         "days_since_checkin": (today - last).days if last else None,
         "shares_trends": SHARE_TRENDS in shares,
     }

@@ -119,11 +119,6 @@ class NotYours(Exception):
     """The match is not the person's (or no longer active): a button that cannot be honoured."""
 
 
-def name_of(person: User) -> str:
-    """How a person is called to the other side (not escaped)."""
-    return person.display_name or person.pseudonym
-
-
 async def mentored_match(session: AsyncSession, match_id: int, mentor: User) -> Match:
     """The active match ``match_id`` if ``mentor`` is its mentor; else NotYours."""
     match = await matches.get(session, match_id)

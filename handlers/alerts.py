@@ -128,7 +128,7 @@ async def _staff_name(session: AsyncSession, telegram_id: int | None) -> str:
     person = await users.get_by_telegram_id(session, telegram_id) if telegram_id else None
     if person is None:
         return "?"
-    return escape(person.display_name or person.pseudonym)
+    return escape(person.known_as)
 
 
 def alert_buttons(alert: Alert) -> InlineKeyboardMarkup | None:
@@ -412,17 +412,13 @@ async def _oncall_text(session: AsyncSession) -> str:
     primary, backups = await oncall.on_call(session)
     return (
         _("On call now: {primary}").format(
-            primary=escape(_name(primary)) if primary else _("nobody")
+            primary=escape(primary.known_as) if primary else _("nobody")
         )
         + "\n"
         + _("Backups: {backups}").format(
-            backups=", ".join(escape(_name(b)) for b in backups) or _("nobody")
+            backups=", ".join(escape(b.known_as) for b in backups) or _("nobody")
         )
     )
-
-
-def _name(person: User) -> str:
-    return person.display_name or person.pseudonym
 
 
 def _shift_buttons() -> InlineKeyboardMarkup:
@@ -464,7 +460,7 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
         _("<b>peerbot status</b>"),
         _("Supervisor channel: {chat}").format(chat=settings.supervisor_chat_id or _("not set")),
         _("On call: {primary} · backups: {count}").format(
-            primary=escape(_name(primary)) if primary else _("nobody"), count=len(backups)
+            primary=escape(primary.known_as) if primary else _("nobody"), count=len(backups)
         ),
         _("Open alerts: {count}").format(count=len(await alerts.unresolved(session))),
         _("Messages waiting to be sent: {pending}; failed: {failed}").format(

@@ -132,11 +132,6 @@ def _who(person: User) -> str:
     return name + (f" ({escape(person.display_name)})" if person.display_name else "")
 
 
-def _name(person: User) -> str:
-    """How one side of a match knows the other: their first name (else their pseudonym)."""
-    return escape(person.display_name or person.pseudonym)
-
-
 # ----- /match: the queue and its Confirm buttons ------------------------------------------------
 
 
@@ -187,9 +182,7 @@ def queue_entry(entry: matching.Waiting) -> tuple[str, InlineKeyboardMarkup | No
         )
         buttons.append(
             button(
-                _("✓ {number}. Confirm {name}").format(
-                    number=number, name=mentor.display_name or mentor.pseudonym
-                ),
+                _("✓ {number}. Confirm {name}").format(number=number, name=mentor.known_as),
                 MatchConfirm(mentee_id=entry.mentee.id, mentor_id=mentor.id),
             )
         )
@@ -278,7 +271,7 @@ async def queue_introductions(session: AsyncSession, done: matching.Confirmed, i
             "them, and think things through with you, at your pace.\n\n"
             "Write to {name} any time with /mentor: I pass the messages on, so neither of you "
             "needs to share a phone number. {name} may also say hello first."
-        ).format(name=_name(mentor))
+        ).format(name=escape(mentor.known_as))
     with i18n.use_locale(mentor.locale):
         goals = [str(GOAL_NAMES[g]) for g in (profile.goals if profile else []) if g in GOAL_NAMES]
         wishes = (
@@ -287,7 +280,7 @@ async def queue_introductions(session: AsyncSession, done: matching.Confirmed, i
             else _("They haven't said yet what they'd like to work on: asking is a good start.")
         )
         to_mentor = (
-            _("🌿 <b>Meet your new mentee, {name}.</b>").format(name=_name(mentee))
+            _("🌿 <b>Meet your new mentee, {name}.</b>").format(name=escape(mentee.known_as))
             + "\n\n"
             + wishes
             + "\n\n"
@@ -325,7 +318,7 @@ async def ask_how_match_feels(session: AsyncSession, due: list[Due], tick: Tick)
                 text = _(
                     "How does your match with {name} feel so far? Only the program team sees "
                     "your answer."
-                ).format(name=_name(other))
+                ).format(name=escape(other.known_as))
                 markup = feeling_buttons(match.id)
             await outbox.enqueue(
                 session,
@@ -399,9 +392,7 @@ async def start_rematch(
     buttons = []
     for match in mine:
         other = await session.get(User, matches.other_side(match, user.id))
-        buttons.append(
-            button(other.display_name or other.pseudonym, RematchPick(match_id=match.id))
-        )
+        buttons.append(button(other.known_as, RematchPick(match_id=match.id)))
     await message.answer(
         _("Which match would you like to end?"),
         reply_markup=rows(buttons, 1),
@@ -452,7 +443,7 @@ async def _ask_reason(message: Message, state: FSMContext, match: Match, other: 
             "{name} won't be told why.\n\n"
             "If you like, tell me in a few words what didn't fit: it helps us find a better "
             "match. Only the program team can read it. Or tap Skip."
-        ).format(name=_name(other)),
+        ).format(name=escape(other.known_as)),
         reply_markup=rows(
             [
                 button(_("Skip ▸"), RematchStep(action="skip")),
@@ -501,7 +492,7 @@ async def _ask_confirm(
         return
     other = await session.get(User, matches.other_side(match, user.id))
     sent = await message.answer(
-        _("End your match with {name} and ask for a new one?").format(name=_name(other)),
+        _("End your match with {name} and ask for a new one?").format(name=escape(other.known_as)),
         reply_markup=rows(
             [
                 button(_("Yes, end it"), RematchStep(action="confirm")),
@@ -548,7 +539,9 @@ async def rematch_step(
         return
     if callback_data.action == "keep":
         await message.edit_text(
-            _("Nothing changed: your match with {name} goes on.").format(name=_name(other))
+            _("Nothing changed: your match with {name} goes on.").format(
+                name=escape(other.known_as)
+            )
         )
         return
     await end_match(session, settings, i18n, match, user, other, data.get("reason"))
@@ -562,7 +555,7 @@ async def rematch_step(
             "Done. Your match with {name} has ended, and they'll be introduced to a new mentor. "
             "Thank you for saying so."
         )
-    await message.edit_text(done.format(name=_name(other)))
+    await message.edit_text(done.format(name=escape(other.known_as)))
 
 
 async def end_match(
@@ -588,7 +581,7 @@ async def end_match(
                 "Your match with {name} has come to an end. Matches sometimes don't fit, and "
                 "it's nobody's fault. Thank you for the time you gave."
             )
-        text = text.format(name=_name(by))
+        text = text.format(name=escape(by.known_as))
     await outbox.enqueue(
         session,
         key=f"match:{match.id}:ended:other",

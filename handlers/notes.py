@@ -297,7 +297,7 @@ async def _mentee_question(session: AsyncSession, user: User) -> tuple[str, Inli
     for match in await matches.active_of_mentor(session, user.id):
         mentee = await session.get(User, match.mentee_id)
         if mentee is not None:
-            label = mentee.display_name or mentee.pseudonym
+            label = mentee.known_as
             buttons.append(button(label, NoteStep(step=Step.MENTEE, value=str(mentee.id))))
     return _("Which mentee was the session with?"), rows(buttons, 1)
 
@@ -392,7 +392,7 @@ async def _finish(
     lines = [
         _("✓ Note saved. Thank you for the time you give."),
         "",
-        _("With: {name}").format(name=escape(name_of(mentee)) if mentee else "—"),
+        _("With: {name}").format(name=escape(mentee.known_as) if mentee else "—"),
         _("Session: {date} · {minutes} min").format(
             date=note.session_date.isoformat(), minutes=note.minutes
         ),
@@ -438,10 +438,6 @@ async def _tell_supervisors(
             params={"text": text, "parse_mode": "HTML"},
             on_undeliverable="all_supervisors" if channel else None,
         )
-
-
-def name_of(person: User) -> str:
-    return person.display_name or person.pseudonym
 
 
 def topics_text(chosen: list[str]) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows import mentee_summary, team, timezones
 from flows import relay as relay_flow
-from flows.relay import Conversation, name_of
+from flows.relay import Conversation
 from handlers import render
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
@@ -158,7 +158,7 @@ async def reach_out_command(
     for match in found:
         mentee = await session.get(User, match.mentee_id)
         if mentee is not None:
-            buttons.append(button(_short(name_of(mentee)), ReachOut(match_id=match.id)))
+            buttons.append(button(_short(mentee.known_as), ReachOut(match_id=match.id)))
     await message.answer(_("Who would you like to write to?"), reply_markup=rows(buttons, 1))
 
 
@@ -219,7 +219,7 @@ async def mentor_command(
         _(
             "Your mentor is {name}. Would you like to write to them now, or ask them to reach out "
             "when they can?"
-        ).format(name=escape(name_of(mentor))),
+        ).format(name=escape(mentor.known_as)),
         reply_markup=rows(
             [
                 button(
@@ -261,7 +261,7 @@ async def mentee_choice(
     mentor = await session.get(User, match.mentor_id)
     assert mentor is not None
     asked = await ask_mentor_to_reach_out(session, i18n, user, mentor, match)
-    name = escape(name_of(mentor))
+    name = escape(mentor.known_as)
     await query.message.edit_text(
         _("I've let {name} know. They'll write to you here when they can.").format(name=name)
         if asked
@@ -281,7 +281,7 @@ async def ask_mentor_to_reach_out(
     with i18n.use_locale(mentor.locale):
         text = _(
             "{name} would like to hear from you. Reach out when you can — a short message is plenty."
-        ).format(name=escape(name_of(mentee)))
+        ).format(name=escape(mentee.known_as))
         markup = rows([button(_("Reach out"), ReachOut(match_id=match.id))])
     await outbox.enqueue(
         session,
@@ -324,7 +324,7 @@ async def open_and_tell(
 ) -> None:
     opened = await relay_flow.open_conversation(session, match, opener)
     conversation = opened.conversation
-    name = escape(name_of(conversation.other))
+    name = escape(conversation.other.known_as)
     text = _(
         "You're now writing to {name} through me. Everything you send is passed on until you "
         "send /end."
@@ -350,12 +350,12 @@ async def _tell_opened(session: AsyncSession, i18n: I18n, conversation: Conversa
         text = _(
             "{name} opened a conversation with you through me. What you send here now reaches "
             "them, until one of you sends /end."
-        ).format(name=escape(name_of(conversation.me)))
+        ).format(name=escape(conversation.me.known_as))
         if not conversation.i_am_mentor:  # the mentor may be writing to someone else
             markup = rows(
                 [
                     button(
-                        _("Answer {name}").format(name=_short(name_of(conversation.me))),
+                        _("Answer {name}").format(name=_short(conversation.me.known_as)),
                         ReachOut(match_id=conversation.match.id),
                     )
                 ]
@@ -378,19 +378,19 @@ async def end_command(message: Message, user: User, session: AsyncSession, i18n:
     other = conversation.other
     text = _(
         "Your conversation with {name} has ended. What you send now stays between you and me."
-    ).format(name=escape(name_of(other)))
+    ).format(name=escape(other.known_as))
     still = await relay_flow.current(session, user)
     if still is not None:
         text = _(
             "Your conversation with {name} has ended. Your conversation with {other} is still "
             "open: what you send now goes to them."
-        ).format(name=escape(name_of(other)), other=escape(name_of(still.other)))
+        ).format(name=escape(other.known_as), other=escape(still.other.known_as))
     await message.answer(text)
     with i18n.use_locale(other.locale):
         again = "/reachout" if other.id == conversation.match.mentor_id else "/mentor"
         notice = _(
             "{name} ended the conversation for now. {command} opens it again whenever you like."
-        ).format(name=escape(name_of(user)), command=again)
+        ).format(name=escape(user.known_as), command=again)
     await outbox.enqueue(
         session,
         key=f"relay:{conversation.relay.id}:closed",
@@ -414,7 +414,7 @@ async def opener_pressed(
     if conversation is None or not isinstance(query.message, Message):
         await query.answer(_("This button has expired."))
         return
-    mentee = escape(name_of(conversation.other))
+    mentee = escape(conversation.other.known_as)
     if callback_data.index == SHOW_OPENERS:
         await query.answer()
         lines = [_("Some ways to begin — tap a number to send it to {name}:").format(name=mentee)]
@@ -441,7 +441,7 @@ async def opener_pressed(
 
 def _opener(index: int, conversation: Conversation) -> str:
     """An opener in the mentor's language, with the mentee's name (not escaped)."""
-    return str(OPENERS[index]).format(name=name_of(conversation.other))
+    return str(OPENERS[index]).format(name=conversation.other.known_as)
 
 
 async def _mentors_open_conversation(
@@ -496,7 +496,7 @@ async def _pass_on(
     if message.text is not None:
         await _pass_on_text(session, i18n, conversation, message.text, key)
         return
-    name = name_of(conversation.me)
+    name = conversation.me.known_as
     sender = f"<b>{escape(name)}</b>"
     params: dict[str, Any] = {"from_chat_id": message.chat.id, "message_id": message.message_id}
     caption = message.caption or ""
@@ -518,7 +518,7 @@ async def _pass_on_text(
 ) -> None:
     """Relay text, headed with the sender's name; a long text in parts (cut before
     escaping, so no part ends inside an entity)."""
-    sender = f"<b>{escape(name_of(conversation.me))}</b>"
+    sender = f"<b>{escape(conversation.me.known_as)}</b>"
     parts = [escape(text[i : i + TEXT_LIMIT]) for i in range(0, len(text), TEXT_LIMIT)] or [""]
     markup = await _answer_button(session, i18n, conversation)
     for number, part in enumerate(parts):
@@ -544,7 +544,7 @@ async def _answer_button(
     ):
         return None
     with i18n.use_locale(other.locale):
-        label = _("Answer {name}").format(name=_short(name_of(conversation.me)))
+        label = _("Answer {name}").format(name=_short(conversation.me.known_as))
     return rows([button(label, ReachOut(match_id=conversation.match.id))])
 
 
@@ -572,7 +572,7 @@ async def edit_not_passed_on(message: Message, conversation: Conversation) -> No
         _(
             "Edits aren't passed on: {name} has the first version. If the change matters, "
             "send it as a new message."
-        ).format(name=escape(name_of(conversation.other)))
+        ).format(name=escape(conversation.other.known_as))
     )
 
 
@@ -624,7 +624,7 @@ async def tell_sender(session: AsyncSession, i18n: I18n, row: Claimed, sender_id
     if sender is None:
         return
     recipient = await users.get_by_telegram_id(session, row.chat_id)
-    name = escape(name_of(recipient)) if recipient else "?"
+    name = escape(recipient.known_as) if recipient else "?"
     with i18n.context(), i18n.use_locale(sender.locale):
         text = _(
             "I couldn't deliver your message to {name} — they may have blocked the bot or left."

@@ -407,10 +407,6 @@ async def _logged_since(
     return {(row.user_id, row.local_date) for row in await session.execute(statement)}
 
 
-def _name(user: User) -> str:
-    return escape(user.display_name or user.pseudonym)
-
-
 def _reach_out(match_id: int) -> InlineKeyboardMarkup:
     return rows([button(_("💬 Reach out"), ReachOut(match_id=match_id))], 1)
 
@@ -426,7 +422,7 @@ async def silence_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
             text = _(
                 "🌿 {name} hasn't checked in for {days} days. A short, friendly hello from you "
                 "might mean a lot. No pressure on either of you."
-            ).format(name=_name(silence.mentee), days=silence.days)
+            ).format(name=escape(silence.mentee.known_as), days=silence.days)
             queued.append(
                 Queued(
                     silence.key,
@@ -457,7 +453,7 @@ async def after_log(
         text = _(
             "🌿 {name} had a hard day today and shares that with you. A kind word could help, "
             "if you have the energy for it."
-        ).format(name=_name(hard.mentee))
+        ).format(name=escape(hard.mentee.known_as))
         markup = _reach_out(hard.match.id)
     await outbox.enqueue(
         session,

@@ -23,7 +23,7 @@ from flows.states import Reviewing
 from handlers.filters import HasRole
 from handlers.keyboards import button, retire_buttons, rows
 from handlers.menu import STAFF
-from handlers.notes import name_of, topics_text
+from handlers.notes import topics_text
 from storage import notes, reviews, users
 from storage.models import ReviewItem, User, utcnow
 
@@ -195,7 +195,7 @@ async def _already_reviewed(session: AsyncSession, item: ReviewItem) -> str:
     by = await users.get_by_telegram_id(session, item.reviewed_by) if item.reviewed_by else None
     at = item.reviewed_at or utcnow()
     return _("{name} already reviewed this on {time} UTC, so nothing more is needed.").format(
-        name=escape(name_of(by)) if by else _("Someone"), time=f"{at:%Y-%m-%d %H:%M}"
+        name=escape(by.known_as) if by else _("Someone"), time=f"{at:%Y-%m-%d %H:%M}"
     )
 
 

@@ -104,6 +104,11 @@ class User(Base):
     def is_onboarded(self) -> bool:
         return self.onboarded_at is not None
 
+    @property
+    def known_as(self) -> str:
+        """How others in the program call the person: their first name, else their pseudonym."""
+        return self.display_name or self.pseudonym
+
 
 class Consent(Base):
     """Each consent given, with the version of the text that was agreed to."""
