@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import ColumnElement, Select, Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -78,6 +78,22 @@ def has_work(session: AsyncSession) -> bool:
 async def commit(session: AsyncSession) -> None:
     await session.commit()
     session.sync_session.info["touched"] = False
+
+
+def claimed_from(session: AsyncSession, column: Any, due: Select[Any]) -> ColumnElement[bool]:
+    """``column IN (due)`` for a claiming UPDATE (the outbox, schedules).
+
+    On PostgreSQL the due rows are locked with ``FOR UPDATE SKIP LOCKED`` in a MATERIALIZED
+    CTE, which runs the locking SELECT once. As ``id IN (subquery)`` the planner may re-run
+    it per outer row (a nested-loop semi join on a table without statistics), each run
+    skipping the rows the UPDATE already took: every due row was claimed, whatever the
+    limit. On SQLite the UPDATE holds the write lock; the caller re-checks its conditions
+    in the UPDATE's own WHERE, which is what makes the claim atomic there.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        return column.in_(select(locked.c[column.key]))
+    return column.in_(due.scalar_subquery())
 
 
 def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:

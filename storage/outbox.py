@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import claimed_from
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -129,15 +130,7 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
         .order_by(OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # A MATERIALIZED CTE runs the locking SELECT once. As `id IN (subquery)` the planner
-        # may re-run it per outer row (a nested-loop semi join on a table without
-        # statistics), each run skipping the rows the UPDATE already took: every due row
-        # was claimed, whatever the limit.
-        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        chosen = OutboxMessage.id.in_(select(locked.c.id))
-    else:
-        chosen = OutboxMessage.id.in_(due.scalar_subquery())
+    chosen = claimed_from(session, OutboxMessage.id, due)
     statement = (
         update(OutboxMessage)
         .where(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert
+from storage.db import claimed_from, upsert
 from storage.models import Schedule, utcnow
 
 
@@ -38,11 +38,7 @@ async def claim_due(
         .order_by(Schedule.due_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        chosen = Schedule.subject_id.in_(select(locked.c.subject_id))
-    else:
-        chosen = Schedule.subject_id.in_(due.scalar_subquery())
+    chosen = claimed_from(session, Schedule.subject_id, due)
     statement = (
         update(Schedule)
         .where(Schedule.kind == kind, chosen, Schedule.due_at <= now)
