@@ -96,6 +96,11 @@ def claimed_from(session: AsyncSession, column: Any, due: Select[Any]) -> Column
     return column.in_(due.scalar_subquery())
 
 
+def insert(session: AsyncSession) -> Any:
+    """The session's dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
     """INSERT … ON CONFLICT (keys) DO UPDATE, in the session's dialect; execute it with the row.
 

@@ -17,13 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert
+from storage.db import insert, upsert
 from storage.models import InboxUpdate, SystemStatus, utcnow
 
 OFFSET_KEY = "telegram.update_offset"
@@ -37,10 +35,6 @@ class Pending:
     update_id: int
     payload: str  # the update's JSON
     attempts: int  # how many times it was handed to the dispatcher already
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def save(
@@ -58,7 +52,7 @@ async def save(
     if not rows:
         return set()
     statement = (
-        _insert(session)(InboxUpdate)
+        insert(session)(InboxUpdate)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(InboxUpdate.update_id)

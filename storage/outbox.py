@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import claimed_from
+from storage.db import claimed_from, insert
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -51,9 +50,8 @@ async def enqueue(
     payload = {"method": method, "params": {"chat_id": chat_id, **params}}
     if on_undeliverable:
         payload["on_undeliverable"] = on_undeliverable
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(OutboxMessage)
+        insert(session)(OutboxMessage)
         .values(
             key=key,
             chat_id=chat_id,
@@ -101,9 +99,10 @@ async def enqueue_many(
         }
         for row in rows
     ]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # The Core table, not the ORM entity: the ORM's bulk path costs more than the INSERT.
-    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(session)(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["key"]
+    )
     await session.execute(statement, values)
 
 
