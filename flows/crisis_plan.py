@@ -20,6 +20,7 @@ from functools import cache
 from babel.core import get_global
 
 from flows.crisis_lines import CrisisLines, crisis_lines, international
+from flows.steps import TooLong
 from storage.models import Role, User
 
 TEXT_LIMIT = 1000  # characters per section: a few lines someone can read in a hard moment
@@ -47,13 +48,6 @@ PREFILLED = frozenset({Section.PROFESSIONALS})
 
 class EmptyText(Exception):
     """Nothing but spaces was sent."""
-
-
-class TextTooLong(Exception):
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(length, limit)
-        self.length = length
-        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -87,12 +81,12 @@ def first_unfilled(filled: set[str] | frozenset[str]) -> Section | None:
 
 
 def take_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """The text to store for a section; raises EmptyText or TextTooLong (nothing is cut)."""
+    """The text to store for a section; raises EmptyText or TooLong (nothing is cut)."""
     text = text.strip()
     if not text:
         raise EmptyText()
     if len(text) > limit:
-        raise TextTooLong(len(text), limit)
+        raise TooLong(len(text), limit)
     return text
 
 

@@ -623,7 +623,7 @@ async def part_typed(
     except crisis_plan.EmptyText:
         await message.answer(_("I didn't find any words in that. Send the text, or tap Cancel."))
         return
-    except crisis_plan.TextTooLong as too_long:
+    except crisis_plan.TooLong as too_long:
         await retire_buttons(bot, message.chat.id, data.get("prompt"))
         sent = await message.answer(
             _(

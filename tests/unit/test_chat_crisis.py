@@ -636,7 +636,7 @@ def test_text_rules() -> None:
     assert crisis_plan.take_text("  Call Maria  ") == "Call Maria"
     with pytest.raises(crisis_plan.EmptyText):
         crisis_plan.take_text(" \n ")
-    with pytest.raises(crisis_plan.TextTooLong) as too_long:
+    with pytest.raises(crisis_plan.TooLong) as too_long:
         crisis_plan.take_text("x" * 1001)
     assert (too_long.value.length, too_long.value.limit) == (1001, 1000)
     assert crisis_plan.shortened("y" * 1200) == "y" * 1000
