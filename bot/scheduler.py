@@ -75,9 +75,10 @@ async def run_due(
     return handled
 
 
-async def _tick(
+async def handle_due(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, i18n: I18n
 ) -> None:
+    """The periodic job: ``run_due``, logging instead of raising (the next tick retries)."""
     try:
         handled = await run_due(sessionmaker, settings, i18n)
     except Exception as error:  # the database is away: the rows stay due for the next tick
@@ -90,24 +91,20 @@ async def _tick(
 def start_scheduler(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, i18n: I18n
 ) -> AsyncIOScheduler:
+    """Two short ticks: overdue alerts, and everything else that is due."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        escalate_due,
-        "interval",
-        seconds=settings.escalation_tick_seconds,
-        args=(sessionmaker, settings, i18n),
-        max_instances=1,
-        coalesce=True,
-        id="escalate_due",
-    )
-    scheduler.add_job(
-        _tick,
-        "interval",
-        seconds=settings.scheduler_tick_seconds,
-        args=(sessionmaker, settings, i18n),
-        max_instances=1,
-        coalesce=True,
-        id="run_due",
-    )
+    for job, seconds in (
+        (escalate_due, settings.escalation_tick_seconds),
+        (handle_due, settings.scheduler_tick_seconds),
+    ):
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=(sessionmaker, settings, i18n),
+            max_instances=1,  # a slow tick is not overlapped by the next one
+            coalesce=True,
+            id=job.__name__,
+        )
     scheduler.start()
     return scheduler
