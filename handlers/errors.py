@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -39,14 +39,21 @@ async def apologise(event: ErrorEvent, bot: Bot, i18n: I18n, **data: object) -> 
                 "Sorry — something went wrong on my side. What you entered before is kept; please try again."
             )
         try:
-            if update.callback_query is not None:
-                await bot.answer_callback_query(
-                    update.callback_query.id, text=text[:200], show_alert=True
-                )
-            else:
+            query = update.callback_query
+            if query is None or not await _told_on_the_button(bot, query.id, text):
                 await bot.send_message(chat_id, text)
         except TelegramAPIError:
             log.warning("could not tell chat about the failure of update %s", update.update_id)
+
+
+async def _told_on_the_button(bot: Bot, query_id: str, text: str) -> bool:
+    """A pop-up on the pressed button, unless the handler had answered it already (a
+    button is answered once): then the caller says it in the chat instead."""
+    try:
+        await bot.answer_callback_query(query_id, text=text[:200], show_alert=True)
+    except TelegramBadRequest:
+        return False
+    return True
 
 
 def _chat_of(event: ErrorEvent) -> int | None:

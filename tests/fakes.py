@@ -15,7 +15,9 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
+    AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
     GetMe,
@@ -28,6 +30,7 @@ from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Up
 from bot.app import build_bot
 from bot.settings import Settings
 
+QUERY_ANSWERED = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 BOT_USER = User(id=123456, is_bot=True, first_name="peerbot", username="peerbot_test_bot")
 
 
@@ -45,12 +48,18 @@ class FakeTelegram(BaseSession):
         super().__init__()
         self.sent: list[Sent] = []
         self._ids = itertools.count(1000)
+        self._answered: set[str] = set()
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, AnswerCallbackQuery):
+            # Like Telegram: a button press can be answered once.
+            if method.callback_query_id in self._answered:
+                raise TelegramBadRequest(method=method, message=QUERY_ANSWERED)
+            self._answered.add(method.callback_query_id)
         if isinstance(
             method, SendMessage | SendDocument | EditMessageText | EditMessageReplyMarkup
         ):

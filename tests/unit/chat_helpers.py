@@ -44,8 +44,9 @@ class Watch:
         harness.telegram.middleware(self)
 
     async def __call__(self, make_request: Any, bot: Any, method: TelegramMethod[Any]) -> Any:
-        self.calls.append(method)
-        return await make_request(bot, method)
+        result = await make_request(bot, method)
+        self.calls.append(method)  # what Telegram accepted: what the person sees
+        return result
 
     def toasts(self, since: int = 0) -> list[AnswerCallbackQuery]:
         return [c for c in self.calls[since:] if isinstance(c, AnswerCallbackQuery)]
