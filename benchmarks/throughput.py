@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,6 +31,7 @@ from aiogram import Dispatcher, F
 from aiogram.types import CallbackQuery, Message, Update
 from cryptography.fernet import Fernet
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_dispatcher
 from bot.settings import Settings
@@ -108,6 +110,27 @@ async def measure(
     return len(ids) * UPDATES_PER_PERSON / (time.perf_counter() - started)
 
 
+class StatementCounter:
+    """Counts the SQL statements SQLite runs on the engine's connections, whether they
+    came through the ORM or not (conversation state is written below it); transaction
+    control (BEGIN, COMMIT) is not counted."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.counting = False
+        self.statements = 0
+        event.listen(engine.sync_engine, "connect", self._trace)
+
+    def _trace(self, _dbapi_connection: object, record: Any) -> None:
+        record.driver_connection.driver.set_trace_callback(self._ran)
+
+    def _ran(self, statement: str) -> None:
+        if self.counting and not statement.lstrip().upper().startswith(_CONTROL):
+            self.statements += 1
+
+
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")
+
+
 async def seed_people(settings: Settings, ids: range) -> None:
     engine = create_engine(settings.resolved_database_url)
     async with create_sessionmaker(engine)() as session, session.begin():
@@ -140,22 +163,18 @@ async def main(people: int, concurrency: int, rounds: int) -> None:
         echo = echo_dispatcher()
         ours_bot, ours_telegram = fake_bot(settings)
         engine = create_engine(settings.resolved_database_url)
+        counter = StatementCounter(engine)
         ours = build_dispatcher(settings, engine)
-        statements = 0
-
-        def count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
 
         # Warm both up (imports, caches) on people outside the measured range, counting
         # peerbot's statements meanwhile (the counter stays out of the measured rounds).
         warmup = range(1, 41)
         await seed_people(settings, warmup)
         await measure(lambda u: echo.feed_update(echo_bot, u), echo_telegram, warmup, 8)
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        counter.counting = True
         await measure(lambda u: ours.feed_update(ours_bot, u), ours_telegram, warmup, 8)
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-        per_update = statements / (len(warmup) * UPDATES_PER_PERSON)
+        counter.counting = False
+        per_update = counter.statements / (len(warmup) * UPDATES_PER_PERSON)
 
         # Alternate the two, round by round, so both see the same machine.
         echo_rates, ours_rates = [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -9,14 +10,12 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import commit, has_work
 from storage.fsm import Batch, SqlStorage
 from storage.users import KnownUsers
 
@@ -45,15 +44,24 @@ class UnitOfWork(BaseMiddleware):
         self._sessionmaker = sessionmaker
         self._fsm = fsm
         self._people = KnownUsers()
-        self._isolation = SimpleEventIsolation()
+        self._turns: dict[int, _Turn] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = data.get("event_from_user")
         telegram_id = sender.id if sender is not None and not sender.is_bot else None
         if telegram_id is None:
             return await self._run(handler, event, data, None)
-        async with self._isolation.lock(telegram_id):
-            return await self._run(handler, event, data, telegram_id)
+        turn = self._turns.get(telegram_id)
+        if turn is None:
+            turn = self._turns[telegram_id] = _Turn()
+        turn.queued += 1
+        try:
+            async with turn.lock:
+                return await self._run(handler, event, data, telegram_id)
+        finally:
+            turn.queued -= 1
+            if not turn.queued:  # nobody waits: forget the lock (people come and go)
+                del self._turns[telegram_id]
 
     async def _run(
         self, handler: Handler, event: TelegramObject, data: dict[str, Any], telegram_id: int | None
@@ -77,11 +85,18 @@ class UnitOfWork(BaseMiddleware):
             return result
 
     async def _commit(self, batch: Batch, user: Any) -> None:
-        await self._fsm.flush(batch)
-        if has_work(batch.session):
-            await commit(batch.session)
-        self._fsm.committed(batch)
+        await self._fsm.commit(batch)
         self._people.settle(user)
+
+
+class _Turn:
+    """One person's updates, one at a time: the lock and how many updates hold or want it."""
+
+    __slots__ = ("lock", "queued")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.queued = 0
 
 
 class ForeignButtons(BaseMiddleware):

@@ -106,11 +106,11 @@ def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
 
     Built once per table: constructing and cache-keying it anew costs more than running it.
     """
-    return _upsert(session.get_bind().dialect.name, table, tuple(keys))
+    return upsert_for(session.get_bind().dialect.name, table, tuple(keys))
 
 
 @cache
-def _upsert(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
+def upsert_for(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table)
     changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}

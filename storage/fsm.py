@@ -8,11 +8,17 @@ Committed records are also remembered in process, so the next update of the same
 conversation needs no read. That is safe because one bot process consumes the
 updates (Telegram hands each update to one getUpdates caller), and every write of
 a conversation passes through this storage.
+
+Most updates (a tap in a flow) change nothing but the conversation. On SQLite such
+an update's records are written and committed on a connection kept for them, below
+the ORM: one statement and a commit cost about 40 µs there, against about 350 µs
+through a session's transaction, which was a fifth of a tap's time.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,11 +28,13 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.db import upsert
+from storage.db import commit, has_work, upsert, upsert_for
 from storage.models import FsmRecord, utcnow
+from storage.sqlite_inline import InlineConnection
 
 REMEMBERED = 20_000  # conversations kept in memory; older ones are read again when needed
 
@@ -36,9 +44,21 @@ class _Record:
     state: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
+    _frozen: tuple[str | None, str] | None = None
 
     def frozen(self) -> tuple[str | None, str]:
-        return self.state, _dump(self.data)
+        """(state, data as JSON), dumped once per change: it is both written and remembered."""
+        if self._frozen is None:
+            self._frozen = (self.state, _dump(self.data))
+        return self._frozen
+
+    def changed(self) -> None:
+        self.dirty = True
+        self._frozen = None
+
+    @property
+    def empty(self) -> bool:
+        return self.state is None and not self.data
 
 
 @dataclass
@@ -55,28 +75,30 @@ class SqlStorage(BaseStorage):
         self._sessionmaker = sessionmaker
         self._keys = DefaultKeyBuilder(with_destiny=True)
         self._committed: OrderedDict[str, tuple[str | None, str]] = OrderedDict()
+        engine = sessionmaker.kw["bind"]
+        self._alone = _AloneOnSqlite(engine) if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def batch(self, session: AsyncSession) -> AsyncIterator[Batch]:
-        """Collect this update's reads and writes; flush them into ``session`` on success.
-
-        Call ``committed(batch)`` once the session has committed.
-        """
+        """Collect this update's reads and writes; ``commit(batch)`` stores them."""
         batch = Batch(session)
         token = _batch.set(batch)
         try:
             yield batch
-            await self.flush(batch)
         finally:
             _batch.reset(token)
 
-    async def flush(self, batch: Batch) -> None:
-        """Write the batch's changed records into its session (not committing)."""
-        for name, record in batch.records.items():
-            if record.dirty:
+    async def commit(self, batch: Batch) -> None:
+        """Commit the update: its changed records together with whatever else its session
+        holds, then remember them. Call it again after further changes."""
+        changed = [(name, record) for name, record in batch.records.items() if record.dirty]
+        if changed and self._alone is not None and not has_work(batch.session):
+            await self._alone.write(changed)  # nothing else to be atomic with
+        else:
+            for name, record in changed:
                 await _write(batch.session, name, record)
-
-    def committed(self, batch: Batch) -> None:
+            if has_work(batch.session):
+                await commit(batch.session)
         for name, record in batch.records.items():
             self._remember(name, record.frozen())
 
@@ -98,6 +120,8 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         self._committed.clear()
+        if self._alone is not None:
+            await self._alone.close()
 
     async def _read(self, key: StorageKey) -> _Record:
         name = self._keys.build(key)
@@ -107,7 +131,7 @@ class SqlStorage(BaseStorage):
         if name in self._committed:
             self._committed.move_to_end(name)
             state, data = self._committed[name]
-            record = _Record(state, json.loads(data))
+            record = _Record(state, json.loads(data), _frozen=(state, data))
         else:
             session = batch.session if batch is not None else None
             record = await self._load(session, name)
@@ -117,7 +141,7 @@ class SqlStorage(BaseStorage):
         return record
 
     async def _changed(self, key: StorageKey, record: _Record) -> None:
-        record.dirty = True
+        record.changed()
         if _batch.get() is None:  # outside an update: write through at once
             name = self._keys.build(key)
             async with self._sessionmaker() as session, session.begin():
@@ -147,18 +171,79 @@ async def _load(session: AsyncSession, name: str) -> _Record:
     ).first()
     if row is None:
         return _Record()
-    return _Record(state=row.state, data=json.loads(row.data) if row.data else {})
+    data = row.data or "{}"
+    return _Record(row.state, json.loads(data), _frozen=(row.state, data))
 
 
 async def _write(session: AsyncSession, name: str, record: _Record) -> None:
-    if record.state is None and not record.data:
+    if record.empty:
         await session.execute(delete(FsmRecord).where(FsmRecord.key == name))
     else:
-        values = {
-            "key": name,
-            "state": record.state,
-            "data": _dump(record.data),
-            "updated_at": utcnow(),
-        }
+        state, data = record.frozen()
+        values = {"key": name, "state": state, "data": data, "updated_at": utcnow()}
         await session.execute(upsert(session, FsmRecord.__table__, ["key"]), values)
     record.dirty = False
+
+
+class _AloneOnSqlite:
+    """Conversation records written and committed on a SQLite connection kept for them.
+
+    The statements are SQLAlchemy's own, compiled once, with the columns' own bind
+    processors (encryption, UTC times), so the rows are exactly what the ORM writes.
+    The connection takes the process's write gate like every other, and nothing awaits
+    between its statement and its commit, so two updates never share a transaction.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: InlineConnection | None = None
+        table = FsmRecord.__table__
+        dialect = engine.dialect
+        self._upsert = upsert_for(dialect.name, table, ("key",)).compile(dialect=dialect)
+        self._delete = delete(table).where(table.c.key == bindparam("key")).compile(dialect=dialect)
+        self._bind = {  # in the order of the upsert's parameters
+            name: table.c[name].type.bind_processor(dialect) or _as_is
+            for name in self._upsert.positiontup or ()
+        }
+
+    async def write(self, records: list[tuple[str, _Record]]) -> None:
+        connection = await self._connect()
+        now = utcnow()
+        statement = ""
+        try:
+            for name, record in records:
+                if record.empty:
+                    statement = self._delete.string
+                    await connection.execute_inline(statement, (name,))
+                else:
+                    state, data = record.frozen()
+                    values = {"key": name, "state": state, "data": data, "updated_at": now}
+                    statement = self._upsert.string
+                    row = [self._bind[column](values[column]) for column in self._bind]
+                    await connection.execute_inline(statement, row)
+            await connection.commit()
+        except sqlite3.OperationalError as error:
+            # Locked for longer than the busy timeout: raised as the ORM would raise it.
+            await connection.rollback()
+            raise OperationalError(statement, None, error) from error
+        except BaseException:
+            await connection.rollback()
+            raise
+        for _name, record in records:
+            record.dirty = False
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
+
+    async def _connect(self) -> InlineConnection:
+        if self._connection is None:
+            pooled = await self._engine.raw_connection()  # configured like every connection
+            self._connection = pooled.driver_connection
+            pooled.detach()  # ours to keep and to close
+        return self._connection
+
+
+def _as_is(value: Any) -> Any:
+    return value

@@ -125,6 +125,14 @@ class InlineConnection:
         if self._writing and not self.driver.in_transaction:
             self._done_writing()  # a statement that committed by itself (DDL, autocommit)
 
+    async def execute_inline(self, operation: str, parameters: Sequence[Any]) -> None:
+        """A statement whose rows nobody reads, run without a cursor of our own."""
+        await self.before(operation)
+        try:
+            self.driver.execute(operation, parameters)
+        finally:
+            self.after()
+
     async def commit(self) -> None:
         try:
             self.driver.commit()

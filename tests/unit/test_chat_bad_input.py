@@ -9,9 +9,10 @@ import threading
 import time
 
 import pytest
-from aiogram.methods import TelegramMethod
+from aiogram.methods import EditMessageText, TelegramMethod
 from sqlalchemy.engine import make_url
 
+from storage import db
 from tests.harness import Harness
 from tests.unit.chat_helpers import (
     EXPIRED,
@@ -428,6 +429,34 @@ async def test_tap_while_the_database_is_briefly_locked_completes(
     [log] = await logs_of(sessionmaker, 100)
     assert log["energy"] == 6
     p.assert_no_apology()
+
+
+async def test_a_tap_that_could_not_be_stored_says_so_and_can_be_tapped_again(
+    harness, watch, sessionmaker, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mid-log, a tap changes only the conversation; locked for longer than the busy
+    # timeout (shortened here), it fails. The person is told, the question stays.
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)
+    path = sqlite_path(database_url)
+    await make_person(sessionmaker, 102)
+    p = person(harness, watch, 102)
+    await at_energy(p)
+    asked, said, calls = p.shown(), len(p.texts()), len(watch.calls)
+    thread, locked = hold_write_lock(path, 1.5)
+    assert await asyncio.to_thread(locked.wait, 5)
+    try:
+        toast = await p.tap("6", asked)
+    finally:
+        await asyncio.to_thread(thread.join)
+    assert toast is None  # the button was answered before the failure: the chat says it
+    assert len(p.texts()) == said + 1 and "trouble saving" in p.last_text()
+    assert not [c for c in calls_to(watch, 102, calls) if isinstance(c, EditMessageText)]
+
+    assert await p.tap("6", asked) is None  # the same button, once the lock is gone
+    assert header(4) in p.shown().text
+    await answer_all(p, from_step=4)
+    [log] = await logs_of(sessionmaker, 102)
+    assert (log["symptom_intensity"], log["energy"]) == (4, 6)
 
 
 async def test_a_log_that_could_not_be_saved_is_not_reported_saved(

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flows.states import DailyLogging, Onboarding
-from storage import fsm, users
+from storage import db, fsm, users
+from storage.crypto import Cipher
+from storage.db import has_work
 from storage.fsm import SqlStorage
-from storage.models import FsmRecord
+from storage.models import FsmRecord, utcnow
 
 ANA = StorageKey(bot_id=42, chat_id=7, user_id=7)
 BEN = StorageKey(bot_id=42, chat_id=8, user_id=8)
@@ -29,8 +35,7 @@ async def one_update(
     async with sessionmaker() as session:
         async with storage.batch(session) as batch:
             yield session
-        await session.commit()
-    storage.committed(batch)
+        await storage.commit(batch)
 
 
 @contextmanager
@@ -211,3 +216,116 @@ async def test_the_oldest_conversations_are_forgotten_beyond_the_memory_limit_an
         assert statements == []
         assert await storage.get_data(keys[0]) == {"n": 1}  # forgotten, read again, still right
         assert statements == ["SELECT"]
+
+
+# --- an update that changes nothing but the conversation (most taps) ------------------------------
+
+
+async def a_remembered_conversation(
+    storage: SqlStorage, sessionmaker: async_sessionmaker[AsyncSession], key: StorageKey
+) -> None:
+    async with one_update(storage, sessionmaker):
+        await storage.set_state(key, DailyLogging.answering)
+        await storage.set_data(key, {"step": "energy"})
+
+
+async def test_a_tap_that_only_moves_the_conversation_on_is_stored_as_the_orm_stores_it(
+    sessionmaker: async_sessionmaker[AsyncSession], cipher: Cipher
+) -> None:
+    storage = SqlStorage(sessionmaker)
+    await a_remembered_conversation(storage, sessionmaker, ANA)
+    before = utcnow()
+
+    async with one_update(storage, sessionmaker) as session:
+        await storage.update_data(ANA, {"step": "mood", "note": "Müde, Schmerz 8"})
+        assert await storage.get_state(ANA) == "DailyLogging:answering"
+    assert not has_work(session)  # nothing was left in the update's own session
+
+    restarted = SqlStorage(sessionmaker)
+    assert await restarted.get_data(ANA) == {"step": "mood", "note": "Müde, Schmerz 8"}
+    async with sessionmaker() as session:
+        row = await session.scalar(select(FsmRecord))
+        assert before <= row.updated_at <= utcnow()  # a UTC time, read back as the ORM wrote it
+        on_disk = await session.scalar(text("SELECT data FROM fsm_states"))
+    assert "Müde" not in on_disk and "Schmerz" not in on_disk
+    assert "Müde" in cipher.decrypt(on_disk)
+
+
+async def test_a_tap_that_ends_a_remembered_conversation_deletes_its_row(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessionmaker)
+    await a_remembered_conversation(storage, sessionmaker, ANA)
+    await a_remembered_conversation(storage, sessionmaker, BEN)
+
+    async with one_update(storage, sessionmaker):
+        await FSMContext(storage, ANA).clear()
+
+    assert await stored_rows(sessionmaker) == 1
+    restarted = SqlStorage(sessionmaker)
+    assert await restarted.get_state(ANA) is None
+    assert await restarted.get_state(BEN) == "DailyLogging:answering"
+
+
+async def test_many_taps_at_once_beside_a_slow_writer_all_land(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessionmaker)
+    keys = [StorageKey(bot_id=42, chat_id=n, user_id=n) for n in range(100, 130)]
+    for key in keys:
+        await a_remembered_conversation(storage, sessionmaker, key)
+
+    async def tap(key: StorageKey) -> None:
+        async with one_update(storage, sessionmaker):
+            await storage.update_data(key, {"step": f"mood of {key.user_id}"})
+
+    async def slow_writer() -> None:  # another update holding its transaction open a while
+        async with sessionmaker() as session, session.begin():
+            await users.create(session, telegram_id=7, locale="en", pseudonym="Wren-101")
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(asyncio.gather(slow_writer(), *(tap(key) for key in keys)), 5)
+    restarted = SqlStorage(sessionmaker)
+    for key in keys:
+        assert (await restarted.get_data(key))["step"] == f"mood of {key.user_id}"
+    async with sessionmaker() as session:
+        assert await users.get_by_telegram_id(session, 7) is not None
+
+
+async def test_a_tap_that_cannot_be_stored_leaves_the_conversation_where_it_was(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a file lock held by another process is a SQLite matter")
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)  # give up after 0.2 s, not 5
+    storage = SqlStorage(sessionmaker)
+    await a_remembered_conversation(storage, sessionmaker, ANA)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_process_holding_the_write_lock() -> None:
+        other = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            release.wait(10)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+
+    holder = asyncio.create_task(asyncio.to_thread(other_process_holding_the_write_lock))
+    await asyncio.to_thread(locked.wait, 5)
+    try:
+        with pytest.raises(OperationalError, match="locked"):  # what the error handler knows
+            async with one_update(storage, sessionmaker):
+                await storage.update_data(ANA, {"step": "mood"})
+    finally:
+        release.set()
+        await holder
+
+    for seen_by in (storage, SqlStorage(sessionmaker)):  # in memory, and after a restart
+        assert await seen_by.get_data(ANA) == {"step": "energy"}
+    async with one_update(storage, sessionmaker):  # the lock is gone: the next tap is stored
+        await storage.update_data(ANA, {"step": "mood"})
+    assert await SqlStorage(sessionmaker).get_data(ANA) == {"step": "mood"}
