@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -71,6 +72,18 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     return dispatcher
 
 
+def settle_memory() -> None:
+    """Once start-up is done: what it loaded (the screening lexicons, the catalogs, the
+    models, the dispatcher) lives as long as the process, so the cyclic garbage collector
+    stops walking it (``gc.freeze``), and young objects are collected every 10,000
+    allocations instead of 700. With Python's defaults, collection took 15 % of a busy
+    bot's time (benchmarks/throughput.py); reference counting still frees almost
+    everything an update makes at once."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def look_at_supervisor_chat(bot: Bot, settings: Settings) -> None:
     """Is the supervisor group reachable, and a forum (then each case gets a topic)?"""
     if settings.supervisor_chat_id is None:
@@ -126,6 +139,7 @@ async def run_polling(settings: Settings, token: str) -> None:
         await set_default_menus(bot, dispatcher["i18n"])
         await look_at_supervisor_chat(bot, settings)
         await dispatcher.emit_startup(bot=bot, **workflow)
+        settle_memory()
         try:
             await poll(
                 bot,

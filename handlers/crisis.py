@@ -127,6 +127,7 @@ PROMPTS = {
 
 # The callbacks of flows whose state is put aside while a part of the plan is written.
 PAUSED_FLOW_BUTTONS = (LogAnswer, NoteAction, CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
+_PAUSED_PREFIXES = frozenset(button.__prefix__ for button in PAUSED_FLOW_BUTTONS)
 
 
 def router() -> Router:
@@ -142,10 +143,13 @@ def router() -> Router:
     r.message.register(log_while_writing, Command("log"), writing, HasRole(*LOGGERS))
     r.message.register(part_typed, writing, F.text, ~F.text.startswith("/"))
     r.message.register(not_text, writing, ~F.text)
-    for paused in PAUSED_FLOW_BUTTONS:
-        # The state first: it is cheap, and rules out every log tap before any unpacking.
-        r.callback_query.register(paused_flow_button, writing, paused.filter())
+    # The state first: it is cheap, and rules out every log tap at once.
+    r.callback_query.register(paused_flow_button, writing, _of_a_paused_flow)
     return r
+
+
+def _of_a_paused_flow(query: CallbackQuery) -> bool:
+    return (query.data or "").partition(":")[0] in _PAUSED_PREFIXES
 
 
 # --- the persistent button ----------------------------------------------------------------
