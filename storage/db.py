@@ -98,7 +98,11 @@ def claimed_from(session: AsyncSession, column: Any, due: Select[Any]) -> Column
 
 def insert(session: AsyncSession) -> Any:
     """The session's dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_in(session.get_bind().dialect.name)
+
+
+def _insert_in(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
@@ -111,7 +115,7 @@ def upsert(session: AsyncSession, table: Table, keys: Iterable[str]) -> Any:
 
 @cache
 def upsert_for(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
+    """``upsert`` for a dialect by name (for SQL compiled once, outside a session)."""
+    statement = _insert_in(dialect)(table)
     changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     return statement.on_conflict_do_update(index_elements=keys, set_=changes)

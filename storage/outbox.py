@@ -47,15 +47,13 @@ async def enqueue(
 ) -> None:
     """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored.
     Urgent rows (crisis alerts) are claimed before everything else that is due."""
-    payload = {"method": method, "params": {"chat_id": chat_id, **params}}
-    if on_undeliverable:
-        payload["on_undeliverable"] = on_undeliverable
+    payload = _payload(method, chat_id, params, on_undeliverable)
     statement = (
         insert(session)(OutboxMessage)
         .values(
             key=key,
             chat_id=chat_id,
-            payload=json.dumps(payload, ensure_ascii=False),
+            payload=payload,
             status=PENDING,
             priority=0 if urgent else 1,
             attempts=0,
@@ -90,7 +88,7 @@ async def enqueue_many(
         {
             "key": row.key,
             "chat_id": row.chat_id,
-            "payload": json.dumps(_payload(row), ensure_ascii=False),
+            "payload": _payload(row.method, row.chat_id, row.params, row.on_undeliverable),
             "status": PENDING,
             "priority": 1,
             "attempts": 0,
@@ -106,14 +104,14 @@ async def enqueue_many(
     await session.execute(statement, values)
 
 
-def _payload(row: Queued) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "method": row.method,
-        "params": {"chat_id": row.chat_id, **row.params},
-    }
-    if row.on_undeliverable:
-        payload["on_undeliverable"] = row.on_undeliverable
-    return payload
+def _payload(
+    method: str, chat_id: int, params: Mapping[str, Any], on_undeliverable: str | None
+) -> str:
+    """A row's payload as stored: the Bot API call, and its fallback by name if any."""
+    payload: dict[str, Any] = {"method": method, "params": {"chat_id": chat_id, **params}}
+    if on_undeliverable:
+        payload["on_undeliverable"] = on_undeliverable
+    return json.dumps(payload, ensure_ascii=False)
 
 
 async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
