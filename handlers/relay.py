@@ -135,9 +135,7 @@ async def show_mentees(
             hard_symptoms=settings.hard_day_symptoms,
             hard_mood=settings.hard_day_mood,
         )
-        lines = [f"<b>{escape(summary.name)}</b>", render.last_checkin_words(summary)]
-        lines += render.shared_words(summary)
-        blocks.append("\n".join(lines))
+        blocks.append(render.mentee_block(summary))
         label = _("Reach out to {name}").format(name=_short(summary.name))
         buttons.append(button(label, ReachOut(match_id=match.id)))
     blocks.append(_("<i>You see only what each mentee chose to share.</i>"))

@@ -494,9 +494,7 @@ async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None
             now=tick.now,
         )
         with tick.i18n.use_locale(mentor.locale):
-            shared = [render.last_checkin_words(summary)]
-            shared += render.shared_words(summary)
-            lines.append(f"<b>{escape(summary.name)}</b>\n" + "\n".join(shared))
+            lines.append(render.mentee_block(summary))
             reach.append(button(f"💬 {summary.name}", ReachOut(match_id=match.id)))
     if not lines:
         return  # no mentee this week: nothing to sum up

@@ -144,3 +144,10 @@ def shared_words(summary: mentee_summary.MenteeSummary) -> list[str]:
 
 def last_checkin_words(summary: mentee_summary.MenteeSummary) -> str:
     return _("Last check-in: {when}").format(when=checkin_words(summary.days_since_checkin))
+
+
+def mentee_block(summary: mentee_summary.MenteeSummary) -> str:
+    """A mentee as /mentees and the weekly digest show them: name, last check-in, what
+    they share."""
+    lines = [f"<b>{escape(summary.name)}</b>", last_checkin_words(summary)]
+    return "\n".join(lines + shared_words(summary))
