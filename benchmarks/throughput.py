@@ -78,20 +78,17 @@ def echo_dispatcher() -> Dispatcher:
 
 
 async def play(
-    feed: Callable[[Update], Awaitable[object]],
-    telegram: FakeTelegram,
-    people: People,
-    person_id: int,
+    feed: Callable[[Update], Awaitable[object]], telegram: FakeTelegram, person_id: int
 ) -> None:
-    person = people.user(person_id)
+    person = PEOPLE.user(person_id)
     for tap in TAPS:
         if isinstance(tap, str):
-            await feed(people.text(person, tap))
+            await feed(PEOPLE.text(person, tap))
             continue
         shown = telegram.last_message(person_id)
         markup = shown.reply_markup
         data = markup.inline_keyboard[tap[0]][tap[1]].callback_data if markup else "none"
-        await feed(people.press(person, shown, data))
+        await feed(PEOPLE.press(person, shown, data))
 
 
 async def measure(
@@ -101,16 +98,18 @@ async def measure(
     concurrency: int,
 ) -> float:
     """Seconds taken to play a daily log for each of ``ids``."""
-    people = PEOPLE
     gate = asyncio.Semaphore(concurrency)
 
     async def one(person_id: int) -> None:
         async with gate:
-            await play(feed, telegram, people, person_id)
+            await play(feed, telegram, person_id)
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in ids))
     return time.perf_counter() - started
+
+
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")  # transaction control, not counted
 
 
 class StatementCounter:
@@ -129,9 +128,6 @@ class StatementCounter:
     def _ran(self, statement: str) -> None:
         if self.counting and not statement.lstrip().upper().startswith(_CONTROL):
             self.statements += 1
-
-
-_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")
 
 
 async def seed_people(settings: Settings, ids: range) -> None:
