@@ -592,7 +592,7 @@ async def _flag_boundary(
 ) -> None:
     """A review item (with the words, encrypted) and a short note for supervisors (no words)."""
     mentor, mentee = conversation.me, conversation.other
-    detail = message.text or message.caption or "[contact card]"
+    detail = message.text or message.caption  # none for a contact card (the review says so)
     reviews.add(session, reviews.BOUNDARY, mentor_id=mentor.id, mentee_id=mentee.id, detail=detail)
     recipients = await team.supervisors(
         session, settings.supervisor_chat_id, settings.default_locale

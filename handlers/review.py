@@ -217,6 +217,8 @@ async def _card(session: AsyncSession, item: ReviewItem) -> tuple[str, InlineKey
     lines += await _note_lines(session, item) if item.kind == reviews.NOTE else []
     if item.detail:
         lines.append(_("Message: {text}").format(text=f"<i>“{escape(item.detail)}”</i>"))
+    elif item.kind == reviews.BOUNDARY:  # flagged without words: a contact card
+        lines.append(_("Message: a shared contact card"))
     buttons = [button(_("✓ Mark reviewed"), ReviewAction(action="mark", item_id=item.id))]
     if waiting > 1:
         buttons.append(button(_("Next ▸"), ReviewAction(action="next", item_id=item.id)))

@@ -363,6 +363,19 @@ async def boundary(sessionmaker, ids) -> int:
         return item.id
 
 
+async def test_a_flagged_contact_card_is_named_on_the_review_card(
+    harness, watch, sessionmaker
+) -> None:
+    _, ids = await mo_with_two_mentees(harness, watch, sessionmaker)
+    async with sessionmaker() as session:
+        reviews.add(session, reviews.BOUNDARY, mentor_id=ids[MENTOR], mentee_id=ids[TOM])
+        await session.commit()
+    dana = person(harness, watch, DANA)
+    await dana.send("/review")
+    assert "Possible boundary issue" in dana.last_text()
+    assert "Message: a shared contact card" in dana.last_text()
+
+
 async def test_a_supervisor_reviews_the_queue_oldest_first_with_and_without_a_comment(
     harness, watch, sessionmaker
 ) -> None:

@@ -14,7 +14,7 @@ import itertools
 import pytest
 from aiogram.methods import SetMessageReaction
 from aiogram.types import Chat as TelegramChat
-from aiogram.types import Message, PhotoSize, Update
+from aiogram.types import Contact, Message, PhotoSize, Update
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
@@ -523,6 +523,21 @@ async def test_a_mentor_sharing_his_number_is_relayed_flagged_and_reminded(
     await ana.say("Mine is 07700 900456")
     async with sessionmaker() as session:
         assert len((await session.execute(select(ReviewItem))).scalars().all()) == 1
+
+
+async def test_a_mentor_sharing_a_contact_card_is_flagged_without_words(
+    harness, sessionmaker
+) -> None:
+    await program(sessionmaker)
+    _, _, ben, _ = people(harness)
+    await ben.send("/reachout")
+    card = Contact(phone_number="+44 7700 900123", first_name="Ben")
+    await ben.feed(message_update(ben.chat.user, contact=card))
+
+    assert ben.last_text().startswith("A gentle reminder: the program keeps contact")
+    async with sessionmaker() as session:
+        [item] = (await session.execute(select(ReviewItem))).scalars().all()
+    assert item.kind == "boundary" and item.detail is None  # the review card says what it was
 
 
 async def test_a_message_to_someone_who_blocked_the_bot_is_reported_to_the_sender(
