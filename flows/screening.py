@@ -110,6 +110,8 @@ class Hit:
     sentence: str  # the sentence of the original text that matched (trimmed to ~300 chars)
     rule: str  # id of the lexicon entry, e.g. "en:suicide.kill_self", for review
     negated: bool = False  # a negation cue lowered the severity
+    detector: str = "lexicon"  # which detector fired: "lexicon" or "model"
+    why: str = ""  # for a supervisor, in one short line: the entry, or the model's strongest features
 
 
 @dataclass(frozen=True)
