@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import screening_cli
 from bot.settings import Settings
+from flows.screening import use_model
 from storage import alerts, invites, oncall, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
@@ -101,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     review.set_defaults(handler=_lexicon_review)
     _add_report_commands(commands)
     _add_match_commands(commands)
+    screening_cli.add_commands(commands)
     return parser
 
 
@@ -311,8 +314,10 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             text = await status_text(session, settings)
         return re.sub(r"</?b>", "", text)
 
-    print(_with_session(settings, report))
-    return 0
+    use_model(settings.screening_model)
+    text = _with_session(settings, report)
+    print(text)
+    return 1 if "⚠️" in text else 0
 
 
 def _month(text: str) -> Any:

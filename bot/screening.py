@@ -22,7 +22,7 @@ from bot.settings import Settings
 from flows import alerts as alert_flow
 from flows import onboarding
 from flows.languages import match_language
-from flows.screening import available_languages, load_lexicon, screen
+from flows.screening import available_languages, load_lexicon, screen, use_model
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
 from storage import users
@@ -37,9 +37,11 @@ class CrisisScreening(BaseMiddleware):
     def __init__(self, settings: Settings, i18n: I18n) -> None:
         self._settings = settings
         self._i18n = i18n
-        # Compile every lexicon now (about a second): not while someone in crisis waits.
+        # Compile every lexicon and load the model now (about a second): not while
+        # someone in crisis waits. Without the model, the lexicon screens alone (logged).
         for language in available_languages():
             load_lexicon(language)
+        use_model(settings.screening_model)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         message = _said(event)

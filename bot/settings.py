@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from flows.screening_model import MODEL_PATH
+
 DEFAULT_SYMPTOMS = (
     "pain",
     "fatigue",
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     staffed_hours: str = ""  # like "08:00-20:00" in staffed_timezone; empty = always staffed
     staffed_timezone: str = "UTC"
     alerts_show_names: bool = False  # alerts carry a pseudonym unless this is set
+    # The second detector's weights; `peerbot screening retrain` writes here. Missing or
+    # unreadable: screening runs on the lexicon alone and /status says so.
+    screening_model: Path = MODEL_PATH
     escalation_tick_seconds: float = Field(default=15, gt=0)
     default_locale: str = "en"
     invite_only: bool = False

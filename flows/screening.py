@@ -1,4 +1,10 @@
-"""Crisis screening: every message a person sends is checked against a lexicon.
+"""Crisis screening: every message a person sends is checked by two detectors.
+
+``screen`` is the bot's decision: the text is undisguised (``flows/disguises``), then
+matched against the lexicon of every supported language (this module); when no entry
+matches, a statistical model (``flows/screening_model``) trained on the labelled
+corpus in ``locales/<lang>/screening/`` decides. Each hit says which detector fired
+and why. The rest of this docstring is about the lexicon.
 
 A hit is forwarded to the on-call supervisor, so recall comes first. But people
 living with chronic pain say "this pain is killing me" or "I'm dead tired" every
@@ -26,7 +32,7 @@ How a message is screened
    a negation ("don't want to live") are never softened.
 6. Entries marked ``needs_context`` ("I have the pills ready") only count when
    another entry matched somewhere in the same message.
-7. The message is screened in the person's language and always in English too.
+7. The message is screened in the person's language first, then in every other.
 
 Speed: patterns are compiled once per language (cached). Each phrase/pattern of an
 entry is compiled on its own with a set of literal "keys" derived from its regex (a
@@ -48,13 +54,16 @@ from __future__ import annotations
 
 import bisect
 import functools
+import logging
 import re
-import sys
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from flows.disguises import undisguise
+from flows.screening_model import MODEL_PATH, Model, ModelError, Verdict, load_model
 
 __all__ = [
     "BASE_LANGUAGE",
@@ -66,10 +75,17 @@ __all__ = [
     "Part",
     "Rule",
     "available_languages",
+    "lexicon_hits",
     "load_lexicon",
+    "model_problem",
+    "model_verdict",
     "normalise",
     "screen",
+    "use_model",
+    "without_idioms",
 ]
+
+_log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LEXICON_FILENAME = "crisis_lexicon.toml"
@@ -111,7 +127,9 @@ class Hit:
     rule: str  # id of the lexicon entry, e.g. "en:suicide.kill_self", for review
     negated: bool = False  # a negation cue lowered the severity
     detector: str = "lexicon"  # which detector fired: "lexicon" or "model"
-    why: str = ""  # for a supervisor, in one short line: the entry, or the model's strongest features
+    why: str = (
+        ""  # for a supervisor, in one short line: the entry, or the model's strongest features
+    )
 
 
 @dataclass(frozen=True)
@@ -780,20 +798,28 @@ class _Found:
 
 
 def screen(text: str, language: str) -> list[Hit]:
-    """Screen one message in ``language`` and always also in English.
+    """The bot's decision on one message: the lexicon, else the model.
 
-    Returns [] when nothing matched, otherwise one hit per (sentence, category),
+    The text is undisguised first (``flows/disguises``), then matched against the
+    lexicon of every supported language, the person's own first: people write in more
+    than the language they chose. When no entry matches, the model (``model_verdict``)
+    decides. Returns [] when neither alerts, otherwise one hit per (sentence, category),
     highest severity first, then in the order of the message.
     """
     if not text or text.isspace():
         return []
+    text = undisguise(text)
+    return lexicon_hits(text, language) or _model_hits(text, language)
+
+
+def lexicon_hits(text: str, language: str) -> list[Hit]:
+    """What the lexicons of every language find in ``text`` (already undisguised)."""
     spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if not m.group().isspace()]
     if not spans:
         return []
     primary = _resolve_language(language)
-    languages = (primary,) if primary == BASE_LANGUAGE else (primary, BASE_LANGUAGE)
     found: list[_Found] = []
-    for lang in languages:
+    for lang in _in_order(primary):
         found.extend(_match(load_lexicon(lang), text, spans))
     if not found or all(f.rule.needs_context for f in found):
         return []
@@ -815,8 +841,74 @@ def screen(text: str, language: str) -> list[Hit]:
             sentence=_excerpt(text, spans, f),
             rule=f.rule.id,
             negated=f.negated,
+            why=f.rule.id,
         )
         for f in ordered
+    ]
+
+
+# --------------------------------------------------------------------------- the model
+
+MODEL_SEVERITY = 2  # serious: the model sees a resemblance, a person should look now
+_model: Model | None = None
+_model_problem: str | None = None
+_model_loaded = False
+
+
+def use_model(path: Path | None = MODEL_PATH) -> str | None:
+    """Load the screening model (at start); returns what is wrong, or None when it loaded.
+
+    Without a model the bot screens on the lexicon alone, and says so loudly: in the
+    log here, and through ``model_problem()`` in /status and ``peerbot status``.
+    """
+    global _model, _model_problem, _model_loaded
+    _model_loaded = True
+    if path is None:
+        _model, _model_problem = None, "the screening model is switched off"
+        return _model_problem
+    try:
+        _model, _model_problem = load_model(path), None
+    except ModelError as exc:
+        _model, _model_problem = None, str(exc)
+        _log.error("SCREENING ON THE LEXICON ALONE: %s", exc)
+    return _model_problem
+
+
+def current_model() -> Model | None:
+    if not _model_loaded:
+        use_model()
+    return _model
+
+
+def model_problem() -> str | None:
+    """Why the model is not screening, or None while it is."""
+    current_model()
+    return _model_problem
+
+
+def model_verdict(text: str, language: str) -> Verdict | None:
+    """The model's verdict on an undisguised message, idioms blanked; None without a model."""
+    model = current_model()
+    return model.verdict(without_idioms(text, language)) if model is not None else None
+
+
+def _model_hits(text: str, language: str) -> list[Hit]:
+    verdict = model_verdict(text, language)
+    if verdict is None or not verdict.alert:
+        return []
+    stripped = text.strip()
+    if len(stripped) > MAX_SENTENCE_CHARS:
+        stripped = stripped[: MAX_SENTENCE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return [
+        Hit(
+            category=verdict.category,
+            severity=MODEL_SEVERITY,
+            language=_resolve_language(language),
+            sentence=stripped,
+            rule="model",
+            detector="model",
+            why=f"model {verdict.probability:.2f}: " + ", ".join(verdict.why),
+        )
     ]
 
 
@@ -832,11 +924,7 @@ def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found
         pos += len(part) + len(_SEPARATOR)
 
     n_idiom = len(gate.idiom_parts)
-    blanked = joined
-    for n in active:
-        if n >= n_idiom:
-            break
-        blanked = gate.idiom_parts[n].regex.sub(_blank, blanked)
+    blanked = _blank_idioms(gate, joined, active)
 
     found: list[_Found] = []
     for n in active:
@@ -864,6 +952,33 @@ def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found
                 )
             )
     return found
+
+
+def _blank_idioms(gate: _Gate, joined: str, active: list[int]) -> str:
+    for n in active:
+        if n >= len(gate.idiom_parts):
+            break
+        joined = gate.idiom_parts[n].regex.sub(_blank, joined)
+    return joined
+
+
+def without_idioms(text: str, language: str) -> str:
+    """The text as the model reads it: normalised for the person's language, with the
+    idioms of every language blanked ("this pain is killing me", "i cut myself a slice
+    of cake"), so what the lexicon knows must not alert cannot make the model alert."""
+    primary = _resolve_language(language)
+    normaliser = load_lexicon(primary).normaliser
+    spans = _SENTENCE.finditer(text)
+    joined = _SEPARATOR.join(normaliser(m.group()) for m in spans if not m.group().isspace())
+    for lang in _in_order(primary):
+        gate = load_lexicon(lang).gate
+        joined = _blank_idioms(gate, joined, gate.active(joined))
+    return joined
+
+
+def _in_order(primary: str) -> tuple[str, ...]:
+    """Every language, the person's own first."""
+    return (primary, *(lang for lang in available_languages() if lang != primary))
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -901,27 +1016,23 @@ def _excerpt(text: str, spans: list[tuple[int, int]], f: _Found) -> str:
 
 
 def explain(text: str, language: str) -> Iterable[str]:
-    """Lines describing how ``text`` is seen and what matched (for lexicon reviewers)."""
+    """Lines describing how ``text`` is seen and what each detector makes of it."""
+    seen = undisguise(text)
+    if seen != text:
+        yield f"undisguised: {seen}"
     primary = _resolve_language(language)
-    for lang in dict.fromkeys((primary, BASE_LANGUAGE)):
-        yield f"[{lang}] {load_lexicon(lang).normalise(text)}"
-    hits = screen(text, language)
-    if not hits:
-        yield "no hit"
-    for h in hits:
+    for lang in _in_order(primary):
+        yield f"[{lang}] {load_lexicon(lang).normalise(seen)}"
+    for h in lexicon_hits(seen, language):
         neg = " (negated)" if h.negated else ""
-        yield f"{h.severity} {h.category:<24} {h.rule}{neg}: {h.sentence}"
-
-
-def _main(argv: list[str], out: Callable[[str], object] = print) -> int:
-    if len(argv) < 2:
-        out('usage: python -m flows.screening LANG "message" ["message" ...]')
-        return 2
-    for message in argv[1:]:
-        for line in explain(message, argv[0]):
-            out(line)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main(sys.argv[1:]))
+        yield f"lexicon: {h.severity} {h.category:<24} {h.rule}{neg}: {h.sentence}"
+    verdict = model_verdict(seen, language)
+    if verdict is None:
+        yield f"model: not in use ({model_problem()})"
+    else:
+        yield (
+            f"model: {'ALERT' if verdict.alert else 'no alert'} p={verdict.probability:.3f}"
+            f" (threshold {current_model().threshold:.3f}) {verdict.category}:"
+            f" {', '.join(verdict.why) or '-'}"
+        )
+    yield "decision: " + ("ALERT" if screen(text, language) else "no alert")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import alerts as alert_flow
+from flows import screening
 from flows.languages import SUPPORTED
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
@@ -468,6 +469,12 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
             failed=await outbox.count(session, outbox.FAILED),
         ),
     ]
+    problem = screening.model_problem()
+    lines.append(
+        _("⚠️ Screening on the lexicon alone: {problem}").format(problem=escape(problem))
+        if problem
+        else _("Screening: lexicon and model")
+    )
     lines += [
         f"⚠️ {escape(report.key)}: {escape(report.value)} ({report.updated_at:%Y-%m-%d %H:%M} UTC)"
         for report in await status.all_reports(session)

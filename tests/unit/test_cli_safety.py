@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cli
+from flows import screening
 from storage import alerts, crypto, outbox, status, users
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Alert, AlertStatus, AuditEvent, OnCallShift
@@ -179,7 +181,7 @@ def test_status_shows_channel_on_call_alerts_outbox_and_problems(
 
     seed(database, trouble)
     code, out = run(capsys, "status")
-    assert code == 0
+    assert code == 1  # something needs an operator: the exit code says so to a monitor
     assert "Open alerts: 2" in out  # open and acknowledged; the resolved one is done
     assert "Messages waiting to be sent: 2; failed: 1" in out
     assert "supervisor_channel: unreachable: TelegramForbiddenError: kicked" in out
@@ -190,6 +192,25 @@ def test_status_without_a_channel_says_so(capsys, database) -> None:
     code, out = run(capsys, "status")
     assert code == 0
     assert "Supervisor channel: not set" in out and "On call: nobody · backups: 0" in out
+    assert "Screening: lexicon and model" in out
+
+
+@pytest.mark.parametrize("broken", ["missing", "corrupt", "not a model"])
+def test_status_says_loudly_when_screening_runs_on_the_lexicon_alone(
+    capsys, database, monkeypatch, tmp_path, broken
+) -> None:
+    model = tmp_path / "model.json.gz"
+    if broken == "corrupt":
+        model.write_bytes(b"\x1f\x8b\x08 truncated")
+    elif broken == "not a model":
+        model.write_bytes(gzip.compress(b'{"format": 2, "blocks": {}}'))
+    monkeypatch.setenv("SCREENING_MODEL", str(model))
+    try:
+        code, out = run(capsys, "status")
+    finally:
+        screening.use_model()  # the shipped model, for the tests after this one
+    assert code == 1
+    assert "⚠️ Screening on the lexicon alone:" in out and str(model) in out
 
 
 # --- peerbot lexicon review ---------------------------------------------------------------------

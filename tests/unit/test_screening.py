@@ -1,32 +1,32 @@
 """Crisis screening: labelled test sets per language, plus focused behaviour tests.
 
-The test sets (tests/data/screening/<lang>.tsv) were written before the lexicons:
-realistic alerts (including ones buried in long messages) and look-alikes that people
-with chronic pain write every day. Recall must stay >= 0.95 and the false-positive
-rate <= 0.10 in every language. Run with -s to see the table.
+The regression sets (locales/<lang>/screening/train-lexicon.jsonl) were written before
+the lexicons: realistic alerts (including ones buried in long messages) and look-alikes
+that people with chronic pain write every day. The lexicons were written against them
+and the model is trained on them, so they guard against regressions and say nothing of
+wording never seen (tests/unit/test_screening_heldout.py does). Recall must stay >= 0.95
+and the false-positive rate <= 0.10 in every language. Run with -s to see the table.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import time
 from pathlib import Path
 
 import pytest
 
 from flows import screening
 from flows.screening import CATEGORIES, Hit, LexiconError, normalise, screen
+from flows.screening_corpus import Example, read_jsonl
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "screening"
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
 LANGUAGES = ("en", "es", "de")
 MIN_RECALL = 0.95
 MAX_FALSE_POSITIVE_RATE = 0.10
 
 
-def _rows(language: str) -> list[dict[str, str]]:
-    with (DATA / f"{language}.tsv").open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+def _rows(language: str) -> list[Example]:
+    return read_jsonl(LOCALES / language / "screening" / "train-lexicon.jsonl")
 
 
 @dataclasses.dataclass
@@ -57,20 +57,19 @@ class _Score:
 def _score(language: str) -> _Score:
     score = _Score()
     for row in _rows(language):
-        hits = screen(row["text"], language)
-        if row["label"] == "alert":
+        hits = screen(row.text, language)
+        if row.alert:
             score.alerts += 1
             if hits:
                 score.caught += 1
-                score.right_category += any(h.category == row["category"] for h in hits)
+                score.right_category += any(h.category == row.category for h in hits)
             else:
-                score.missed.append(row["text"])
+                score.missed.append(row.text)
         else:
-            assert row["label"] == "no_alert", row
             score.benign += 1
             if hits:
                 score.false_alarms += 1
-                score.flagged.append(f"{row['text']!r} -> {[h.rule for h in hits]}")
+                score.flagged.append(f"{row.text!r} -> {[h.rule for h in hits]}")
     return score
 
 
@@ -88,13 +87,9 @@ def test_test_sets_are_well_formed() -> None:
         rows = _rows(lang)
         assert len(rows) >= 150, lang
         for row in rows:
-            assert row["label"] in ("alert", "no_alert"), row
-            assert row["text"].strip(), row
-            if row["label"] == "alert":
-                assert row["category"] in CATEGORIES, row
-        labels = {r["label"] for r in rows}
-        assert labels == {"alert", "no_alert"}
-        assert {r["category"] for r in rows if r["label"] == "alert"} == set(CATEGORIES), lang
+            assert row.text.strip() and row.lang == lang, row
+        assert {r.alert for r in rows} == {True, False}
+        assert {r.category for r in rows if r.alert} == set(CATEGORIES), lang
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -279,7 +274,7 @@ def test_context_only_entries_need_another_hit() -> None:
 # --------------------------------------------------------------------------- languages
 
 
-def test_screens_in_the_persons_language_and_in_english() -> None:
+def test_screens_in_every_language_whatever_the_persons_setting() -> None:
     spanish = screen("me quiero morir", "es")
     assert spanish and spanish[0].language == "es"
 
@@ -289,9 +284,15 @@ def test_screens_in_the_persons_language_and_in_english() -> None:
     english_from_german_speaker = screen("I just want to die, sorry for english", "de")
     assert english_from_german_speaker[0].language == "en"
 
-    # German text is not screened with the Spanish lexicon and vice versa
-    assert screen("ich will sterben", "es") == []
-    assert screen("me quiero morir", "de") == []
+    # People write in more than the language they chose: every lexicon reads every message.
+    for text, setting, written_in in (
+        ("me quiero suicidar", "en", "es"),
+        ("ich will mich umbringen", "en", "de"),
+        ("ich will sterben", "es", "de"),
+        ("me quiero morir", "de", "es"),
+    ):
+        [hit] = screen(text, setting)
+        assert hit.language == written_in and hit.detector == "lexicon"
 
 
 # --------------------------------------------------------------------------- the hit
@@ -352,7 +353,7 @@ def test_highest_severity_first() -> None:
 
 def test_key_gate_never_hides_a_match(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skipping entries by literal keys is an optimisation: results must not change."""
-    texts = [(row["text"], lang) for lang in LANGUAGES for row in _rows(lang)]
+    texts = [(row.text, lang) for lang in LANGUAGES for row in _rows(lang)]
     gated = [screen(t, lang) for t, lang in texts]
 
     def ungated(language: str) -> screening.Lexicon:
@@ -467,26 +468,3 @@ def test_phrase_syntax() -> None:
         assert regex.search(lex.normalise(ok)), ok
     for no in ["no reason to be", "skilled myself", "endure my life"]:
         assert not regex.search(lex.normalise(no)), no
-
-
-# --------------------------------------------------------------------------- speed
-
-
-def test_speed() -> None:
-    message = (
-        "Hi everyone, quick update from me. The new physio has me doing five minute walks "
-        "and I'm pacing better, though the fatigue is still brutal by the afternoon. My "
-        "back is killing me today and I'm dead tired, but the heat pad helps. Does anyone "
-        "take magnesium for cramps? Thanks for being such a lovely group, see you Friday x"
-    )
-    assert 280 <= len(message) <= 340
-    for lang in LANGUAGES:
-        screen(message, lang)  # warm the caches
-    runs = 2000
-    for lang in LANGUAGES:
-        start = time.perf_counter()
-        for _ in range(runs):
-            screen(message, lang)
-        per_call_ms = (time.perf_counter() - start) / runs * 1000
-        print(f"\nscreen(~{len(message)} chars, {lang!r}): {per_call_ms:.3f} ms/call")
-        assert per_call_ms < 2.0, f"{lang}: {per_call_ms:.3f} ms per call (limit 2 ms)"

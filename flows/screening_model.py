@@ -1,0 +1,253 @@
+"""The second crisis detector: a linear model over character and word n-grams.
+
+The lexicon (``flows/screening.py``) catches the wording it holds; this model catches
+wording it has never seen but that resembles what it was trained on: "i've started
+giving my things away", "my family would manage better without me". The two are OR-ed.
+
+The model is a logistic regression over two TF-IDF blocks, trained by
+``flows/screening_training`` with scikit-learn; a second, small one over the words
+names the likely category of a message the first flags. Their weights are exported to
+``locales/screening_model.json.gz``. Scoring needs neither scikit-learn nor NumPy: a
+message has a few hundred features, and weighing them in Python takes well under a
+millisecond, while importing scikit-learn would cost the bot about a second and tens
+of megabytes (measured in ``docs/architecture.md``).
+
+Features: the undisguised text (``flows/disguises``), case-folded, accents and
+apostrophes dropped, letters repeated for emphasis written once. Block "char": the 2-
+to 5-letter pieces of each word padded with spaces, so a typo or a new inflection still
+shares most of its pieces with a word seen in training; block "word": words and word
+pairs. Each block is weighted as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``
+weighs it (``1 + ln(count)`` times the piece's idf, then scaled to unit length).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import itertools
+import json
+import logging
+import math
+import re
+import unicodedata
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.disguises import undisguise
+
+__all__ = [
+    "BLOCKS",
+    "MODEL_PATH",
+    "Model",
+    "ModelError",
+    "Verdict",
+    "char_grams",
+    "load_model",
+    "word_grams",
+    "words",
+]
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "locales" / "screening_model.json.gz"
+FORMAT = 2
+# Fewer words than this (after the idioms are blanked) and the model abstains: scaled to
+# unit length, one or two words weigh as much as a paragraph, and "im ~~~~" (what is left
+# of "I'm dead tired") is no evidence of anything. Short crises are the lexicon's.
+MIN_WORDS = 3
+_CACHE_WORDS = 50_000  # words whose letter pieces are remembered (a few MB at most)
+_GRAMS = (2, 3, 4, 5)
+_APOSTROPHES = re.compile(r"['’‘`´ʼ]")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_NON_ALNUM = re.compile(r"[^\w]+|_")
+_REPEATS = re.compile(r"(\D)\1+")
+
+
+def words(text: str) -> list[str]:
+    s = _APOSTROPHES.sub("", undisguise(text).casefold().replace("ß", "ss"))
+    if not s.isascii():
+        s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
+    return _REPEATS.sub(r"\1", _NON_ALNUM.sub(" ", s)).split()
+
+
+def char_grams(tokens: list[str]) -> list[str]:
+    grams = []
+    for w in tokens:
+        padded = f" {w} "
+        for n in _GRAMS:
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def word_grams(tokens: list[str]) -> list[str]:
+    return [*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))]
+
+
+# The blocks of features, in the order the model's weights follow them.
+BLOCKS: dict[str, Callable[[list[str]], list[str]]] = {"char": char_grams, "word": word_grams}
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or not a model of this format."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    alert: bool
+    probability: float  # that the message should alert
+    category: str  # the most likely crisis category, whatever the verdict
+    why: tuple[str, ...]  # the message's features that pushed hardest towards the alert
+
+
+@dataclass(frozen=True, eq=False)
+class _Block:
+    index: dict[str, int]  # feature -> row
+    idf: array  # float32 per row
+    weight: array  # float32 per row: the alert model's coefficient
+
+    cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def rows(self, name: str, tokens: list[str]) -> list[int]:
+        """The rows of the known features of ``tokens``, with repeats (they count)."""
+        if name == "char":  # a word's pieces are the same every time: remembered per word
+            rows: list[int] = []
+            for w in tokens:
+                known = self.cache.get(w)
+                if known is None:
+                    if len(self.cache) > _CACHE_WORDS:
+                        self.cache.clear()
+                    index = self.index
+                    known = tuple(r for g in char_grams([w]) if (r := index.get(g)) is not None)
+                    self.cache[w] = known
+                rows.extend(known)
+            return rows
+        index = self.index
+        return [r for f in BLOCKS[name](tokens) if (r := index.get(f)) is not None]
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        """Row -> feature, to explain a verdict (built the first time one is explained)."""
+        names = [""] * len(self.index)
+        for feature, row in self.index.items():
+            names[row] = feature
+        return names
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    blocks: dict[str, _Block]
+    bias: float
+    threshold: float  # alert when the probability reaches this
+    categories: tuple[str, ...]
+    category_bias: tuple[float, ...]
+    category_weights: dict[str, tuple[float, ...]]  # word feature -> one weight per category
+    about: dict  # how and on what it was trained, its held-out figures
+
+    def verdict(self, text: str) -> Verdict:
+        tokens = words(text)
+        if len(tokens) < MIN_WORDS:
+            return Verdict(alert=False, probability=0.0, category=self.categories[0], why=())
+        logit = self.bias
+        scored: list[tuple[_Block, dict[int, float], float]] = []
+        for name, block in self.blocks.items():
+            counts = Counter(block.rows(name, tokens))
+            idf = block.idf
+            values = {row: (1.0 + math.log(n)) * idf[row] for row, n in counts.items()}
+            norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+            weight = block.weight
+            logit += sum(v * weight[row] for row, v in values.items()) / norm
+            scored.append((block, values, norm))
+        probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        if probability < self.threshold:
+            return Verdict(False, probability, self.categories[0], ())
+        return Verdict(
+            alert=True,
+            probability=probability,
+            category=self._category(word_grams(tokens)),
+            why=_strongest(tokens, scored),
+        )
+
+    def _category(self, features: list[str]) -> str:
+        scores = list(self.category_bias)
+        for f in set(features):
+            for c, w in enumerate(self.category_weights.get(f, ())):
+                scores[c] += w
+        return self.categories[max(range(len(scores)), key=scores.__getitem__)]
+
+
+def _strongest(
+    tokens: list[str], scored: list[tuple[_Block, dict[int, float], float]], k: int = 3
+) -> tuple[str, ...]:
+    """The words (or word pairs) of the message that pushed hardest towards the alert:
+    each word gets the pushes of its own letter pieces, so a supervisor reads "pills",
+    not "ill"."""
+    (chars, char_values, char_norm), (wordb, word_values, word_norm) = scored
+    push: dict[str, float] = {}
+    for w in dict.fromkeys(tokens):
+        rows = set(chars.rows("char", [w]))
+        push[w] = sum(char_values[r] * chars.weight[r] for r in rows) / char_norm
+    for row, v in word_values.items():
+        feature = wordb.names[row]
+        gain = v * wordb.weight[row] / word_norm
+        if " " in feature:
+            push[feature] = gain + sum(push.get(w, 0.0) for w in feature.split())
+        else:
+            push[feature] = push.get(feature, 0.0) + gain
+    shown: list[str] = []
+    for feature, gain in sorted(push.items(), key=lambda item: -item[1]):
+        if gain <= 0 or len(shown) == k:
+            break
+        if not any(feature in s or s in feature for s in shown):
+            shown.append(feature)
+    return tuple(shown)
+
+
+def load_model(path: Path = MODEL_PATH) -> Model:
+    """Read an exported model; ``ModelError`` says what is wrong with the file."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError as exc:
+        raise ModelError(f"no screening model at {path}") from exc
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"the screening model {path} is unreadable: {exc}") from exc
+    try:
+        return _from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"the screening model {path} is malformed: {exc!r}") from exc
+
+
+def _from_dict(data: dict) -> Model:
+    if data.get("format") != FORMAT:
+        raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
+    blocks = {}
+    for name in BLOCKS:
+        index: dict[str, int] = {}
+        idf, weight = array("f"), array("f")
+        for row, (feature, (f_idf, f_weight)) in enumerate(data["blocks"][name].items()):
+            index[feature] = row
+            idf.append(f_idf)
+            weight.append(f_weight)
+        blocks[name] = _Block(index, idf, weight)
+    categories = tuple(data["category"]["classes"])
+    category_bias = tuple(float(b) for b in data["category"]["bias"])
+    category_weights = {f: tuple(w) for f, w in data["category"]["weights"].items()}
+    if not categories or len(category_bias) != len(categories):
+        raise ValueError("the category model has no classes, or a bias per class is missing")
+    if any(len(w) != len(categories) for w in category_weights.values()):
+        raise ValueError("a category weight row has the wrong length")
+    threshold = float(data["threshold"])
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold {threshold} out of range")
+    return Model(
+        blocks=blocks,
+        bias=float(data["bias"]),
+        threshold=threshold,
+        categories=categories,
+        category_bias=category_bias,
+        category_weights=category_weights,
+        about=data.get("about", {}),
+    )

@@ -1,0 +1,163 @@
+"""Training the screening model (``peerbot screening retrain``), with scikit-learn.
+
+Only training needs scikit-learn (the ``train`` extra); the bot scores with the
+exported weights alone (``flows/screening_model``). The features are the bot's own
+``screening_model.BLOCKS``, so training and scoring cannot drift apart, and a test
+checks that both give the same probability.
+
+The alert threshold is chosen on cross-validated predictions over the training data,
+never on the held-out split: the lowest threshold (so the highest recall) whose false
+alerts stay within ``target_fpr`` in every language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from flows.disguises import undisguise
+from flows.screening import without_idioms
+from flows.screening_corpus import Example
+from flows.screening_model import BLOCKS, FORMAT, words
+
+__all__ = ["TrainingUnavailable", "fit", "write_model"]
+
+C = 8.0  # inverse regularisation; chosen by cross-validation (docs/screening.md)
+CATEGORY_C = 4.0
+MIN_DF = 2  # a feature seen in one message only teaches that message
+TARGET_FPR = 0.07  # the model alone, per language, on cross-validated training data
+FOLDS = 5
+SEED = 20261205
+
+
+class TrainingUnavailable(RuntimeError):
+    """scikit-learn is not installed (it is only needed to train)."""
+
+
+def _sklearn():
+    try:
+        import numpy as np
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise TrainingUnavailable(
+            "training the screening model needs scikit-learn: pip install -e '.[train]'"
+        ) from exc
+    return np, sparse, TfidfVectorizer, LogisticRegression, cross_val_predict, StratifiedKFold
+
+
+def fit(
+    examples: Sequence[Example],
+    *,
+    c: float = C,
+    target_fpr: float = TARGET_FPR,
+    about: dict | None = None,
+) -> dict:
+    """Train on ``examples``; return the model as ``load_model`` reads it."""
+    np, sparse, TfidfVectorizer, LogisticRegression, cross_val_predict, StratifiedKFold = _sklearn()
+    tokens = [words(without_idioms(undisguise(e.text), e.lang)) for e in examples]
+    alert = np.array([e.alert for e in examples])
+    vectorisers = {
+        name: TfidfVectorizer(analyzer=grams, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
+        for name, grams in BLOCKS.items()
+    }
+    x = sparse.hstack([v.fit_transform(tokens) for v in vectorisers.values()]).tocsr()
+
+    def alert_model():
+        return LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    p_alert = cross_val_predict(alert_model(), x, alert, cv=folds, method="predict_proba")[:, 1]
+    threshold = _threshold(examples, p_alert, target_fpr)
+    model = alert_model().fit(x, alert)
+
+    coef = model.coef_[0]
+    blocks, start = {}, 0
+    for name, v in vectorisers.items():
+        vocabulary = v.vocabulary_
+        blocks[name] = {
+            feature: [round(float(v.idf_[i]), 5), round(float(coef[start + i]), 5)]
+            for feature, i in sorted(vocabulary.items())
+        }
+        start += len(vocabulary)
+
+    about = dict(about or {})
+    about.update(
+        trained_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        examples=len(examples),
+        c=c,
+        target_fpr=target_fpr,
+        cv_recall=_cv_recall(examples, p_alert, threshold),
+    )
+    return {
+        "format": FORMAT,
+        "bias": round(float(model.intercept_[0]), 6),
+        "threshold": round(float(threshold), 6),
+        "blocks": blocks,
+        "category": _category_model(examples, tokens, np, LogisticRegression),
+        "about": about,
+    }
+
+
+def _category_model(examples, tokens, np, LogisticRegression) -> dict:
+    """Which crisis category a flagged message most likely belongs to: words only, binary."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    crises = [(e.category, t) for e, t in zip(examples, tokens, strict=True) if e.alert]
+    labels = np.array([c for c, _ in crises])
+    classes = sorted(set(labels))
+    if len(classes) == 1:
+        return {"classes": classes, "bias": [0.0], "weights": {}}
+    v = CountVectorizer(analyzer=BLOCKS["word"], binary=True, min_df=MIN_DF)
+    x = v.fit_transform([t for _, t in crises])
+    m = LogisticRegression(C=CATEGORY_C, max_iter=3000).fit(x, labels)
+    coef = m.coef_ if len(classes) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
+    bias = m.intercept_ if len(classes) > 2 else [-m.intercept_[0], m.intercept_[0]]
+    order = [list(m.classes_).index(k) for k in classes]
+    weights = {}
+    for feature, i in v.vocabulary_.items():
+        row = [round(float(coef[k][i]), 3) for k in order]
+        if max(abs(w) for w in row) >= 0.05:  # smaller ones never change the argmax much
+            weights[feature] = row
+    return {
+        "classes": classes,
+        "bias": [round(float(bias[k]), 4) for k in order],
+        "weights": dict(sorted(weights.items())),
+    }
+
+
+def _threshold(examples: Sequence[Example], p_alert, target_fpr: float) -> float:
+    """The lowest threshold whose out-of-fold false alerts stay within target in every language."""
+    by_language: dict[str, list[float]] = {}
+    for e, p in zip(examples, p_alert, strict=True):
+        if not e.alert:
+            by_language.setdefault(e.lang, []).append(float(p))
+    threshold = 0.05  # never alert on a faint resemblance alone
+    for scores in by_language.values():
+        scores.sort(reverse=True)
+        allowed = math.floor(target_fpr * len(scores))
+        if allowed < len(scores):  # alerting on p >= t: the next calm score must fall below t
+            threshold = max(threshold, scores[allowed] + 1e-6)
+    return min(threshold, 0.95)
+
+
+def _cv_recall(examples: Sequence[Example], p_alert, threshold: float) -> dict[str, float]:
+    caught: dict[str, list[int]] = {}
+    for e, p in zip(examples, p_alert, strict=True):
+        if e.alert:
+            caught.setdefault(e.lang, []).append(int(p >= threshold))
+    return {lang: round(sum(v) / len(v), 3) for lang, v in sorted(caught.items())}
+
+
+def write_model(data: dict, path: Path) -> None:
+    """Write atomically: a bot starting meanwhile reads the old model or the new, never half."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as fh:
+        json.dump(data, fh, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    tmp.replace(path)
