@@ -959,8 +959,8 @@ def help_now_reply(
     lines = [lines_text(where)] if mid_log else []
     if not is_new:
         again = _(
-            "💛 A supervisor already knows you need someone, and I've let them know you asked "
-            "again. Someone will reach out to you."
+            "💛 A supervisor already knows, and I've let them know you need someone now. "
+            "Someone will reach out to you."
         )
         return "\n\n".join([*lines, again + _unstaffed_note(staffed)])
     opener = _("💛 Thank you for asking. You don't have to face this alone.")

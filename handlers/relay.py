@@ -380,9 +380,9 @@ def worry_confirmation(mentee: User, is_new: bool, staffed: bool) -> str:
             "It's outside the program's staffed hours, so the supervisors' reply may take longer."
         )
     emergency = crisis_plan.where_to_call(mentee.locale, mentee.timezone).lines.emergency
-    text += "\n\n" + _(
-        "If you think {name} is in danger right now, call the emergency number ({number})."
-    ).format(name=name, number=escape(emergency))
+    text += "\n\n" + _("If you think {name} is in danger right now, call {number}.").format(
+        name=name, number=escape(emergency)
+    )
     return text
 
 
