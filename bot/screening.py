@@ -23,6 +23,7 @@ from flows import alerts as alert_flow
 from flows import onboarding
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
+from flows.states import Worrying
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
 from storage import users
@@ -64,10 +65,14 @@ class CrisisScreening(BaseMiddleware):
 
     def _concerns_a_person(self, message: Message, data: dict[str, Any]) -> bool:
         """Everyone's words are screened, except the supervisors' own group (they discuss
-        cases there) and a supervisor's report of a missed message (/missed …)."""
+        cases there), a supervisor's report of a missed message (/missed …), and a mentor's
+        reason for "I'm worried about them": words about their mentee, which go to the
+        supervisors in the mentee's alert, not an alert about the mentor."""
         if message.from_user is None or message.from_user.is_bot:
             return False
         if message.chat.id == self._settings.supervisor_chat_id:
+            return False
+        if data.get("raw_state") == Worrying.reason.state:
             return False
         user: User | None = data.get("user")
         reporting = (message.text or "").startswith("/missed")

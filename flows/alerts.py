@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import onboarding
 from flows.screening import Hit
-from storage import alerts, oncall, outbox, status
+from storage import alerts, oncall, outbox, status, users
 from storage.models import Alert, AlertHit, AlertStatus, User
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 # How a supervisor can close a case. "false_alarm" teaches the lexicon what not to flag.
 OUTCOMES = ("false_alarm", "safe", "emergency_services", "other")
 LAST_LEVEL = 2  # 0: channel + on-call; 1: re-sent with the backups; 2: every supervisor
+
+# How an alert was raised (alerts.raised_by). Words are screened; the other two need none.
+WORDS, TAP, MENTOR = "words", "tap", "mentor"
+WORD_DETECTORS = frozenset({"lexicon", "model"})  # hits that carry the person's own words
+# The categories of the alerts raised without words.
+HELP_NOW = "help_now"  # the person tapped "I need to talk to someone now"
+MENTOR_CONCERN = "mentor_concern"  # their mentor pressed "I'm worried about them"
+TAP_SEVERITY = 3  # someone asking for a person right now is treated as imminent
+MENTOR_SEVERITY = 2
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ async def record_hits(
     now: dt.datetime,
     join_window: dt.timedelta,
     ack_within: dt.timedelta,
+    raised_by: str = WORDS,
 ) -> Case:
     """Open a case for these hits, or add them to the person's recent open case."""
     worst = max(hits, key=lambda hit: hit.severity)
@@ -56,11 +67,14 @@ async def record_hits(
             last_hit_at=now,
             escalation_level=0,
             escalate_at=now + ack_within,
+            raised_by=raised_by,
         )
         session.add(case)
         await session.flush()  # the id names the case in every message about it
     elif worst.severity > case.severity:
-        case.severity, case.category, worsened = worst.severity, worst.category, True
+        case.severity, worsened = worst.severity, True
+        if worst.detector in WORD_DETECTORS:  # a tap says how urgent, not what about
+            case.category = worst.category
     case.last_hit_at = now
     added = [
         AlertHit(
@@ -71,6 +85,8 @@ async def record_hits(
             category=hit.category,
             severity=hit.severity,
             at=now,
+            detector=hit.detector,
+            why=hit.why or None,
         )
         for hit in hits
     ]
@@ -78,6 +94,80 @@ async def record_hits(
     rules = ", ".join(hit.rule for hit in hits)
     alerts.audit(session, "opened" if is_new else "joined", alert_id=case.id, detail=rules[:200])
     return Case(case, is_new, added, worsened)
+
+
+async def raise_by_tap(
+    session: AsyncSession,
+    person: User,
+    *,
+    now: dt.datetime,
+    join_window: dt.timedelta,
+    ack_within: dt.timedelta,
+) -> Case:
+    """The person tapped "I need to talk to someone now": a top-severity alert, no words
+    needed. A second tap while their case is open joins it (nobody is paged again)."""
+    tap = Hit(
+        category=HELP_NOW,
+        severity=TAP_SEVERITY,
+        language=person.locale,
+        sentence="",
+        rule="tap:help_now",
+        detector=TAP,
+    )
+    return await record_hits(
+        session,
+        person,
+        [tap],
+        now=now,
+        join_window=join_window,
+        ack_within=ack_within,
+        raised_by=TAP,
+    )
+
+
+async def raise_by_mentor(
+    session: AsyncSession,
+    mentor: User,
+    mentee: User,
+    reason: str | None,
+    *,
+    now: dt.datetime,
+    join_window: dt.timedelta,
+    ack_within: dt.timedelta,
+) -> Case:
+    """A mentor is worried about their mentee: an alert for the mentee, with the mentor's
+    reason (stored encrypted, as the hit's sentence). The caller has checked the match."""
+    concern = Hit(
+        category=MENTOR_CONCERN,
+        severity=MENTOR_SEVERITY,
+        language=mentee.locale,
+        sentence=reason or "",
+        rule="mentor:worried",
+        detector=MENTOR,
+    )
+    case = await record_hits(
+        session,
+        mentee,
+        [concern],
+        now=now,
+        join_window=join_window,
+        ack_within=ack_within,
+        raised_by=MENTOR,
+    )
+    alerts.audit(session, "mentor_worried", alert_id=case.alert.id, actor=mentor.telegram_id)
+    return case
+
+
+def has_words(hit: AlertHit) -> bool:
+    """The hit quotes the person's own words (not a tap, not their mentor's reason)."""
+    return hit.detector in WORD_DETECTORS
+
+
+async def someone_new(session: AsyncSession, telegram_id: int, locale: str) -> User:
+    """Safety comes before paperwork: someone not yet registered still reaches a supervisor."""
+    return await users.create(
+        session, telegram_id=telegram_id, locale=locale, pseudonym=onboarding.new_pseudonym()
+    )
 
 
 async def acknowledge(session: AsyncSession, alert: Alert, by: User, now: dt.datetime) -> bool:
@@ -110,7 +200,8 @@ async def resolve(
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = by.telegram_id, now
     verdict = "false_alarm" if outcome == "false_alarm" else "confirmed"
-    for hit in await alerts.hits_of(session, alert.id):
+    # Only the person's words teach the lexicon: a tap or a mentor's reason has none of them.
+    for hit in filter(has_words, await alerts.hits_of(session, alert.id)):
         alerts.label(
             session,
             language=hit.language,

@@ -35,6 +35,8 @@ ACTIVITY_CHOICES = ("less", "as_planned", "more")
 REST_CHOICES = tuple(range(6))  # 5 stands for "5 or more"
 SLEEP_HOUR_CHOICES = (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
 DONE = "done"  # the value of the button that closes the symptom multi-select
+# A mood this low (0 or 1 of 10): the next question also offers someone to talk to, at once.
+HELP_OFFER_MOOD = 1
 
 
 def next_step(step: Step) -> Step | None:
@@ -44,6 +46,12 @@ def next_step(step: Step) -> Step | None:
 
 def step_number(step: Step) -> int:
     return ORDER.index(step) + 1
+
+
+def offers_help(step: Step, answers: Mapping[str, Any]) -> bool:
+    """The question right after a lowest mood offers a person to talk to, beside the log."""
+    mood = answers.get(Step.MOOD)
+    return step is next_step(Step.MOOD) and mood is not None and mood <= HELP_OFFER_MOOD
 
 
 def choose(step: Step, value: str, answers: Mapping[str, Any], symptoms: Sequence[str]) -> Progress:

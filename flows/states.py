@@ -39,3 +39,9 @@ class Reviewing(StatesGroup):
 
 class ChangingReminder(StatesGroup):
     time = State()  # the state's data: the message whose buttons count ("prompt")
+
+
+class Worrying(StatesGroup):
+    # A mentor's optional reason for "I'm worried about them". The state's data: the match,
+    # the message whose buttons count, and whatever the mentor was doing before (given back).
+    reason = State()

@@ -23,8 +23,8 @@ from flows import screening
 from flows.languages import SUPPORTED
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
-from storage import alerts, oncall, outbox, status, users
-from storage.models import Alert, AlertStatus, Role, User, utcnow
+from storage import alerts, matches, oncall, outbox, status, users
+from storage.models import Alert, AlertHit, AlertStatus, Role, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,12 @@ CATEGORY_NAMES = {
     "harm_to_others": __("harm to others"),
     "abuse_or_danger_at_home": __("abuse or danger at home"),
     "medical_red_flag": __("medical red flag"),
+    alert_flow.HELP_NOW: __("asked for someone now"),
+    alert_flow.MENTOR_CONCERN: __("mentor's concern"),
 }
+# The button a person taps to reach someone without having to find words (handlers/crisis).
+HELP_NOW_LABEL = __("I need to talk to someone now")
+WHY_LIMIT = 120  # a detector's reason is one short line
 STATUS_NAMES = {
     AlertStatus.OPEN: __("open"),
     AlertStatus.ACKNOWLEDGED: __("acknowledged"),
@@ -83,6 +88,7 @@ async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) ->
     if person and settings.alerts_show_names and person.display_name:
         who += f" ({escape(person.display_name)})"
     hits = await alerts.hits_of(session, alert.id)
+    worded = [hit for hit in hits if alert_flow.has_words(hit)]
     lines = [
         _("🚨 <b>Alert #{id}</b> · {severity} · {category}").format(
             id=alert.id,
@@ -90,12 +96,49 @@ async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) ->
             category=CATEGORY_NAMES.get(alert.category, alert.category),
         ),
         _("Person: {who}").format(who=who),
-        _("Mentor: {mentor}").format(mentor=_("none yet")),
+        _("Mentor: {mentor}").format(mentor=await _mentor_of(session, alert.user_id)),
+        raised_by_line(alert, hits),
     ]
-    lines += [f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)" for hit in hits[-5:]]
+    if worded:
+        lines.append(detected_by_line(worded))
+    lines += [f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)" for hit in worded[-5:]]
     lines.append(_("Opened: {time} UTC").format(time=f"{alert.opened_at:%Y-%m-%d %H:%M}"))
     lines += await _status_lines(session, alert)
     return "\n".join(lines)
+
+
+async def _mentor_of(session: AsyncSession, user_id: int) -> str:
+    match = await matches.active_of_mentee(session, user_id)
+    mentor = await session.get(User, match.mentor_id) if match is not None else None
+    return escape(mentor.pseudonym) if mentor is not None else _("none yet")
+
+
+def raised_by_line(alert: Alert, hits: list[AlertHit]) -> str:
+    """One line on how the case began: the person's words, their tap, or their mentor."""
+    if alert.raised_by == alert_flow.TAP:
+        return _("Raised by: a tap on “{button}”").format(button=HELP_NOW_LABEL)
+    if alert.raised_by == alert_flow.MENTOR:
+        reason = next((h.sentence for h in hits if h.detector == alert_flow.MENTOR), "")
+        if reason:
+            return _("Raised by: their mentor — reason: {reason}").format(reason=escape(reason))
+        return _("Raised by: their mentor (no reason given)")
+    return _("Raised by: their words")
+
+
+def detected_by_line(worded: list[AlertHit]) -> str:
+    """Which detectors matched the person's words, and why, once per alert."""
+    phrases = list(dict.fromkeys(_detector_phrase(hit) for hit in worded))
+    return _("Detected by: {detectors}").format(detectors="; ".join(phrases[:3]))
+
+
+def _detector_phrase(hit: AlertHit) -> str:
+    why = hit.why or hit.rule  # hits stored before detectors said why: the lexicon's entry id
+    if len(why) > WHY_LIMIT:
+        why = why[: WHY_LIMIT - 1] + "…"
+    if hit.detector == "model":
+        # The model's why may begin with its own name ("model 0.91: …"): say it once.
+        return _("model ({why})").format(why=escape(why.removeprefix("model ").strip()))
+    return _("lexicon {why}").format(why=escape(why))
 
 
 async def _status_lines(session: AsyncSession, alert: Alert) -> list[str]:
@@ -275,8 +318,7 @@ async def _add_to_case(
         followers += [(s.telegram_id, s.locale) for s in await alert_flow.recipients(session, 0)]
     for chat_id, locale in followers:
         with i18n.use_locale(locale):
-            text = _("➕ New message in alert #{id}:").format(id=alert.id) + "\n"
-            text += "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in case.added)
+            text = added_note(alert.id, case.added)
         channel = chat_id == settings.supervisor_chat_id
         await outbox.enqueue(
             session,
@@ -288,6 +330,34 @@ async def _add_to_case(
             on_undeliverable="all_supervisors" if chat_id == settings.supervisor_chat_id else None,
             urgent=True,
         )
+
+
+def added_note(alert_id: int, added: list[AlertHit]) -> str:
+    """What joined an open case: new words, a tap, or the mentor's concern."""
+    notes = []
+    worded = [hit for hit in added if alert_flow.has_words(hit)]
+    if worded:
+        notes.append(
+            _("➕ New message in alert #{id}:").format(id=alert_id)
+            + "\n"
+            + "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in worded)
+        )
+    for hit in added:
+        if hit.detector == alert_flow.TAP:
+            notes.append(
+                _("➕ Alert #{id}: they tapped “{button}”.").format(
+                    id=alert_id, button=HELP_NOW_LABEL
+                )
+            )
+        elif hit.detector == alert_flow.MENTOR:
+            notes.append(
+                _("➕ Alert #{id}: their mentor is worried about them — reason: {reason}").format(
+                    id=alert_id, reason=escape(hit.sentence)
+                )
+                if hit.sentence
+                else _("➕ Alert #{id}: their mentor is worried about them.").format(id=alert_id)
+            )
+    return "\n\n".join(notes)
 
 
 def _message(text: str, markup: InlineKeyboardMarkup | None) -> dict[str, object]:

@@ -12,6 +12,8 @@ record (their plan, their conversation), never against an id carried in the butt
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +27,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -36,16 +39,20 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
+from flows import alerts as alert_flow
 from flows import crisis_plan
 from flows.crisis_lines import CrisisLine
 from flows.crisis_plan import Section, WhereToCall
+from flows.languages import match_language
 from flows.states import CrisisPlanning, DailyLogging, Onboarding
 from handlers import daily_log
+from handlers.alerts import HELP_NOW_LABEL, announce, staffed_now
 from handlers.filters import HasRole
 from handlers.keyboards import (
     CancelFlow,
     CheckinChoice,
     ConsentChoice,
+    HelpNow,
     LogAnswer,
     NoteAction,
     ZoneChoice,
@@ -55,7 +62,9 @@ from handlers.keyboards import (
 )
 from handlers.menu import LOGGERS
 from storage import crisis_plans
-from storage.models import User
+from storage.models import User, utcnow
+
+log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 UTF-16 code units per message; keep some room
 
@@ -138,6 +147,7 @@ def router() -> Router:
     r.message.register(show_crisis, CrisisButton())
     r.message.register(show_plan_menu, Command("crisisplan"))
     r.callback_query.register(plan_action, PlanAction.filter())
+    r.callback_query.register(help_now_pressed, HelpNow.filter())  # any state, like /crisis
     writing = StateFilter(CrisisPlanning.writing)
     r.message.register(cancel_typed, Command("cancel"), writing)
     r.message.register(log_while_writing, Command("log"), writing, HasRole(*LOGGERS))
@@ -206,19 +216,26 @@ async def show_crisis(message: Message, user: User | None, session: AsyncSession
     where = _where(user, message)
     plan = await crisis_plans.sections(session, user.id) if user is not None else {}
     if plan:
-        messages = chunks(plan_parts(plan, where))
-        keyboard = crisis_keyboard() if crisis_plan.may_keep_a_plan(user) else None
+        parts = plan_parts(plan, where)
+        if _may_ask_for_help_now(user):  # after the lines, before "/crisisplan changes it"
+            parts.insert(-1, help_now_offer())
+        messages = chunks(parts)
+        # The last part carries the offer's button. (The 🆘 keyboard is already there: it
+        # came with onboarding and with the plan's first part.)
         for number, text in enumerate(messages, 1):
-            await message.answer(text, reply_markup=keyboard if number == len(messages) else None)
+            markup = _help_now_markup(user) if number == len(messages) else None
+            await message.answer(text, reply_markup=markup)
         return
     text = _("<b>🆘 Help, right now</b>") + "\n\n" + lines_text(where)
+    if _may_ask_for_help_now(user):
+        text += "\n\n" + help_now_offer()
     if crisis_plan.may_keep_a_plan(user):
         text += "\n\n" + _(
             "You don't have a crisis plan yet. On a calmer day, it helps to write down what you "
             "notice when things get hard, what helps, and who you can turn to. Then it's all "
             "here, in one place, when you need it."
         )
-        markup = rows([button(_("✏️ Make my plan"), PlanAction(action=BEGIN))], 1)
+        markup = rows([help_now_button(), button(_("✏️ Make my plan"), PlanAction(action=BEGIN))], 1)
         await message.answer(text, reply_markup=markup)
         return
     if user is None or (user.role in crisis_plan.PLANNERS and user.consent_version is None):
@@ -226,7 +243,7 @@ async def show_crisis(message: Message, user: User | None, session: AsyncSession
             "Once we've set you up (send /start when you're ready), you can also write a "
             "personal crisis plan here."
         )
-    await message.answer(text)
+    await message.answer(text, reply_markup=_help_now_markup(user))
 
 
 def plan_parts(plan: dict[str, str], where: WhereToCall) -> list[str]:
@@ -615,7 +632,7 @@ async def part_typed(
     data = await state.get_data()
     section = crisis_plan.parse_section(data.get("section"))
     if not crisis_plan.may_keep_a_plan(user) or section is None:
-        await _give_back(state, data)
+        await give_back(state, data)
         await message.answer(
             _("Sorry, I lost track of which part we were writing. /crisisplan shows your plan.")
         )
@@ -663,7 +680,7 @@ async def cancel_typed(
     data = await state.get_data()
     if not crisis_plan.may_keep_a_plan(user):
         await retire_buttons(bot, message.chat.id, data.get("prompt"))
-        await _give_back(state, data)
+        await give_back(state, data)
         await message.answer(_("Nothing was changed."))
         return
     assert user is not None
@@ -681,7 +698,7 @@ async def log_while_writing(
     """/log while writing: the part stays as it was, and the daily log goes on."""
     data = await state.get_data()
     await retire_buttons(bot, message.chat.id, data.get("prompt"))
-    await _give_back(state, data)
+    await give_back(state, data)
     await message.answer(_("I've left your crisis plan as it was."))
     await daily_log.start_log(message, user, session, state, settings)
 
@@ -726,7 +743,7 @@ async def _finish_writing(target: Message | CallbackQuery, writer: Writer, headl
     """
     user, state, bot = writer.user, writer.state, writer.bot
     data = await state.get_data()
-    resumed = await _give_back(state, data)
+    resumed = await give_back(state, data)
     if resumed:
         headline += "\n\n" + resumed
     filled = await crisis_plans.filled(writer.session, user.id)
@@ -751,8 +768,9 @@ def _stopped(draft: dict[str, Any]) -> str:
     return _("Nothing was changed.")
 
 
-async def _give_back(state: FSMContext, data: dict[str, Any]) -> str:
-    """Restore what was put aside when writing began; a word on how to carry on with it."""
+async def give_back(state: FSMContext, data: dict[str, Any]) -> str:
+    """Restore what was put aside in ``data["paused"]`` when a side step began (writing a
+    part of the plan, a mentor's concern); a word on how to carry on with it."""
     paused = data.get("paused") or [None, {}]
     previous, previous_data = paused[0], paused[1] or {}
     if previous is None:
@@ -814,6 +832,29 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 # --- the answer to a message that screening flagged --------------------------------------
 
 
+def what_happens_next(user: User, *, staffed: bool) -> str:
+    """Who was told, and when to expect them: only what is true (consent, staffed hours).
+    It comes below the crisis lines, which it points to."""
+    told = (
+        _(
+            "As you agreed when you joined, I've let the program's on-call supervisor know. "
+            "Someone will reach out to you."
+        )
+        if user.consent_version
+        else _("I've let a supervisor of the program know, so that someone can reach out to you.")
+    )
+    return told + _unstaffed_note(staffed)
+
+
+def _unstaffed_note(staffed: bool) -> str:
+    if staffed:
+        return ""
+    return "\n" + _(
+        "It's outside the program's staffed hours, so our reply may take longer. The "
+        "numbers above are there for you right now."
+    )
+
+
 async def crisis_reply(
     session: AsyncSession,
     user: User,
@@ -830,20 +871,7 @@ async def crisis_reply(
         "to face it alone."
     )
     parts = [opener, *(plan_parts(plan, where) if plan else [lines_text(where)])]
-    told = (
-        _(
-            "As you agreed when you joined, I've let the program's on-call supervisor know. "
-            "Someone will reach out to you."
-        )
-        if user.consent_version
-        else _("I've let a supervisor of the program know, so that someone can reach out to you.")
-    )
-    if not staffed:
-        told += "\n" + _(
-            "It's outside the program's staffed hours, so our reply may take longer. The "
-            "numbers above are there for you right now."
-        )
-    parts.append(told)
+    parts.append(what_happens_next(user, staffed=staffed))
     messages: list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]] = [
         (text, None) for text in chunks(parts)
     ]
@@ -855,3 +883,85 @@ async def crisis_reply(
     elif crisis_plan.may_keep_a_plan(user):
         messages[-1] = (messages[-1][0], crisis_keyboard())
     return messages
+
+
+# --- "I need to talk to someone now": help that needs no words ----------------------------
+
+
+def help_now_button() -> InlineKeyboardButton:
+    return button(str(HELP_NOW_LABEL), HelpNow())
+
+
+def _may_ask_for_help_now(user: User | None) -> bool:
+    """Mentees and mentors, and anyone not registered yet; supervisors answer alerts."""
+    return user is None or user.role in crisis_plan.PLANNERS
+
+
+def _help_now_markup(user: User | None) -> InlineKeyboardMarkup | None:
+    return rows([help_now_button()]) if _may_ask_for_help_now(user) else None
+
+
+def help_now_offer() -> str:
+    return _(
+        "If you need to talk to someone now, tap the button: the program's on-call supervisor "
+        "is told at once. You don't have to explain anything."
+    )
+
+
+async def help_now_pressed(
+    query: CallbackQuery,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    """One tap raises a top-severity alert for the presser, always the presser: the button
+    names nobody, so a forged one can only ask help for oneself. A second tap while the case
+    is open joins it: the supervisors see it, nobody is paged again."""
+    await query.answer()
+    person = user or await alert_flow.someone_new(
+        session,
+        query.from_user.id,
+        match_language(query.from_user.language_code, settings.default_locale),
+    )
+    case = await alert_flow.raise_by_tap(
+        session,
+        person,
+        now=utcnow(),
+        join_window=dt.timedelta(minutes=settings.alert_join_minutes),
+        ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+    )
+    await announce(session, case, settings, i18n)
+    log.warning(
+        "help tap: alert %s %s for user %s",
+        case.alert.id,
+        "opened" if case.is_new else "joined",
+        person.id,
+    )
+    mid_log = await daily_log.is_current_question(query, state)
+    where = _where(person, query)
+    staffed = staffed_now(settings)
+    await bot.send_message(
+        person.telegram_id, help_now_reply(person, where, case.is_new, staffed, mid_log)
+    )
+    if mid_log and isinstance(query.message, Message):
+        # The question comes again below the answer, and its copy above loses its buttons.
+        await daily_log.ask_again_after_help(query.message, state, settings)
+
+
+def help_now_reply(
+    person: User, where: WhereToCall, is_new: bool, staffed: bool, mid_log: bool
+) -> str:
+    """What happens next, honestly. From the 🆘 view the crisis lines are just above; from
+    the daily log they are not, so they come here, above what points to them."""
+    lines = [lines_text(where)] if mid_log else []
+    if not is_new:
+        again = _(
+            "💛 A supervisor already knows, and I've let them know you need someone now. "
+            "Someone will reach out to you."
+        )
+        return "\n\n".join([*lines, again + _unstaffed_note(staffed)])
+    opener = _("💛 Thank you for asking. You don't have to face this alone.")
+    return "\n\n".join([opener, *lines, what_happens_next(person, staffed=staffed)])

@@ -24,9 +24,11 @@ from flows import daily_log, timezones
 from flows.daily_log import Step
 from flows.states import DailyLogging
 from handlers import reminders, render
+from handlers.alerts import HELP_NOW_LABEL
 from handlers.filters import HasRole
 from handlers.keyboards import (
     CancelFlow,
+    HelpNow,
     LogAnswer,
     NoteAction,
     button,
@@ -154,13 +156,13 @@ async def answer_typed(
             await message.answer(_hint_for(step))
         await _ask(message, state, draft, settings)
         return
-    await retire_buttons(bot, message.chat.id, draft.get("prompt"))
     draft = {**draft, "answers": progress.answers}
     if progress.step is None:
+        await retire_buttons(bot, message.chat.id, draft.get("prompt"))
         await _save(message, user, session, state, draft, settings, edit=False)
         return
     draft["step"] = progress.step.value
-    await _ask(message, state, draft, settings)
+    await _ask(message, state, draft, settings)  # the question above loses its buttons
 
 
 async def note_action(
@@ -215,10 +217,30 @@ async def show_history(message: Message, user: User, session: AsyncSession) -> N
 async def _ask(
     message: Message, state: FSMContext, draft: dict[str, Any], settings: Settings
 ) -> None:
-    """Ask the current question in a new message, which becomes the one whose buttons count."""
+    """Ask the current question in a new message, which becomes the one whose buttons count.
+
+    The copy asked before (above a crisis answer, say) loses its buttons as the new one is
+    sent: two live copies of one question, one of them answering "expired", confuse."""
+    if message.bot is not None:
+        await retire_buttons(message.bot, message.chat.id, draft.get("prompt"))
     text, markup = _question(draft, settings)
     sent = await message.answer(text, reply_markup=markup)
     await state.set_data({**draft, "prompt": sent.message_id})
+
+
+async def is_current_question(query: CallbackQuery, state: FSMContext) -> bool:
+    """The pressed message is the log question being asked now."""
+    if await state.get_state() != DailyLogging.answering.state:
+        return False
+    draft = await state.get_data()
+    return isinstance(query.message, Message) and draft.get("prompt") == query.message.message_id
+
+
+async def ask_again_after_help(message: Message, state: FSMContext, settings: Settings) -> None:
+    """After "I need to talk to someone now" from the log: the same question, below the
+    answer, without the offer (it was taken); the log goes on from there."""
+    draft = await state.get_data()
+    await _ask(message, state, {**draft, "help_asked": True}, settings)
 
 
 async def _show(message: Message, draft: dict[str, Any], settings: Settings) -> None:
@@ -274,6 +296,7 @@ def _question(draft: dict[str, Any], settings: Settings) -> tuple[str, InlineKey
         frozenset(chosen),
         bool(draft.get("ditto")) and step is Step.INTENSITY,
         Options(settings.log_symptoms, settings.note_max_length),
+        daily_log.offers_help(step, draft["answers"]) and not draft.get("help_asked"),
     )
 
 
@@ -285,7 +308,12 @@ class Options:
 
 @lru_cache(maxsize=2048)
 def _rendered_question(
-    step: Step, locale: str, chosen: frozenset[str], ditto: bool, options: Options
+    step: Step,
+    locale: str,
+    chosen: frozenset[str],
+    ditto: bool,
+    options: Options,
+    offer_help: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of a question. The same for everyone with the same choices so
     far, so it is built once per language: building buttons costs more than the database."""
@@ -297,6 +325,16 @@ def _rendered_question(
         markup = with_rows(
             markup, [button(_("↺ Same as yesterday"), LogAnswer(step=step, value=DITTO))]
         )
+    if offer_help:  # after the lowest moods: someone to talk to, beside carrying on
+        text = (
+            _(
+                "💛 I'm sorry today is so hard. If you need to talk to someone now, tap "
+                "“{button}”. Or answer below, and we'll carry on."
+            ).format(button=HELP_NOW_LABEL)
+            + "\n\n"
+            + text
+        )
+        markup = with_rows(markup, [button(str(HELP_NOW_LABEL), HelpNow())])
     cancel = button(_("✕ Cancel"), CancelFlow())
     return f"<i>{header}</i>\n\n{text}", with_rows(markup, [cancel])
 

@@ -341,7 +341,10 @@ def _share(value: str) -> str:
 async def _ask(
     message: Message, user: User, state: FSMContext, draft: dict[str, Any], settings: Settings
 ) -> None:
-    """Ask the current question in a new message, which becomes the one whose buttons count."""
+    """Ask the current question in a new message, which becomes the one whose buttons count.
+    The copy asked before (above a crisis answer, say) loses its buttons: one live copy."""
+    if message.bot is not None:
+        await retire_buttons(message.bot, message.chat.id, draft.get("prompt"))
     text, markup = question(draft, user.role, settings)
     sent = await message.answer(text, reply_markup=markup)
     await state.set_data({**draft, "prompt": sent.message_id})

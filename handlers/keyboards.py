@@ -41,6 +41,10 @@ class CancelFlow(CallbackData, prefix="cancel"):
     pass
 
 
+class HelpNow(CallbackData, prefix="helpnow"):
+    """ "I need to talk to someone now": names nobody, so it only ever asks for the presser."""
+
+
 def rows(buttons: Iterable[InlineKeyboardButton], *widths: int) -> InlineKeyboardMarkup:
     """Lay buttons out in rows of the given widths, the last width repeating.
 

@@ -10,6 +10,7 @@ than a 👍. Every button is re-checked against our records when pressed.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from html import escape
 from typing import Any
@@ -18,6 +19,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardMarkup,
@@ -31,15 +33,19 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from flows import mentee_summary, team, timezones
+from flows import alerts as alert_flow
+from flows import crisis_plan, mentee_summary, team, timezones
 from flows import relay as relay_flow
 from flows.relay import Conversation
+from flows.states import Worrying
 from handlers import render
+from handlers.alerts import announce, staffed_now
+from handlers.crisis import give_back
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
 from storage import matches, outbox, profiles, reviews, users
-from storage.models import Match, MatchStatus, Role, User
+from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,17 @@ class Opener(CallbackData, prefix="opener"):
     index: int
 
 
+class Worried(CallbackData, prefix="worry"):
+    """A mentor's "I'm worried about them" on a mentee of /mentees. Re-checked on every
+    press and again when the alert is raised: the presser must be the match's mentor."""
+
+    match_id: int
+
+
+class WorryStep(CallbackData, prefix="worrystep"):
+    action: str  # "skip" | "cancel"
+
+
 class InRelay(Filter):
     """Passes (with ``conversation``) when the person is in an open conversation."""
 
@@ -107,6 +124,12 @@ def router() -> Router:
     r.callback_query.register(reach_out_pressed, ReachOut.filter())
     r.callback_query.register(mentee_choice, MenteeChoice.filter())
     r.callback_query.register(opener_pressed, Opener.filter())
+    r.callback_query.register(worried_pressed, Worried.filter())
+    worrying = StateFilter(Worrying.reason)
+    r.callback_query.register(worry_step, WorryStep.filter(), worrying)
+    r.message.register(worry_cancelled, Command("cancel"), worrying)
+    r.message.register(worry_typed, worrying, F.text, ~F.text.startswith("/"))
+    r.message.register(worry_not_text, worrying, ~F.text)
     # Commands are never relayed, and a flow in progress (a daily log) keeps its answers.
     not_a_command = ~(F.text.startswith("/"))
     r.message.register(relay_message, StateFilter(None), loggers, not_a_command, InRelay())
@@ -138,6 +161,8 @@ async def show_mentees(
         blocks.append(render.mentee_block(summary))
         label = _("Reach out to {name}").format(name=_short(summary.name))
         buttons.append(button(label, ReachOut(match_id=match.id)))
+        worried = _("I'm worried about {name}").format(name=_short(summary.name))
+        buttons.append(button(worried, Worried(match_id=match.id)))
     blocks.append(_("<i>You see only what each mentee chose to share.</i>"))
     await message.answer("\n\n".join(blocks), reply_markup=rows(buttons, 1))
 
@@ -188,6 +213,187 @@ def no_mentees_yet() -> str:
         "You don't have a mentee yet. I'll introduce you as soon as a match is confirmed — "
         "thank you for being here."
     )
+
+
+# ----- "I'm worried about them" (mentors) -------------------------------------------------
+
+
+async def worried_pressed(
+    query: CallbackQuery,
+    callback_data: Worried,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    """Ask for an optional reason; whatever the mentor was doing waits (see give_back)."""
+    match = await _mentored(session, user, callback_data.match_id)
+    if match is None or not isinstance(query.message, Message):
+        await query.answer(_("That's not one of your mentees."))
+        return
+    await query.answer()
+    mentee = await session.get(User, match.mentee_id)
+    assert mentee is not None
+    data = await state.get_data()
+    if await state.get_state() == Worrying.reason.state:  # about another mentee now
+        await retire_buttons(query.bot, query.message.chat.id, data.get("prompt"))
+        paused = data.get("paused")
+    else:
+        paused = [await state.get_state(), data]
+    sent = await query.message.answer(
+        _(
+            "What worries you about {name}? A few words help the supervisor understand; only "
+            "the program's supervisors read them. Or tap Skip."
+        ).format(name=escape(mentee.known_as)),
+        reply_markup=rows(
+            [
+                button(_("Skip ▸"), WorryStep(action="skip")),
+                button(_("✕ Cancel"), WorryStep(action="cancel")),
+            ],
+            1,
+        ),
+    )
+    await state.set_state(Worrying.reason)
+    await state.set_data({"match_id": match.id, "prompt": sent.message_id, "paused": paused})
+
+
+async def worry_typed(
+    message: Message,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    reason = (message.text or "").strip()
+    if len(reason) > settings.note_max_length:
+        await message.answer(
+            _(
+                "That's a little long for this: up to {limit} characters, please. Or tap Skip."
+            ).format(limit=settings.note_max_length)
+        )
+        return
+    await _raise_worry(message, user, session, state, settings, i18n, bot, reason or None)
+
+
+async def worry_not_text(message: Message) -> None:
+    await message.answer(
+        _("I can only read typed words here. Type a few words, or tap Skip above.")
+    )
+
+
+async def worry_step(
+    query: CallbackQuery,
+    callback_data: WorryStep,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    data = await state.get_data()
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None or data.get("prompt") != message.message_id:
+        await query.answer(_("This button has expired."))
+        return
+    await query.answer()
+    if callback_data.action == "skip":
+        await _raise_worry(message, user, session, state, settings, i18n, bot, None)
+    else:
+        await _drop_worry(message, state, bot)
+
+
+async def worry_cancelled(message: Message, state: FSMContext, bot: Bot) -> None:
+    await _drop_worry(message, state, bot)
+
+
+async def _drop_worry(message: Message, state: FSMContext, bot: Bot) -> None:
+    data = await state.get_data()
+    await retire_buttons(bot, message.chat.id, data.get("prompt"))
+    resumed = await give_back(state, data)
+    text = _("Stopped. Nothing was sent to the supervisors.")
+    await bot.send_message(message.chat.id, text + ("\n\n" + resumed if resumed else ""))
+
+
+async def _raise_worry(
+    message: Message,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
+    reason: str | None,
+) -> None:
+    """Checked once more (the match may have ended meanwhile), then an alert for the mentee."""
+    data = await state.get_data()
+    await retire_buttons(bot, message.chat.id, data.get("prompt"))
+    resumed = await give_back(state, data)
+    match = await _mentored(session, user, data.get("match_id"))
+    mentee = await session.get(User, match.mentee_id) if match is not None else None
+    if user is None or mentee is None:
+        await bot.send_message(
+            message.chat.id,
+            _(
+                "You're no longer matched with this mentee, so I couldn't pass this on. If "
+                "someone is in danger right now, call the emergency number."
+            ),
+        )
+        return
+    case = await alert_flow.raise_by_mentor(
+        session,
+        user,
+        mentee,
+        reason,
+        now=utcnow(),
+        join_window=dt.timedelta(minutes=settings.alert_join_minutes),
+        ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+    )
+    await announce(session, case, settings, i18n)
+    log.warning(
+        "mentor concern: alert %s %s for user %s, raised by mentor %s",
+        case.alert.id,
+        "opened" if case.is_new else "joined",
+        mentee.id,
+        user.id,
+    )
+    text = worry_confirmation(mentee, case.is_new, staffed_now(settings))
+    await bot.send_message(message.chat.id, text + ("\n\n" + resumed if resumed else ""))
+
+
+def worry_confirmation(mentee: User, is_new: bool, staffed: bool) -> str:
+    """What happens next, for the mentor: who knows now, and what to do if it can't wait."""
+    name = escape(mentee.known_as)
+    if is_new:
+        text = _(
+            "Thank you for telling me. I've let the program's on-call supervisor know you're "
+            "worried about {name}. A supervisor will look into it and may contact you or {name}."
+        ).format(name=name)
+    else:
+        text = _(
+            "Thank you for telling me. The supervisors already have an open case about {name}; "
+            "I've added your concern to it."
+        ).format(name=name)
+    if not staffed:
+        text += "\n" + _(
+            "It's outside the program's staffed hours, so the supervisors' reply may take longer."
+        )
+    emergency = crisis_plan.where_to_call(mentee.locale, mentee.timezone).lines.emergency
+    text += "\n\n" + _("If you think {name} is in danger right now, call {number}.").format(
+        name=name, number=escape(emergency)
+    )
+    return text
+
+
+async def _mentored(session: AsyncSession, user: User | None, match_id: Any) -> Match | None:
+    """The active match ``match_id`` when ``user`` is its mentor, by our records; else None."""
+    if user is None or not user.is_onboarded or not isinstance(match_id, int):
+        return None
+    try:
+        return await relay_flow.mentored_match(session, match_id, user)
+    except relay_flow.NotYours:
+        return None
 
 
 # ----- /mentor (mentees) ------------------------------------------------------------------

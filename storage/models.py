@@ -209,10 +209,15 @@ class Alert(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     channel_message_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    # "words" (screening), "tap" (the person's "I need to talk to someone now") or "mentor"
+    raised_by: Mapped[str] = mapped_column(String(8), default="words", server_default="words")
 
 
 class AlertHit(Base):
-    """A sentence that matched, with the rule that matched it (no other history)."""
+    """A sentence that matched, with the rule that matched it (no other history).
+
+    A tap or a mentor's concern is a hit without the person's words: ``detector`` says which
+    ("tap", "mentor"), and a mentor's typed reason is its ``sentence``."""
 
     __tablename__ = "alert_hits"
 
@@ -224,6 +229,9 @@ class AlertHit(Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[int] = mapped_column(SmallInteger)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    detector: Mapped[str] = mapped_column(String(16), default="lexicon", server_default="lexicon")
+    # The detector's reason, for the supervisor: may quote the person's words, so encrypted.
+    why: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 class AuditEvent(Base):

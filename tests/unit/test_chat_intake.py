@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from aiogram.methods import EditMessageReplyMarkup
 
 from flows import matching
 from flows.states import Intake
@@ -135,6 +136,28 @@ async def test_a_sticker_mid_intake_gets_the_same_question_again(
     state, data = await conversation(sessionmaker, MENTEE)
     assert state == Intake.answering.state and data["answers"]["goals"] == ["sleep"]
     p.assert_no_apology()
+
+
+async def test_a_question_asked_again_after_a_crisis_reply_retires_its_earlier_copy(
+    harness, watch, sessionmaker
+) -> None:
+    await member(sessionmaker, MENTEE)
+    p = person(harness, watch, MENTEE)
+    await p.send("/profile")
+    earlier = p.shown()
+    mark = len(watch.calls)
+    await p.say("I want to kill myself")
+    assert "Thank you for telling me" in "\n".join(p.texts())
+    again = p.shown()
+    assert again.message_id != earlier.message_id and again.text == earlier.text
+    assert any(
+        isinstance(c, EditMessageReplyMarkup)
+        and c.message_id == earlier.message_id
+        and c.reply_markup is None
+        for c in watch.calls[mark:]
+    ), "the copy above the crisis answer kept its buttons"
+    await p.tap("Sleep")  # the intake goes on from the copy below
+    assert "✓ Sleep" in p.labels()
 
 
 async def test_old_question_buttons_have_expired(harness, watch, sessionmaker) -> None:

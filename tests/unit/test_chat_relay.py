@@ -162,7 +162,12 @@ async def test_mentees_shows_each_mentee_with_only_what_they_chose_to_share(
     assert "Last check-in: 2 days ago" in cleo_part
     assert "7 days" not in cleo_part and "Hard days" not in cleo_part
     assert "Nobody should read this" not in text and "Mood" not in text
-    assert ben.labels() == ["Reach out to Ana", "Reach out to Cleo"]
+    assert ben.labels() == [
+        "Reach out to Ana",
+        "I'm worried about Ana",
+        "Reach out to Cleo",
+        "I'm worried about Cleo",
+    ]
 
 
 async def test_a_mentor_without_mentees_is_told_kindly(harness, sessionmaker) -> None:
