@@ -64,6 +64,7 @@ from pathlib import Path
 
 from flows.disguises import undisguise
 from flows.screening_model import MODEL_PATH, Model, ModelError, Verdict, load_model
+from flows.screening_model import words as model_words
 
 __all__ = [
     "BASE_LANGUAGE",
@@ -907,9 +908,18 @@ def _model_hits(text: str, language: str) -> list[Hit]:
             sentence=stripped,
             rule="model",
             detector="model",
-            why=f"model {verdict.probability:.2f}: " + ", ".join(verdict.why),
+            why=f"model {verdict.probability:.2f}: " + ", ".join(_as_written(verdict.why, text)),
         )
     ]
+
+
+def _as_written(features: tuple[str, ...], text: str) -> list[str]:
+    """The model's words as the person wrote them ("pills", not the normalised "pils")."""
+    written: dict[str, str] = {}
+    for token in text.split():
+        for word in model_words(token):
+            written.setdefault(word, token.strip(".,;:!?¡¿()\"'«»"))
+    return [" ".join(written.get(w, w) for w in feature.split()) for feature in features]
 
 
 def _match(lex: Lexicon, text: str, spans: list[tuple[int, int]]) -> list[_Found]:

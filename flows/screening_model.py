@@ -30,6 +30,7 @@ import logging
 import math
 import re
 import unicodedata
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -212,7 +213,7 @@ def load_model(path: Path = MODEL_PATH) -> Model:
             data = json.load(fh)
     except FileNotFoundError as exc:
         raise ModelError(f"no screening model at {path}") from exc
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"the screening model {path} is unreadable: {exc}") from exc
     try:
         return _from_dict(data)

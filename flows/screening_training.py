@@ -18,13 +18,14 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from flows.disguises import undisguise
 from flows.screening import without_idioms
 from flows.screening_corpus import Example
 from flows.screening_model import BLOCKS, FORMAT, words
 
-__all__ = ["TrainingUnavailable", "fit", "write_model"]
+__all__ = ["TrainingUnavailable", "fit", "fit_alert_model", "write_model"]
 
 C = 8.0  # inverse regularisation; chosen by cross-validation (docs/screening.md)
 CATEGORY_C = 4.0
@@ -38,18 +39,44 @@ class TrainingUnavailable(RuntimeError):
     """scikit-learn is not installed (it is only needed to train)."""
 
 
-def _sklearn():
+def _sklearn() -> SimpleNamespace:
+    """scikit-learn and its kin, imported only when training (the bot never needs them)."""
     try:
-        import numpy as np
+        import numpy
         from scipy import sparse
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise TrainingUnavailable(
             "training the screening model needs scikit-learn: pip install -e '.[train]'"
         ) from exc
-    return np, sparse, TfidfVectorizer, LogisticRegression, cross_val_predict, StratifiedKFold
+    return SimpleNamespace(
+        np=numpy,
+        sparse=sparse,
+        CountVectorizer=CountVectorizer,
+        TfidfVectorizer=TfidfVectorizer,
+        LogisticRegression=LogisticRegression,
+        StratifiedKFold=StratifiedKFold,
+        cross_val_predict=cross_val_predict,
+    )
+
+
+def fit_alert_model(examples: Sequence[Example], c: float = C):
+    """The vectorisers, the fitted alert model and the feature matrix, before export."""
+    sk = _sklearn()
+    tokens = [words(without_idioms(undisguise(e.text), e.lang)) for e in examples]
+    vectorisers = {
+        name: sk.TfidfVectorizer(analyzer=grams, min_df=MIN_DF, sublinear_tf=True)
+        for name, grams in BLOCKS.items()
+    }
+    x = sk.sparse.hstack([v.fit_transform(tokens) for v in vectorisers.values()]).tocsr()
+    alert = sk.np.array([e.alert for e in examples])
+    return vectorisers, _alert_model(c).fit(x, alert), x, tokens
+
+
+def _alert_model(c: float):
+    return _sklearn().LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
 
 
 def fit(
@@ -60,22 +87,13 @@ def fit(
     about: dict | None = None,
 ) -> dict:
     """Train on ``examples``; return the model as ``load_model`` reads it."""
-    np, sparse, TfidfVectorizer, LogisticRegression, cross_val_predict, StratifiedKFold = _sklearn()
-    tokens = [words(without_idioms(undisguise(e.text), e.lang)) for e in examples]
-    alert = np.array([e.alert for e in examples])
-    vectorisers = {
-        name: TfidfVectorizer(analyzer=grams, min_df=MIN_DF, sublinear_tf=True, dtype=np.float64)
-        for name, grams in BLOCKS.items()
-    }
-    x = sparse.hstack([v.fit_transform(tokens) for v in vectorisers.values()]).tocsr()
-
-    def alert_model():
-        return LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
-    p_alert = cross_val_predict(alert_model(), x, alert, cv=folds, method="predict_proba")[:, 1]
+    sk = _sklearn()
+    vectorisers, model, x, tokens = fit_alert_model(examples, c)
+    alert = sk.np.array([e.alert for e in examples])
+    folds = sk.StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    p_alert = sk.cross_val_predict(_alert_model(c), x, alert, cv=folds, method="predict_proba")
+    p_alert = p_alert[:, 1]
     threshold = _threshold(examples, p_alert, target_fpr)
-    model = alert_model().fit(x, alert)
 
     coef = model.coef_[0]
     blocks, start = {}, 0
@@ -100,23 +118,23 @@ def fit(
         "bias": round(float(model.intercept_[0]), 6),
         "threshold": round(float(threshold), 6),
         "blocks": blocks,
-        "category": _category_model(examples, tokens, np, LogisticRegression),
+        "category": _category_model(examples, tokens),
         "about": about,
     }
 
 
-def _category_model(examples, tokens, np, LogisticRegression) -> dict:
+def _category_model(examples: Sequence[Example], tokens: list[list[str]]) -> dict:
     """Which crisis category a flagged message most likely belongs to: words only, binary."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
+    sk = _sklearn()
+    np = sk.np
     crises = [(e.category, t) for e, t in zip(examples, tokens, strict=True) if e.alert]
     labels = np.array([c for c, _ in crises])
     classes = sorted(set(labels))
     if len(classes) == 1:
         return {"classes": classes, "bias": [0.0], "weights": {}}
-    v = CountVectorizer(analyzer=BLOCKS["word"], binary=True, min_df=MIN_DF)
+    v = sk.CountVectorizer(analyzer=BLOCKS["word"], binary=True, min_df=MIN_DF)
     x = v.fit_transform([t for _, t in crises])
-    m = LogisticRegression(C=CATEGORY_C, max_iter=3000).fit(x, labels)
+    m = sk.LogisticRegression(C=CATEGORY_C, max_iter=3000).fit(x, labels)
     coef = m.coef_ if len(classes) > 2 else np.vstack([-m.coef_[0], m.coef_[0]])
     bias = m.intercept_ if len(classes) > 2 else [-m.intercept_[0], m.intercept_[0]]
     order = [list(m.classes_).index(k) for k in classes]

@@ -1,0 +1,86 @@
+"""Disguised spellings reach screening as a reader would read them, in every language,
+whatever language the person chose; ordinary messages are left as they are."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.disguises import undisguise
+from flows.screening import screen
+from flows.screening_corpus import corpus
+
+ZWSP, SOFT_HYPHEN, CYRILLIC_I, CYRILLIC_O, CYRILLIC_E = "\u200b", "\u00ad", "і", "о", "е"
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("i want to k i l l myself", "i want to kill myself"),
+        ("k.i.l.l m.y.s.e.l.f", "kill myself"),
+        ("k-i-l-l myself", "kill myself"),
+        ("k_i_l_l myself", "kill myself"),
+        ("su1c1de", "suicide"),
+        ("k1ll mys3lf", "kill myself"),
+        ("$uicide", "suicide"),
+        ("su!c!de", "suicide"),
+        (f"ki{ZWSP}ll my{SOFT_HYPHEN}self", "kill myself"),
+        (f"k{CYRILLIC_I}ll myself", "kill myself"),
+        ("🔪 bye", " knife  bye"),
+    ],
+)
+def test_disguises_are_undone(text: str, reads: str) -> None:
+    assert undisguise(text) == reads
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "take 10mg at 3pm on the 2nd",
+        "my b12 came back low",
+        "cardiology did a 24hr tape",
+        "a las 8 y a las 2 como dijo la farmaceutica",
+        "40km zur schmerztherapie, die A7 war voll",
+        "e.g. the U.K. NHS 111 line",
+        "Привет, как дела",  # a Russian word stays Russian
+        "hello! how are you?",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert undisguise(text) == text
+
+
+def test_almost_every_corpus_message_reads_as_written() -> None:
+    texts = [e.text for e in corpus("train") + corpus("heldout")]
+    changed = [t for t in texts if undisguise(t) != t]
+    # Only the harm emojis are read as words (a pill box emoji, say): nothing else moves.
+    assert len(changed) <= len(texts) // 500, changed[:10]
+
+
+@pytest.mark.parametrize(
+    ("text", "setting"),
+    [
+        ("i want to k i l l myself", "en"),
+        ("k.i.l.l m.y.s.e.l.f tonight", "en"),
+        ("i want to d1e", "en"),
+        (f"i want to ki{ZWSP}ll myself", "en"),
+        (f"thinking about sui{SOFT_HYPHEN}cide every day, i want to die", "en"),
+        (f"i will k{CYRILLIC_I}ll myself", "en"),
+        ("🔪 bye everyone, thank you for everything", "en"),
+        ("me quiero s.u.i.c.i.d.a.r", "es"),
+        ("quiero m0r1r", "es"),
+        (f"me quiero suici{ZWSP}dar", "es"),
+        (f"me quiero m{CYRILLIC_O}rir", "es"),
+        ("ich will mich u m b r i n g e n", "de"),
+        ("ich will st3rb3n", "de"),
+        (f"ich will mich umbr{SOFT_HYPHEN}ingen", "de"),
+        (f"ich will st{CYRILLIC_E}rben", "de"),
+        # written in another language than the person chose
+        ("me quiero suicidar", "en"),
+        ("ich will mich umbringen", "en"),
+        ("i want to kill myself", "de"),
+        ("ich will sterben", "es"),
+        ("m.e q.u.i.e.r.o m.o.r.i.r", "de"),
+    ],
+)
+def test_a_disguised_crisis_alerts(text: str, setting: str) -> None:
+    assert screen(text, setting), f"{text!r} ({setting}) raised no alert"

@@ -1,0 +1,164 @@
+"""The second detector: the bot's own scoring agrees with scikit-learn, a broken model file
+is refused with a reason, and the shipped model catches wording no lexicon entry holds."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from flows import screening
+from flows.disguises import undisguise
+from flows.screening_corpus import Example
+from flows.screening_model import ModelError, load_model
+from flows.screening_training import fit, fit_alert_model, write_model
+
+CRISES = [
+    "i have been saving my pills for weeks and nobody knows",
+    "everyone would be better off if i was gone for good",
+    "i gave my guitar and my books away, i wont need them",
+    "wrote letters to my kids, they will find them on friday",
+    "no point going on, there is only one way out of this",
+    "i keep thinking about the bridge near the station at night",
+    "he hits me when he drinks and i am scared to go home",
+    "i cut my arms again last night to feel something",
+    "ya no aguanto mas, quiero dormirme y no despertar nunca",
+    "tengo guardadas las pastillas en el cajon, ya casi son suficientes",
+    "ich habe alles geregelt, der hund ist bei meiner schwester",
+    "ich will einfach einschlafen und nie wieder aufwachen",
+]
+CALM = [
+    "this pain is killing me today but the heat pad helps",
+    "saving up for a new mattress, my back needs it",
+    "gave my old coat to the charity shop this morning",
+    "wrote a birthday card to my niece, she turns six on friday",
+    "walked over the bridge to the park, first walk in weeks",
+    "my physio says pacing is the only way out of boom and bust",
+    "cut my fringe myself again, looks awful lol",
+    "i am dead tired after the hospital appointment",
+    "hoy el dolor no me deja, pero mañana voy a la fisio",
+    "tengo que recoger las pastillas en la farmacia el lunes",
+    "ich bin todmüde, aber der spaziergang war schön",
+    "der hund ist heute bei meiner schwester, ich hab termin",
+]
+
+
+def _examples(times: int = 3) -> list[Example]:
+    """A small balanced corpus: each message a few times with a variant ending."""
+    endings = ["", " honestly", " tbh", " again", " today"][:times]
+    return [
+        Example(lang=_lang(t), text=t + end, alert=alert, kind="active_ideation" if alert else None)
+        for texts, alert in ((CRISES, True), (CALM, False))
+        for t in texts
+        for end in endings
+    ]
+
+
+def _lang(text: str) -> str:
+    if any(w in text for w in ("ich", "der", "bin")):
+        return "de"
+    return "es" if any(w in text for w in ("ya", "tengo", "hoy")) else "en"
+
+
+def test_the_bots_scoring_agrees_with_scikit_learn(tmp_path: Path) -> None:
+    examples = _examples()
+    _, estimator, x, _ = fit_alert_model(examples)
+    expected = estimator.predict_proba(x)[:, 1]
+    path = tmp_path / "model.json.gz"
+    write_model(fit(examples), path)
+    model = load_model(path)
+    for example, p in zip(examples, expected, strict=True):
+        seen = screening.without_idioms(undisguise(example.text), example.lang)
+        assert model.verdict(seen).probability == pytest.approx(p, abs=2e-4), example.text
+
+
+def test_a_hit_names_the_words_that_weighed_most_as_they_were_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.json.gz"
+    write_model(fit(_examples()), path)
+    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language: [])
+    try:
+        screening.use_model(path)
+        [hit] = screening.screen("Saving my PILLS for weeks, nobody knows!", "en")
+    finally:
+        screening.use_model()
+    label, _, words = hit.why.partition(": ")
+    assert label.startswith("model 0.") or label == "model 1.00"
+    shown = words.split(", ")
+    assert 1 <= len(shown) <= 3
+    assert set(" ".join(shown).split()) <= {
+        "Saving",
+        "my",
+        "PILLS",
+        "for",
+        "weeks",
+        "nobody",
+        "knows",
+    }
+
+
+def test_one_or_two_words_are_left_to_the_lexicon() -> None:
+    model = screening.current_model()
+    assert model is not None
+    for text in ("im", "pills", "bridge tonight"):
+        verdict = model.verdict(text)
+        assert (verdict.alert, verdict.probability) == (False, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "no screening model"),
+        (b"\x1f\x8b\x08 cut short", "unreadable"),
+        (gzip.compress(b"not json"), "unreadable"),
+        (gzip.compress(json.dumps({"format": 1}).encode()), "malformed"),
+        (gzip.compress(json.dumps({"format": 2, "blocks": {}}).encode()), "malformed"),
+    ],
+)
+def test_a_broken_model_file_is_refused_with_a_reason(
+    tmp_path: Path, content: bytes | None, says: str
+) -> None:
+    path = tmp_path / "model.json.gz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelError, match=says) as refused:
+        load_model(path)
+    assert str(path) in str(refused.value)
+
+
+def test_without_a_model_the_lexicon_still_screens_and_says_why(tmp_path: Path) -> None:
+    try:
+        problem = screening.use_model(tmp_path / "gone.json.gz")
+        assert problem and "no screening model" in problem
+        assert screening.model_problem() == problem
+        [hit] = screening.screen("i want to kill myself", "en")
+        assert hit.detector == "lexicon"
+        assert screening.screen("my family would manage fine once im gone for good", "en") in (
+            [],
+            screening.lexicon_hits("my family would manage fine once im gone for good", "en"),
+        )
+    finally:
+        screening.use_model()
+    assert screening.model_problem() is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("thank you all for everything, you were the best part of these years, take care", "en"),
+        ("my kids deserve a mum who isnt a weight around their necks every single day", "en"),
+        ("ya les deje todo ordenado a mis hijos, el viernes es el dia", "es"),
+        ("ich hab meine sachen verschenkt, brauch ich eh nicht mehr lange", "de"),
+    ],
+)
+def test_the_shipped_model_catches_wording_no_lexicon_entry_holds(
+    text: str, language: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language: [])
+    [hit] = screening.screen(text, language)
+    assert hit.detector == "model" and hit.rule == "model"
+    assert hit.severity == screening.MODEL_SEVERITY and hit.category in screening.CATEGORIES
+    assert hit.why.startswith("model 0.") and hit.sentence == text
