@@ -890,7 +890,9 @@ def model_problem() -> str | None:
 def model_verdict(text: str, language: str) -> Verdict | None:
     """The model's verdict on an undisguised message, idioms blanked; None without a model."""
     model = current_model()
-    return model.verdict(without_idioms(text, language)) if model is not None else None
+    if model is None:
+        return None
+    return model.verdict(without_idioms(text, language), _resolve_language(language))
 
 
 def _model_hits(text: str, language: str) -> list[Hit]:
@@ -1042,7 +1044,8 @@ def explain(text: str, language: str) -> Iterable[str]:
     else:
         yield (
             f"model: {'ALERT' if verdict.alert else 'no alert'} p={verdict.probability:.3f}"
-            f" (threshold {current_model().threshold:.3f}) {verdict.category}:"
+            f" (threshold {current_model().threshold(_resolve_language(language)):.3f})"
+            f" {verdict.category}:"
             f" {', '.join(verdict.why) or '-'}"
         )
     yield "decision: " + ("ALERT" if screen(text, language) else "no alert")

@@ -141,13 +141,17 @@ class _Block:
 class Model:
     blocks: dict[str, _Block]
     bias: float
-    threshold: float  # alert when the probability reaches this
+    thresholds: dict[str, float]  # per language: alert when the probability reaches this
     categories: tuple[str, ...]
     category_bias: tuple[float, ...]
     category_weights: dict[str, tuple[float, ...]]  # word feature -> one weight per category
     about: dict  # how and on what it was trained, its held-out figures
 
-    def verdict(self, text: str) -> Verdict:
+    def threshold(self, language: str) -> float:
+        """The person's language's threshold; the strictest for a language never trained on."""
+        return self.thresholds.get(language) or max(self.thresholds.values())
+
+    def verdict(self, text: str, language: str) -> Verdict:
         tokens = words(text)
         if len(tokens) < MIN_WORDS:
             return Verdict(alert=False, probability=0.0, category=self.categories[0], why=())
@@ -162,7 +166,7 @@ class Model:
             logit += sum(v * weight[row] for row, v in values.items()) / norm
             scored.append((block, values, norm))
         probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
-        if probability < self.threshold:
+        if probability < self.threshold(language):
             return Verdict(False, probability, self.categories[0], ())
         return Verdict(
             alert=True,
@@ -240,13 +244,13 @@ def _from_dict(data: dict) -> Model:
         raise ValueError("the category model has no classes, or a bias per class is missing")
     if any(len(w) != len(categories) for w in category_weights.values()):
         raise ValueError("a category weight row has the wrong length")
-    threshold = float(data["threshold"])
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold {threshold} out of range")
+    thresholds = {str(k): float(v) for k, v in data["thresholds"].items()}
+    if not thresholds or not all(0 < t < 1 for t in thresholds.values()):
+        raise ValueError(f"thresholds {thresholds} missing or out of range")
     return Model(
         blocks=blocks,
         bias=float(data["bias"]),
-        threshold=threshold,
+        thresholds=thresholds,
         categories=categories,
         category_bias=category_bias,
         category_weights=category_weights,

@@ -71,7 +71,9 @@ def test_the_bots_scoring_agrees_with_scikit_learn(tmp_path: Path) -> None:
     model = load_model(path)
     for example, p in zip(examples, expected, strict=True):
         seen = screening.without_idioms(undisguise(example.text), example.lang)
-        assert model.verdict(seen).probability == pytest.approx(p, abs=2e-4), example.text
+        assert model.verdict(seen, example.lang).probability == pytest.approx(p, abs=2e-4), (
+            example.text
+        )
 
 
 def test_a_hit_names_the_words_that_weighed_most_as_they_were_written(
@@ -104,7 +106,7 @@ def test_one_or_two_words_are_left_to_the_lexicon() -> None:
     model = screening.current_model()
     assert model is not None
     for text in ("im", "pills", "bridge tonight"):
-        verdict = model.verdict(text)
+        verdict = model.verdict(text, "en")
         assert (verdict.alert, verdict.probability) == (False, 0.0)
 
 
