@@ -14,8 +14,11 @@ Who retries what
     until then, and when 429s come from two or more chats within a couple of seconds
     (a bot-wide flood answer), every chat is held;
   - 5xx, network errors, timeouts, anything unexpected: the row is put back with
-    exponential backoff and jitter (``backoff_base`` doubling up to ``backoff_cap``).
-    It is never given up for a transient error: an alert waits for Telegram to return;
+    exponential backoff and jitter (``backoff_base`` doubling up to ``backoff_cap``, or
+    up to ``urgent_backoff_cap``, a few seconds, for urgent rows: alerts, their notes and
+    edits, the direct copies supervisors get; so an alert goes out seconds after Telegram
+    is back, not minutes). It is never given up for a transient error: an alert waits for
+    Telegram to return;
   - permanent errors (403 blocked/kicked, 400 "chat not found" and other bad requests,
     404): the row is given up, logged loudly (ids and error type, never text), and if
     the row says what to do then (``on_undeliverable``), the worker's hook runs in the
@@ -237,6 +240,7 @@ class DeliveryWorker:
         request_timeout: int = 10,
         backoff_base: float = 1.0,
         backoff_cap: float = 180.0,
+        urgent_backoff_cap: float = 5.0,
         hold_horizon: float = 5.0,
     ) -> None:
         if lease < request_timeout + LEASE_MARGIN + 1:
@@ -252,6 +256,7 @@ class DeliveryWorker:
         self.request_timeout = request_timeout
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.urgent_backoff_cap = urgent_backoff_cap
         self.hold_horizon = hold_horizon
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -452,7 +457,7 @@ class DeliveryWorker:
             except Exception as error:  # 5xx, network, timeout, or unknown: transient
                 failures = self._failures.get(row.id, 0) + 1
                 self._failures[row.id] = failures
-                return await self._later(row, error, self._backoff(failures))
+                return await self._later(row, error, self._backoff(failures, row.urgent))
             # A message's id, or a new forum topic's thread id (what later rows refer to).
             sent_id = getattr(result, "message_id", None) or getattr(
                 result, "message_thread_id", None
@@ -479,9 +484,11 @@ class DeliveryWorker:
             else {**rest, "message_thread_id": thread_id}
         )
 
-    def _backoff(self, failures: int) -> float:
+    def _backoff(self, failures: int, urgent: bool) -> float:
+        """Seconds before a transient failure is tried again. Urgent rows are capped low:
+        a long cap saves nothing worth an alert waiting minutes after Telegram is back."""
         delay = self.backoff_base * 2 ** (failures - 1) * (0.75 + random.random() / 2)
-        return min(self.backoff_cap, delay)
+        return min(self.urgent_backoff_cap if urgent else self.backoff_cap, delay)
 
     async def _sent(self, row: Claimed, message_id: int | None) -> Result:
         self._failures.pop(row.id, None)
@@ -557,7 +564,9 @@ class DeliveryWorker:
                         )
                         failures = self._failures.get(row.id, 0) + 1
                         self._failures[row.id] = failures
-                        return await self._later(row, hook_error, self._backoff(failures))
+                        return await self._later(
+                            row, hook_error, self._backoff(failures, row.urgent)
+                        )
             await session.commit()
         return Outcome.GIVEN_UP, 0.0
 

@@ -111,7 +111,9 @@ class Hit:
     rule: str  # id of the lexicon entry, e.g. "en:suicide.kill_self", for review
     negated: bool = False  # a negation cue lowered the severity
     detector: str = "lexicon"  # which detector fired: "lexicon" or "model"
-    why: str = ""  # for a supervisor, in one short line: the entry, or the model's strongest features
+    why: str = (
+        ""  # for a supervisor, in one short line: the entry, or the model's strongest features
+    )
 
 
 @dataclass(frozen=True)

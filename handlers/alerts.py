@@ -163,6 +163,7 @@ async def announce(
         await _add_to_case(session, case, settings, i18n)
         return
     stage = f"l{level}"
+    paged = await alert_flow.recipients(session, level)
     if settings.supervisor_chat_id is not None:
         if case.is_new and settings.supervisor_topics:
             await _open_topic(session, alert, settings.supervisor_chat_id)
@@ -175,8 +176,10 @@ async def announce(
             locale=settings.default_locale,
             key=f"alert:{alert.id}:{stage}:channel",
             level=level,
+            # If the channel cannot be reached, the supervisors paged below already have
+            # the alert: the fallback copies go to everyone else, so nobody gets it twice.
+            fallback=alert_flow.all_supervisors_but(paged),
         )
-    paged = await alert_flow.recipients(session, level)
     await _page(session, alert, settings, i18n, paged, stage=stage, level=level)
     if not paged and settings.supervisor_chat_id is None:
         log.error(
@@ -218,6 +221,7 @@ async def _queue_alert(
     locale: str,
     key: str,
     level: int,
+    fallback: str | None = None,
 ) -> None:
     with i18n.use_locale(locale):
         text = await alert_text(session, alert, settings)
@@ -235,7 +239,7 @@ async def _queue_alert(
         method="sendMessage",
         params=_message(text, markup)
         | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
-        on_undeliverable="all_supervisors" if channel else None,
+        on_undeliverable=fallback,
         urgent=True,
     )
 
@@ -314,6 +318,7 @@ async def refresh_copies(
             chat_id=chat_id,
             method="editMessageText",
             params=params,
+            urgent=True,  # what supervisors see of a case must not lag behind it
         )
 
 

@@ -21,6 +21,7 @@ from storage.db import claimed_from, insert
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+URGENT, NORMAL = 0, 1  # priorities: urgent rows are claimed first and retried quickly
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Claimed:
     params: dict[str, Any]
     attempts: int
     on_undeliverable: str | None  # what to do when the chat cannot be reached at all
+    urgent: bool = False  # safety-critical (alerts and what follows them): retried quickly
 
 
 async def enqueue(
@@ -55,7 +57,7 @@ async def enqueue(
             chat_id=chat_id,
             payload=payload,
             status=PENDING,
-            priority=0 if urgent else 1,
+            priority=URGENT if urgent else NORMAL,
             attempts=0,
             due_at=due_at or utcnow(),
             created_at=utcnow(),
@@ -90,7 +92,7 @@ async def enqueue_many(
             "chat_id": row.chat_id,
             "payload": _payload(row.method, row.chat_id, row.params, row.on_undeliverable),
             "status": PENDING,
-            "priority": 1,
+            "priority": NORMAL,
             "attempts": 0,
             "due_at": due_at or now,
             "created_at": now,
@@ -143,6 +145,7 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
             OutboxMessage.chat_id,
             OutboxMessage.payload,
             OutboxMessage.attempts,
+            OutboxMessage.priority,
         )
         .execution_options(synchronize_session=False)
     )
@@ -159,6 +162,7 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
                 params=payload["params"],
                 attempts=row.attempts,
                 on_undeliverable=payload.get("on_undeliverable"),
+                urgent=row.priority == URGENT,
             )
         )
     return claimed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import os
 import sqlite3
 import sys
@@ -38,6 +39,7 @@ ALERT_ENV = {
     "ESCALATION_ACK_MINUTES": 0.05,  # three seconds
     "ESCALATION_TICK_SECONDS": 1,
 }
+NO_ESCALATION_YET = ALERT_ENV | {"ESCALATION_ACK_MINUTES": 10}  # only the first alert
 
 # language: (zone, the message, the matched sentence, a line of that country)
 LANGUAGES = {
@@ -96,10 +98,13 @@ async def peerbot(data_dir: Path, *args: str) -> str:
     return out.decode()
 
 
-async def supervisors_on_call(data_dir: Path, *, by_cli: tuple[int, ...] = ()) -> None:
+async def supervisors_on_call(
+    data_dir: Path, *, by_cli: tuple[int, ...] = (), shifts: bool = True
+) -> None:
     """Supervisors PRIMARY (on call), BACKUP (backup) and OFF_DUTY, as `peerbot roles add` and
     `peerbot oncall set` leave them; those in ``by_cli`` really through the command line
-    (it takes seconds a call: the rest are written the same way, directly)."""
+    (it takes seconds a call: the rest are written the same way, directly). Without
+    ``shifts`` nobody is on call."""
     for telegram_id in by_cli:
         out = await peerbot(data_dir, "roles", "add", str(telegram_id), "supervisor")
         assert f"{telegram_id} is now supervisor" in out
@@ -115,7 +120,9 @@ async def supervisors_on_call(data_dir: Path, *, by_cli: tuple[int, ...] = ()) -
                     role=Role.SUPERVISOR,
                 )
         await session.flush()
-        for telegram_id, kind in ((PRIMARY, oncall.PRIMARY), (BACKUP, oncall.BACKUP)):
+        for telegram_id, kind in ((PRIMARY, oncall.PRIMARY), (BACKUP, oncall.BACKUP))[
+            : 2 if shifts else 0
+        ]:
             person = await users.get_by_telegram_id(session, telegram_id)
             await oncall.take(session, person, kind)
         await session.commit()
@@ -424,3 +431,62 @@ async def test_in_a_forum_group_each_case_gets_its_own_topic(
     other = await standin.wait_for("createForumTopic", lambda c: c.ok, timeout=TIMEOUT, after=mark)
     assert other.result["message_thread_id"] != thread
     assert [c.method for c in standin.calls].count("createForumTopic") == 2
+
+
+# --- when Telegram or the channel fails ---------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+async def test_an_alert_is_retried_every_few_seconds_while_the_channel_fails(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 5: ordinary rows back off up to 3 minutes; an alert must not, or it
+    reaches the channel minutes after Telegram is back."""
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 505, "en", "Europe/London", "Heron-46")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(505, "Rosalind", language_code="en")
+    outage = 20.0
+    failing_until = asyncio.get_running_loop().time() + outage
+    standin.fail_for("sendMessage", 502, outage, chat_id=SUPERVISOR_CHAT)
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    delivered = await standin.wait_for("sendMessage", channel_alert, timeout=outage + 15)
+
+    attempts = [
+        call.at
+        for call in standin.calls
+        if call.method == "sendMessage" and call.params.get("chat_id") == SUPERVISOR_CHAT
+    ]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+    assert len(attempts) >= 5 and max(gaps) < 5.6, f"attempts {len(attempts)}, gaps {gaps}"
+    late = delivered.at - failing_until
+    print(f"alert reached the channel {late:.1f}s after the outage ended")
+    assert late < 5.6
+
+
+async def test_a_refusing_channel_with_nobody_on_call_means_one_alert_per_supervisor(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 5: with nobody on call every supervisor is paged directly; the
+    channel's fallback copies must not page them a second time."""
+    await supervisors_on_call(tmp_path, shifts=False)
+    await onboarded_mentee(tmp_path, 506, "en", "Europe/London", "Heron-47")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    kicked = "Forbidden: bot was kicked from the supergroup chat"
+    standin.fail_for("sendMessage", 403, 60, chat_id=SUPERVISOR_CHAT, description=kicked)
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(506, "Rosalind", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    await standin.wait_for(
+        "sendMessage", lambda c: c.status == 403, timeout=TIMEOUT
+    )  # the channel refused
+    for supervisor in (PRIMARY, BACKUP, OFF_DUTY):
+        await standin.wait_for("sendMessage", to_chat(supervisor, "Alert #1"), timeout=TIMEOUT)
+    await asyncio.sleep(2.5)  # a second copy would be on its way by now (1 s per chat)
+
+    for supervisor in (PRIMARY, BACKUP, OFF_DUTY):
+        copies = [c for c in standin.calls if to_chat(supervisor, "Alert #1")(c)]
+        assert len(copies) == 1, f"supervisor {supervisor} got the alert {len(copies)} times"
