@@ -39,9 +39,12 @@ Once, and only once?
 --------------------
 Rows are claimed atomically (``storage.outbox.claim_due``: a conditional UPDATE on
 SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and the claim is committed before
-anything is sent, so two workers never send one row. A claim is a lease: if the process
-dies after claiming, the row is sent by whoever claims it after the lease expires (the
-restarted bot, at most ``lease`` seconds later). No send starts later than
+anything is sent, so two workers never send one row. A claim is a lease, taken in the
+name of this process's worker (``storage.presence``): if the process dies after
+claiming, a worker that starts (the restarted bot) finds the claims of workers whose
+process is gone and releases them at once; claims of a live process are left alone. On
+a system where that cannot be told, the row is sent by whoever claims it after the lease
+expires (at most ``lease`` seconds later). No send starts later than
 ``lease - request_timeout - 5 s`` after the claim, so a slow send cannot outlive its
 lease and be claimed by another worker meanwhile.
 
@@ -92,6 +95,7 @@ from bot.retry import single_attempt
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
+from storage.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +246,7 @@ class DeliveryWorker:
         backoff_cap: float = 180.0,
         urgent_backoff_cap: float = 5.0,
         hold_horizon: float = 5.0,
+        presence: Presence | None = None,
     ) -> None:
         if lease < request_timeout + LEASE_MARGIN + 1:
             raise ValueError("the lease must outlast a request by more than LEASE_MARGIN")
@@ -258,6 +263,7 @@ class DeliveryWorker:
         self.backoff_cap = backoff_cap
         self.urgent_backoff_cap = urgent_backoff_cap
         self.hold_horizon = hold_horizon
+        self.presence = presence
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -279,6 +285,7 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Drain the outbox until ``stop()`` or cancellation (a worker runs once)."""
+        await self.release_claims_of_the_gone()
         failures = 0
         woken = False
         while not self._stopping:
@@ -302,6 +309,33 @@ class DeliveryWorker:
             timeout = 0.05 if woken and claimed == 0 else self.poll_interval
             woken = await self._idle(max(timeout, self.limiter.everything_held_for()))
 
+    async def release_claims_of_the_gone(self) -> int:
+        """Rows claimed by workers whose process is gone (killed while sending) are due
+        again now, instead of when their lease ends; returns how many."""
+        if self.presence is None:
+            return 0
+        released = 0
+        try:
+            async with self.sessionmaker() as session:
+                for worker in await outbox.claimers(session):
+                    if await self.presence.is_gone(worker):
+                        count = await outbox.release_claims_of(session, worker)
+                        log.warning(
+                            "outbox: %d rows claimed by worker %s, whose process is gone, "
+                            "are due again",
+                            count,
+                            worker,
+                        )
+                        released += count
+                await session.commit()
+        except Exception as error:  # their leases still expire: nothing is lost
+            log.error(
+                "outbox: releasing the claims of gone workers failed (%s at %s)",
+                type(error).__name__,
+                where(error),
+            )
+        return released
+
     async def _idle(self, seconds: float) -> bool:
         """Wait ``seconds`` or until woken; True if woken."""
         with contextlib.suppress(TimeoutError):
@@ -316,7 +350,10 @@ class DeliveryWorker:
             return 0
         async with self.sessionmaker() as session:
             claimed = await outbox.claim_due(
-                session, limit=self.batch_size, lease=dt.timedelta(seconds=self.lease)
+                session,
+                limit=self.batch_size,
+                lease=dt.timedelta(seconds=self.lease),
+                worker=self.presence.id if self.presence else None,
             )
             await session.commit()
         if claimed:

@@ -21,6 +21,10 @@ from storage.db import claimed_from, insert
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Telegram's message id once a row is sent; while it is pending and claimed, the number of
+# the worker holding the claim (storage.presence), so that a restarted process can release
+# at once what a dead one had claimed. (No row is pending and sent at once.)
+CLAIMED_BY = OutboxMessage.message_id
 URGENT, NORMAL = 0, 1  # priorities: urgent rows are claimed first and retried quickly
 
 
@@ -116,8 +120,11 @@ def _payload(
     return json.dumps(payload, ensure_ascii=False)
 
 
-async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
-    """Claim up to ``limit`` due rows for ``lease``; commit right after to make the claim visible."""
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease: dt.timedelta, worker: int | None = None
+) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``lease`` in the name of ``worker``; commit right
+    after to make the claim visible."""
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -138,7 +145,13 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
             OutboxMessage.status == PENDING,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .values(
+            {
+                OutboxMessage.claimed_until: now + lease,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                CLAIMED_BY: worker,
+            }
+        )
         .returning(
             OutboxMessage.id,
             OutboxMessage.key,
@@ -187,9 +200,12 @@ async def retry_later(session: AsyncSession, row_id: int, delay: float, error: s
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(
-            due_at=utcnow() + dt.timedelta(seconds=delay),
-            claimed_until=None,
-            last_error=error[:200],
+            {
+                OutboxMessage.due_at: utcnow() + dt.timedelta(seconds=delay),
+                OutboxMessage.claimed_until: None,
+                CLAIMED_BY: None,
+                OutboxMessage.last_error: error[:200],
+            }
         )
     )
 
@@ -198,8 +214,41 @@ async def give_up(session: AsyncSession, row_id: int, error: str) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(status=FAILED, claimed_until=None, last_error=error[:200])
+        .values(
+            {
+                OutboxMessage.status: FAILED,
+                OutboxMessage.claimed_until: None,
+                CLAIMED_BY: None,
+                OutboxMessage.last_error: error[:200],
+            }
+        )
     )
+
+
+async def claimers(session: AsyncSession) -> set[int]:
+    """The workers holding unexpired claims."""
+    now = utcnow()
+    statement = (
+        select(CLAIMED_BY)
+        .distinct()
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.claimed_until > now,
+            CLAIMED_BY.is_not(None),
+        )
+    )
+    return set((await session.scalars(statement)).all())
+
+
+async def release_claims_of(session: AsyncSession, worker: int) -> int:
+    """Make the rows ``worker`` (a process that is gone) had claimed due again, now."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, CLAIMED_BY == worker)  # noqa: SIM300 (a column)
+        .values({OutboxMessage.claimed_until: None, CLAIMED_BY: None})
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
 
 
 async def outcome_of(session: AsyncSession, key: str) -> tuple[str | None, int | None]:
@@ -209,7 +258,9 @@ async def outcome_of(session: AsyncSession, key: str) -> tuple[str | None, int |
             select(OutboxMessage.status, OutboxMessage.message_id).where(OutboxMessage.key == key)
         )
     ).first()
-    return (row.status, row.message_id) if row else (None, None)
+    if row is None:
+        return None, None
+    return row.status, row.message_id if row.status == SENT else None
 
 
 async def sent_message_id(session: AsyncSession, key: str) -> int | None:

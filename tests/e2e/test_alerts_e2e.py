@@ -16,6 +16,7 @@ import itertools
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -490,3 +491,37 @@ async def test_a_refusing_channel_with_nobody_on_call_means_one_alert_per_superv
     for supervisor in (PRIMARY, BACKUP, OFF_DUTY):
         copies = [c for c in standin.calls if to_chat(supervisor, "Alert #1")(c)]
         assert len(copies) == 1, f"supervisor {supervisor} got the alert {len(copies)} times"
+
+
+@pytest.mark.timeout(90)
+async def test_kill_9_while_the_alert_hangs_then_the_restart_sends_it_within_seconds(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 11: the killed process's claim on the alert held it for the whole
+    lease (30 s). The restarted bot releases the claims of a process that is gone."""
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 507, "en", "Europe/London", "Heron-48")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    standin.hang("sendMessage", chat_id=SUPERVISOR_CHAT)  # no answer, ever
+    bot = await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(507, "Rosalind", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    await standin.wait_for(
+        "sendMessage",
+        lambda c: c.params.get("chat_id") == SUPERVISOR_CHAT and c.error == "hung: no answer",
+        timeout=TIMEOUT,
+    )
+    bot.kill9()  # while the alert's send hangs: its outbox row stays claimed
+    await bot.wait()
+
+    restarted = time.monotonic()
+    await bot_factory(**NO_ESCALATION_YET)
+    polling = time.monotonic() - restarted
+    delivered = await standin.wait_for("sendMessage", channel_alert, timeout=40)
+
+    after = delivered.at - restarted
+    print(f"restart to the alert in the channel: {after:.1f}s (polling after {polling:.1f}s)")
+    assert after < polling + 3.0, f"the alert came {after:.1f}s after the restart"
+    await asyncio.sleep(1.0)
+    assert len([c for c in standin.calls if channel_alert(c)]) == 1
