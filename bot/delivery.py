@@ -29,11 +29,17 @@ Who retries what
 * **getUpdates**: the poller's own backoff (``bot.polling``).
 
 Limits (in memory, per process): about 30 messages/s for the bot, one per second per
-chat, and 20 a minute per group (chat_id < 0). A row that would wait longer than
+chat, and 20 a minute per group (chat_id < 0), the last ten of them spread over what is
+left of the minute. A row that would wait longer than
 ``hold_horizon`` for its turn is put back, due when its turn comes, instead of holding
 its claim. Rows to one chat go out in order, one at a time: while a row is put back
 (429, an error), the chat's later rows are put back behind it. (Order holds within one
 process; two workers may interleave one chat's rows.)
+
+Bursts: alerts that wait together for one chat when its turn comes leave as one message
+(``bot.combining``: each case's lines and its own buttons), so that fifty crisis
+messages in a minute reach the group in a few messages and the on-call within seconds.
+A row alone goes out exactly as queued.
 
 Once, and only once?
 --------------------
@@ -81,8 +87,10 @@ from aiogram.exceptions import (
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
@@ -91,6 +99,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert
 
+from bot.combining import combined_params, take_next_message
 from bot.retry import single_attempt
 from storage import outbox
 from storage.models import OutboxMessage
@@ -119,6 +128,10 @@ class Limits:
     group_per_window: int = 20  # messages to one group ...
     group_window: float = 60.0  # ... per this many seconds
     group_interval: float = 1.0  # and at most one a second there, too
+    # After this many in a window, a group's messages are spread over what is left of it,
+    # so a burst never spends the minute's budget at once and leaves the group silent
+    # (and the alerts waiting) for the rest of it.
+    group_spread_after: int = 10
     margin: float = 0.05  # added to every window: our clock is not Telegram's
 
 
@@ -158,6 +171,8 @@ class RateLimiter:
             _forget_until(sends, now - group_window)
             if len(sends) >= limits.group_per_window:
                 ready = max(ready, sends[-limits.group_per_window] + group_window)
+            elif len(sends) >= limits.group_spread_after:
+                ready = max(ready, _spread(sends, limits.group_per_window, group_window))
         return max(0.0, ready - now)
 
     def started(self, chat_id: int, now: float | None = None) -> float:
@@ -211,6 +226,13 @@ class RateLimiter:
             self._groups.pop(chat_id, None)
         for chat_id in [chat for chat, until in self._held.items() if until < cutoff]:
             del self._held[chat_id]
+
+
+def _spread(sends: list[float], budget: int, window: float) -> float:
+    """When the next send may start if the budget left in the window (``sends`` are its
+    sorted departures) is spread evenly until its oldest send leaves it."""
+    left = budget - len(sends)
+    return sends[-1] + (sends[0] + window - sends[-1]) / left
 
 
 def _forget_until(times: list[float], cutoff: float) -> None:
@@ -268,6 +290,7 @@ class DeliveryWorker:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._failures: dict[int, int] = {}  # row id -> transient failures in a row
+        self._alone: set[int] = set()  # rows whose combined message Telegram refused
         # chat -> (when its put-back row is due again, that row's id)
         self._blocked: dict[int, tuple[float, int]] = {}
 
@@ -368,11 +391,11 @@ class DeliveryWorker:
         queues: dict[int, deque[Claimed]] = {}
         for row in claimed:
             queues.setdefault(row.chat_id, deque()).append(row)
-        sending: dict[asyncio.Task[Result], Claimed] = {}
+        sending: dict[asyncio.Task[Result], list[Claimed]] = {}
         try:
             while queues or sending:
                 soonest = float("inf")
-                busy = {row.chat_id for row in sending.values()}
+                busy = {rows[0].chat_id for rows in sending.values()}
                 for chat_id in list(queues):
                     if chat_id in busy:
                         continue
@@ -388,11 +411,12 @@ class DeliveryWorker:
                     elif self._stopping or now >= deadline:
                         await self._put_back(queues.pop(chat_id), 0.0, "not sent: stop or lease")
                     elif wait == 0:
-                        row = queues[chat_id].popleft()
+                        # Alerts waiting together for this chat leave as one message.
+                        rows = take_next_message(queues[chat_id], self._alone)
                         if not queues[chat_id]:
                             del queues[chat_id]
                         booked = self.limiter.started(chat_id, now)
-                        sending[asyncio.create_task(self._send(row, booked))] = row
+                        sending[asyncio.create_task(self._send_rows(rows, booked))] = rows
                         busy.add(chat_id)
                     elif wait > self.hold_horizon or now + wait >= deadline:
                         await self._put_back(queues.pop(chat_id), wait, "held: rate limit")
@@ -408,22 +432,22 @@ class DeliveryWorker:
                     sending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in done:
-                    row = sending.pop(task)
+                    rows = sending.pop(task)
                     if task.exception() is not None:
                         # Its outcome could not be written (the database?): the row keeps
                         # its lease and is sent again when that expires; the chat's later
                         # rows wait for it.
                         error = task.exception()
                         log.error(
-                            "outbox: row %s: recording the outcome failed (%s at %s)",
-                            row.id,
+                            "outbox: rows %s: recording the outcome failed (%s at %s)",
+                            [row.id for row in rows],
                             type(error).__name__,
                             where(error),
                         )
                         outcome, delay = Outcome.LATER, self.lease
                     else:
                         outcome, delay = task.result()
-                    self._note_outcome(row, outcome, delay)
+                    self._note_outcome(rows[-1], outcome, delay)
         finally:
             for task in sending:
                 task.cancel()  # only when cancelled ourselves: those rows keep their lease
@@ -447,6 +471,77 @@ class DeliveryWorker:
                 await session.commit()
         except Exception as error:  # they keep their lease and come back when it expires
             log.error("outbox: putting back %d rows failed (%s)", len(rows), type(error).__name__)
+
+    # --- One message
+
+    async def _send_rows(self, rows: list[Claimed], booked: float) -> Result:
+        return await (
+            self._send(rows[0], booked) if len(rows) == 1 else self._send_combined(rows, booked)
+        )
+
+    async def _send_combined(self, rows: list[Claimed], booked: float) -> Result:
+        """Alerts that waited together for one chat, as one message (bot/combining.py).
+
+        Only success and waiting are decided here. When Telegram refuses the combined
+        message (400, 403, a migrated group...), each row goes back to be sent alone, where
+        a refusal is handled as for any row: a bad request is not spread over many cases,
+        and each row's own fallback runs."""
+        lead = rows[0]
+        self.limiter.left(lead.chat_id, booked)
+        try:
+            with single_attempt():
+                result = await self.bot(
+                    build_method("sendMessage", combined_params(rows)),
+                    request_timeout=self.request_timeout,
+                )
+        except TelegramRetryAfter as error:
+            self.limiter.flood_answer(lead.chat_id, float(error.retry_after))
+            return await self._later_all(rows, error, float(error.retry_after))
+        except TelegramUnauthorizedError as error:
+            self.limiter.hold_everything(UNAUTHORIZED_HOLD)
+            return await self._later_all(rows, error, UNAUTHORIZED_HOLD)
+        except TelegramAPIError as error:
+            if isinstance(error, TelegramServerError | TelegramNetworkError):
+                return await self._retry_all(rows, error)
+            log.warning(
+                "outbox: %d rows combined for chat %s were refused (%s); each goes alone",
+                len(rows),
+                lead.chat_id,
+                type(error).__name__,
+            )
+            self._alone.update(row.id for row in rows)
+            return await self._later_all(rows, error, 0.0)
+        except Exception as error:  # network, timeout, or unknown: transient
+            return await self._retry_all(rows, error)
+        self._failures.pop(lead.id, None)
+        async with self.sessionmaker() as session:
+            for row in rows:  # each case's row knows the message that carries it
+                await outbox.mark_sent(session, row.id, result.message_id)
+            if lead.on_undeliverable and self.on_reached is not None:
+                await self.on_reached(session, lead)
+            await session.commit()
+        self._alone.difference_update(row.id for row in rows)
+        return Outcome.SENT, 0.0
+
+    async def _retry_all(self, rows: list[Claimed], error: Exception) -> Result:
+        failures = self._failures.get(rows[0].id, 0) + 1
+        self._failures[rows[0].id] = failures
+        urgent = any(row.urgent for row in rows)
+        return await self._later_all(rows, error, self._backoff(failures, urgent))
+
+    async def _later_all(self, rows: list[Claimed], error: Exception, delay: float) -> Result:
+        log.warning(
+            "outbox: %d combined rows to chat %s not sent (%s); again in %.1fs",
+            len(rows),
+            rows[0].chat_id,
+            type(error).__name__,
+            delay,
+        )
+        async with self.sessionmaker() as session:
+            for row in rows:
+                await outbox.retry_later(session, row.id, delay, _error_text(error))
+            await session.commit()
+        return Outcome.LATER, delay
 
     # --- One row
 
@@ -529,6 +624,7 @@ class DeliveryWorker:
 
     async def _sent(self, row: Claimed, message_id: int | None) -> Result:
         self._failures.pop(row.id, None)
+        self._alone.discard(row.id)
         async with self.sessionmaker() as session:
             await outbox.mark_sent(session, row.id, message_id)
             if row.on_undeliverable and self.on_reached is not None:
@@ -568,6 +664,7 @@ class DeliveryWorker:
     async def _give_up(self, row: Claimed, error: Exception, text: str | None = None) -> Result:
         error_text = text or _error_text(error)
         self._failures.pop(row.id, None)
+        self._alone.discard(row.id)
         log.error(
             "outbox: GIVING UP row %s (key %s, %s) to chat %s: %s",
             row.id,

@@ -215,6 +215,7 @@ async def reach_supervisors_directly(
             method=undelivered.method,
             params=params,
             urgent=True,
+            combine=undelivered.combine,  # a burst of them still leaves together
         )
 
 

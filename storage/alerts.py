@@ -102,6 +102,23 @@ async def copies_of(session: AsyncSession, alert_id: int) -> list[tuple[int, int
     return [(row.chat_id, row.message_id) for row in await session.execute(statement)]
 
 
+async def cases_in_copy(session: AsyncSession, chat_id: int, message_id: int) -> list[int]:
+    """The alerts one message of ours carries: one, or several when the outbox combined
+    alerts that waited together for that chat (bot/combining.py), in their order."""
+    statement = (
+        select(OutboxMessage.key)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.message_id == message_id,
+            OutboxMessage.status == outbox.SENT,
+            OutboxMessage.key.like("alert:%"),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    keys = (await session.scalars(statement)).all()
+    return list(dict.fromkeys(int(key.split(":")[1]) for key in keys))
+
+
 def label(
     session: AsyncSession,
     *,

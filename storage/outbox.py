@@ -38,6 +38,8 @@ class Claimed:
     attempts: int
     on_undeliverable: str | None  # what to do when the chat cannot be reached at all
     urgent: bool = False  # safety-critical (alerts and what follows them): retried quickly
+    # What this row adds to one message with others waiting for its chat (bot/combining.py).
+    combine: dict[str, Any] | None = None
 
 
 async def enqueue(
@@ -50,10 +52,12 @@ async def enqueue(
     due_at: dt.datetime | None = None,
     on_undeliverable: str | None = None,
     urgent: bool = False,
+    combine: Mapping[str, Any] | None = None,
 ) -> None:
     """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored.
-    Urgent rows (crisis alerts) are claimed before everything else that is due."""
-    payload = _payload(method, chat_id, params, on_undeliverable)
+    Urgent rows (crisis alerts) are claimed before everything else that is due. A row with
+    ``combine`` may leave in one message with others waiting for its chat (bot/combining.py)."""
+    payload = _payload(method, chat_id, params, on_undeliverable, combine)
     statement = (
         insert(session)(OutboxMessage)
         .values(
@@ -111,12 +115,19 @@ async def enqueue_many(
 
 
 def _payload(
-    method: str, chat_id: int, params: Mapping[str, Any], on_undeliverable: str | None
+    method: str,
+    chat_id: int,
+    params: Mapping[str, Any],
+    on_undeliverable: str | None,
+    combine: Mapping[str, Any] | None = None,
 ) -> str:
-    """A row's payload as stored: the Bot API call, and its fallback by name if any."""
+    """A row's payload as stored: the Bot API call, its fallback by name if any, and what
+    it adds to a combined message if it may be combined."""
     payload: dict[str, Any] = {"method": method, "params": {"chat_id": chat_id, **params}}
     if on_undeliverable:
         payload["on_undeliverable"] = on_undeliverable
+    if combine:
+        payload["combine"] = dict(combine)
     return json.dumps(payload, ensure_ascii=False)
 
 
@@ -176,6 +187,7 @@ async def claim_due(
                 attempts=row.attempts,
                 on_undeliverable=payload.get("on_undeliverable"),
                 urgent=row.priority == URGENT,
+                combine=payload.get("combine"),
             )
         )
     return claimed

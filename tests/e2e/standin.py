@@ -264,29 +264,39 @@ class _Hang:
 
 
 class _RateLimits:
-    """Sliding one-second windows, overall and per chat, like Telegram's broadcast limits."""
+    """Sliding windows like Telegram's broadcast limits: one second overall and per chat,
+    and one minute per group (negative chat ids)."""
 
-    def __init__(self, per_second: int, per_chat_per_second: int) -> None:
+    def __init__(
+        self, per_second: int, per_chat_per_second: int, per_group_per_minute: int | None
+    ) -> None:
         self.per_second = per_second
         self.per_chat_per_second = per_chat_per_second
+        self.per_group_per_minute = per_group_per_minute
         self._everywhere: deque[float] = deque()
         self._per_chat: defaultdict[int | None, deque[float]] = defaultdict(deque)
+        self._per_group: defaultdict[int | None, deque[float]] = defaultdict(deque)
 
     def retry_after(self, chat_id: int | None, now: float) -> int | None:
         """Seconds to wait before sending to this chat would be allowed, or None if allowed."""
+        windows = [
+            (self._everywhere, self.per_second, 1.0),
+            (self._per_chat[chat_id], self.per_chat_per_second, 1.0),
+        ]
+        if self.per_group_per_minute is not None and (chat_id or 0) < 0:
+            windows.append((self._per_group[chat_id], self.per_group_per_minute, 60.0))
         waits = []
-        for window, limit in (
-            (self._everywhere, self.per_second),
-            (self._per_chat[chat_id], self.per_chat_per_second),
-        ):
-            _forget_older_than(window, now - 1)
+        for window, limit, seconds in windows:
+            _forget_older_than(window, now - seconds)
             if len(window) >= limit:
-                waits.append(window[0] + 1 - now)
+                waits.append(window[0] + seconds - now)
         return max(1, math.ceil(max(waits))) if waits else None
 
     def record(self, chat_id: int | None, now: float) -> None:
         self._everywhere.append(now)
         self._per_chat[chat_id].append(now)
+        if (chat_id or 0) < 0:
+            self._per_group[chat_id].append(now)
 
 
 def _forget_older_than(window: deque[float], cutoff: float) -> None:
@@ -1118,9 +1128,15 @@ class TelegramStandIn:
     def release_hung(self) -> None:
         self._released.set()
 
-    def enforce_limits(self, per_second: int = 30, per_chat_per_second: int = 1) -> None:
-        """Answer sends over these limits with 429 (counted in `rate_limited`)."""
-        self._limits = _RateLimits(per_second, per_chat_per_second)
+    def enforce_limits(
+        self,
+        per_second: int = 30,
+        per_chat_per_second: int = 1,
+        per_group_per_minute: int | None = None,
+    ) -> None:
+        """Answer sends over these limits with 429 (counted in `rate_limited`); Telegram's
+        own are 30, 1 and 20."""
+        self._limits = _RateLimits(per_second, per_chat_per_second, per_group_per_minute)
 
     # --- Test side: waiting and reading
 

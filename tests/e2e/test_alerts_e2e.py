@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import itertools
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -525,3 +526,92 @@ async def test_kill_9_while_the_alert_hangs_then_the_restart_sends_it_within_sec
     assert after < polling + 3.0, f"the alert came {after:.1f}s after the restart"
     await asyncio.sleep(1.0)
     assert len([c for c in standin.calls if channel_alert(c)]) == 1
+
+
+# --- a burst of alerts ------------------------------------------------------------------------
+
+CASE_NUMBER = re.compile(r"#(\d+)\b")
+
+
+def cases_in(call: Call) -> set[int]:
+    return {int(n) for n in CASE_NUMBER.findall(Reply(call).text)}
+
+
+@pytest.mark.timeout(120)
+async def test_a_burst_reaches_the_on_call_within_seconds_and_the_group_combined(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 9, item 6: 30 people in crisis within a few seconds. Telegram's limits hold
+    (1 a second to the on-call, 20 a minute to the group): the on-call still sees every
+    case within 10 s, and the group gets them in a few messages with a button per case."""
+    await supervisors_on_call(tmp_path)
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    standin.enforce_limits(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    await bot_factory(**NO_ESCALATION_YET)
+    people = [standin.user(7000 + n, f"P{n}", language_code="en") for n in range(30)]
+
+    said_at: dict[int, float] = {}
+    for person in people:  # 5 a second
+        await standin.send_text(person, "I want to kill myself tonight")
+        said_at[person.id] = time.monotonic()
+        await asyncio.sleep(0.2)
+
+    def seen_by(chat_id: int) -> dict[int, float]:
+        first: dict[int, float] = {}
+        for call in standin.calls:
+            if call.ok and call.method == "sendMessage" and call.params["chat_id"] == chat_id:
+                for case in cases_in(call):
+                    first.setdefault(case, call.at)
+        return first
+
+    deadline = time.monotonic() + 60
+    while len(seen_by(PRIMARY)) < 30 or len(seen_by(SUPERVISOR_CHAT)) < 30:
+        assert time.monotonic() < deadline, (len(seen_by(PRIMARY)), len(seen_by(SUPERVISOR_CHAT)))
+        await asyncio.sleep(0.2)
+
+    # Alert ids follow the order people wrote in (one case each).
+    opened = [said_at[person.id] for person in people]
+    dm_waits = [at - opened[case - 1] for case, at in seen_by(PRIMARY).items()]
+    group_waits = [at - opened[case - 1] for case, at in seen_by(SUPERVISOR_CHAT).items()]
+    print(f"on-call: max {max(dm_waits):.1f}s; group: max {max(group_waits):.1f}s")
+    assert max(dm_waits) < 10, sorted(dm_waits)
+    group_messages = [
+        c for c in standin.calls if channel_alert(c) or to_chat(SUPERVISOR_CHAT, "#")(c)
+    ]
+    assert len(group_messages) < 15, "combined"
+    assert standin.rate_limited == 0, "within Telegram's limits"
+
+    # A case in a combined message is acknowledged with its own button, re-authorised.
+    combined = next(Reply(c) for c in group_messages if len(cases_in(c)) > 2)
+    case = sorted(cases_in(combined.call))[1]
+    others = sorted(cases_in(combined.call) - {case})
+    acknowledge = combined.button(f"Acknowledge #{case}")
+    refused = await answer_of(standin, await standin.press(people[0], combined, acknowledge))
+    assert refused.params.get("text") == ONLY_SUPERVISORS
+    forged = acknowledge.replace(f":{case}:", f":{others[0] + 100}:")
+    eve = standin.user(BACKUP, "Eve", language_code="en")
+    assert (await answer_of(standin, await standin.press(eve, combined, forged))).params.get(
+        "text"
+    ) == ONLY_SUPERVISORS, "a case this message does not carry"
+
+    mark = standin.mark()
+    thanked = await answer_of(standin, await standin.press(eve, combined, acknowledge))
+    assert "Thank you" in str(thanked.params.get("text"))
+    edited = Reply(
+        await standin.wait_for(
+            "editMessageText",
+            lambda c: c.ok and c.params.get("message_id") == combined.message["message_id"],
+            timeout=TIMEOUT,
+            after=mark,
+        )
+    )
+    assert cases_in(edited.call) == cases_in(combined.call), "every case stays in the message"
+    assert "Acknowledged by" in edited.text
+    labels = [t for row in edited.buttons for t, _d in row]
+    assert f"Acknowledge #{case}" not in labels and f"Resolve #{case}…" in labels
+    assert all(f"Acknowledge #{other}" in labels for other in others)
+    # The on-call's copy that carries the case is brought up to date too.
+    dm = await standin.wait_for(
+        "editMessageText", to_chat(PRIMARY, "Acknowledged by"), timeout=TIMEOUT, after=mark
+    )
+    assert case in cases_in(dm)
