@@ -419,7 +419,12 @@ class DeliveryWorker:
                         sending[asyncio.create_task(self._send_rows(rows, booked))] = rows
                         busy.add(chat_id)
                     elif wait > self.hold_horizon or now + wait >= deadline:
-                        await self._put_back(queues.pop(chat_id), wait, "held: rate limit")
+                        held = queues.pop(chat_id)
+                        await self._put_back(held, wait, "held: rate limit")
+                        # Rows claimed meanwhile for this chat come due just behind these:
+                        # order is kept, and waiting alerts are claimed together, to leave
+                        # together in the chat's next message.
+                        self._hold_behind(chat_id, now + wait, held[-1].id)
                     else:
                         soonest = min(soonest, wait)
                 if not sending:
@@ -456,12 +461,16 @@ class DeliveryWorker:
         """A row put back blocks its chat's later rows until it is due (in this process)."""
         now = time.monotonic()
         if outcome is Outcome.LATER:
-            until, blocker = self._blocked.get(row.chat_id, (0.0, 0))
-            self._blocked[row.chat_id] = (max(until, now + delay), max(blocker, row.id))
+            self._hold_behind(row.chat_id, now + delay, row.id)
         else:
             self._blocked.pop(row.chat_id, None)
         if len(self._blocked) > 1000:
             self._blocked = {chat: held for chat, held in self._blocked.items() if held[0] > now}
+
+    def _hold_behind(self, chat_id: int, until: float, row_id: int) -> None:
+        """Rows to ``chat_id`` after ``row_id`` wait until ``until`` (it was put back)."""
+        held_until, blocker = self._blocked.get(chat_id, (0.0, 0))
+        self._blocked[chat_id] = (max(held_until, until), max(blocker, row_id))
 
     async def _put_back(self, rows: deque[Claimed], delay: float, reason: str) -> None:
         try:
