@@ -15,12 +15,21 @@ Measured, both from the moment the stand-in hands the update out in getUpdates:
 
     python benchmarks/alert_latency.py [--seconds 60] [--rate 100] [--crisis-every 3.5]
                                        [--relaxed]
+    python benchmarks/alert_latency.py --burst 50 [--burst-within 60] [--rate 20]
 
 By default the bot paces its outbox as in production (one message a second and 20 a
 minute to a group), and crisis messages come every 3.5 s, within that. With
 ``--relaxed`` the pacing is relaxed in the bot process (a launcher patches
 ``bot.delivery.Limits``), so that many more alerts (say ``--crisis-every 0.5``) measure
 the pipeline itself: screening, the commit, waking the worker, the send.
+
+With ``--burst N``, N different people write crisis messages at random moments within
+``--burst-within`` seconds (60), while /help keeps coming at ``--rate`` (20 a second by
+default here). A supervisor is on call, and the stand-in enforces Telegram's limits (30
+a second, 1 a second per chat, 20 a minute per group) and counts its 429s. Measured:
+message to the on-call's direct message and message to the group, for every case (a
+case counts once its "(case N)" appears in any message there, combined or not), and the
+/help baseline of the same run.
 
 Prints p50/p99 and counts; asserts nothing.
 """
@@ -31,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import re
 import signal
 import statistics
@@ -51,6 +61,8 @@ from tests.e2e.standin import TelegramStandIn
 BOT_TOKEN = "123456:BENCH"
 SUPERVISOR_CHAT_ID = -1001234567890
 HELP_PEOPLE = 2000  # a pool large enough that nobody waits behind their own last /help
+ON_CALL = 4242  # the supervisor on call in --burst runs
+RATE_DEFAULT, BURST_RATE_DEFAULT = 100.0, 20.0
 CASE = re.compile(r"\(case (\d+)\)")
 
 RUN = "import sys\nfrom bot.cli import main\nsys.exit(main(['run']))\n"
@@ -77,8 +89,31 @@ class TimedStandIn(TelegramStandIn):
         return updates
 
 
+async def put_a_supervisor_on_call(data_dir: Path, key: str) -> None:
+    """ON_CALL is a supervisor on call, as `peerbot roles add` and `oncall` leave them."""
+    from storage import crypto, oncall, users
+    from storage.db import create_engine, create_sessionmaker
+    from storage.migrate import upgrade_async
+    from storage.models import Role
+
+    url = f"sqlite+aiosqlite:///{data_dir}/peerbot.sqlite3"
+    crypto.use_cipher(crypto.Cipher(crypto.parse_keys(key)))
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            person = await users.create(
+                session, telegram_id=ON_CALL, locale="en", pseudonym="Owl", role=Role.SUPERVISOR
+            )
+            await session.flush()
+            await oncall.take(session, person, oncall.PRIMARY)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
 async def start_bot(
-    standin: TelegramStandIn, data_dir: Path, *, telegram_limits: bool
+    standin: TelegramStandIn, data_dir: Path, *, telegram_limits: bool, key: str | None = None
 ) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -87,7 +122,7 @@ async def start_bot(
         "TELEGRAM_API_URL": standin.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/peerbot.sqlite3",
         "DATA_DIR": str(data_dir),
-        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "ENCRYPTION_KEY": key or Fernet.generate_key().decode(),
         "SUPERVISOR_CHAT_ID": str(SUPERVISOR_CHAT_ID),
         "POLLING_TIMEOUT": "10",
     }
@@ -115,29 +150,37 @@ async def start_bot(
 
 
 async def feed(
-    standin: TelegramStandIn, seconds: float, rate: float, crisis_every: float
+    standin: TelegramStandIn, seconds: float, rate: float, crisis_at: list[float]
 ) -> tuple[dict[int, list[int]], dict[int, int]]:
-    """Send the load; returns /help update ids per chat, and crisis update ids per case."""
+    """Send the load, a crisis message from someone new at each of ``crisis_at`` (seconds
+    from the start, in order); returns /help update ids per chat, crisis update ids per case."""
     people = [standin.user(100_000 + i, f"P{i}", "en") for i in range(HELP_PEOPLE)]
     helps: dict[int, list[int]] = defaultdict(list)
     crises: dict[int, int] = {}
     start = time.monotonic()
     sent = 0
-    next_crisis = start + crisis_every / 2
     while (now := time.monotonic()) < start + seconds:
         while sent < (now - start) * rate:
             person = people[sent % len(people)]
             update = await standin.send_text(person, "/help")
             helps[person.id].append(update["update_id"])
             sent += 1
-        if now >= next_crisis:
+        while len(crises) < len(crisis_at) and now >= start + crisis_at[len(crises)]:
             case = len(crises) + 1
             someone = standin.user(900_000 + case, f"C{case}", "en")
             update = await standin.send_text(someone, f"I want to kill myself (case {case})")
             crises[case] = update["update_id"]
-            next_crisis += crisis_every
         await asyncio.sleep(0.002)
     return helps, crises
+
+
+def crisis_moments(args: argparse.Namespace) -> list[float]:
+    """Every --crisis-every seconds; or, with --burst N, N random moments (seeded)."""
+    if args.burst:
+        seeded = random.Random(9)
+        return sorted(seeded.uniform(0, args.burst_within) for _ in range(args.burst))
+    count = int((args.seconds - args.crisis_every / 2) // args.crisis_every) + 1
+    return [args.crisis_every / 2 + n * args.crisis_every for n in range(max(0, count))]
 
 
 def reply_latencies(standin: TimedStandIn, helps: dict[int, list[int]]) -> list[float]:
@@ -154,12 +197,15 @@ def reply_latencies(standin: TimedStandIn, helps: dict[int, list[int]]) -> list[
     return latencies
 
 
-def alert_latencies(standin: TimedStandIn, crises: dict[int, int]) -> dict[int, float]:
+def alert_latencies(
+    standin: TimedStandIn, crises: dict[int, int], chat_id: int = SUPERVISOR_CHAT_ID
+) -> dict[int, float]:
+    """Per case, from its message to the first message in ``chat_id`` that carries it."""
     latencies: dict[int, float] = {}
     for call in standin.calls:
         if call.method.lower() != "sendmessage" or not call.ok:
             continue
-        if call.params.get("chat_id") != SUPERVISOR_CHAT_ID:
+        if call.params.get("chat_id") != chat_id:
             continue
         for case in CASE.findall(call.result.get("text", "")):
             update_id = crises.get(int(case))
@@ -183,19 +229,39 @@ def describe(name: str, values: list[float], expected: int) -> str:
     )
 
 
+def messages_to(standin: TimedStandIn, chat_id: int) -> int:
+    return sum(
+        1
+        for call in standin.calls
+        if call.method.lower() == "sendmessage"
+        and call.ok
+        and call.params.get("chat_id") == chat_id
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="peerbot-alerts-") as tmp:
         data_dir = Path(tmp)
         async with TimedStandIn() as standin:
-            bot = await start_bot(standin, data_dir, telegram_limits=args.telegram_limits)
+            key = Fernet.generate_key().decode()
+            if args.burst:
+                await put_a_supervisor_on_call(data_dir, key)
+                standin.enforce_limits(
+                    per_second=30, per_chat_per_second=1, per_group_per_minute=20
+                )
+            bot = await start_bot(standin, data_dir, telegram_limits=args.telegram_limits, key=key)
             try:
                 began = time.monotonic()
-                helps, crises = await feed(standin, args.seconds, args.rate, args.crisis_every)
+                helps, crises = await feed(standin, args.seconds, args.rate, crisis_moments(args))
                 fed_for = time.monotonic() - began
                 expected_replies = sum(len(ids) for ids in helps.values())
                 deadline = time.monotonic() + args.drain
                 while time.monotonic() < deadline:
                     done = len(alert_latencies(standin, crises)) == len(crises)
+                    if args.burst:
+                        done = done and len(alert_latencies(standin, crises, ON_CALL)) == len(
+                            crises
+                        )
                     if done and len(reply_latencies(standin, helps)) >= expected_replies:
                         break
                     await asyncio.sleep(0.2)
@@ -216,7 +282,16 @@ async def main(args: argparse.Namespace) -> None:
                 f"({expected_replies / fed_for:.0f} updates/s; {pacing})"
             )
             print(describe("/help reply (baseline)", replies, expected_replies))
+            if args.burst:
+                direct = list(alert_latencies(standin, crises, ON_CALL).values())
+                print(describe("alert to on-call (DM)", direct, len(crises)))
             print(describe("alert to supervisor chat", alerts, len(crises)))
+            if args.burst:
+                print(
+                    f"messages carrying them: {messages_to(standin, ON_CALL)} to the on-call, "
+                    f"{messages_to(standin, SUPERVISOR_CHAT_ID)} to the group; "
+                    f"429 answers from the stand-in: {standin.rate_limited}"
+                )
             if alerts and replies:
                 ratio = statistics.median(alerts) / statistics.median(replies)
                 print(f"alert p50 / reply p50: {ratio:.2f}")
@@ -230,7 +305,12 @@ async def main(args: argparse.Namespace) -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to feed (60)")
-    parser.add_argument("--rate", type=float, default=100.0, help="ordinary updates/s (100)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=RATE_DEFAULT,
+        help="ordinary updates/s (100; 20 with --burst, within Telegram's 30 a second)",
+    )
     parser.add_argument(
         "--crisis-every",
         type=float,
@@ -245,8 +325,20 @@ def _arguments() -> argparse.Namespace:
         action="store_true",
         help="relax the bot's outbox pacing, to measure the pipeline with many more alerts",
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        help="N people in crisis at random moments within --burst-within seconds, "
+        "a supervisor on call, Telegram's limits enforced by the stand-in",
+    )
+    parser.add_argument("--burst-within", type=float, default=60.0, help="seconds (60)")
     arguments = parser.parse_args()
     arguments.telegram_limits = not arguments.relaxed
+    if arguments.burst:
+        arguments.seconds = max(arguments.seconds, arguments.burst_within + 1)
+        if arguments.rate == RATE_DEFAULT:
+            arguments.rate = BURST_RATE_DEFAULT
     return arguments
 
 

@@ -33,6 +33,7 @@ from storage.db import create_engine, create_sessionmaker
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
 from storage.models import utcnow
+from storage.presence import announce_presence
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,14 @@ async def run_polling(settings: Settings, token: str) -> None:
     await schedule_missing_reminders(sessionmaker, settings)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
     fallback = Undeliverable(dispatcher["i18n"])
+    # Claims name this process, so a restart releases what a killed one had claimed.
+    presence = await announce_presence(engine)
     delivery = DeliveryWorker(
-        bot, sessionmaker, on_undeliverable=fallback.given_up, on_reached=fallback.reached
+        bot,
+        sessionmaker,
+        on_undeliverable=fallback.given_up,
+        on_reached=fallback.reached,
+        presence=presence,
     )
     wake_on_outbox_commits(engine, delivery)  # an alert goes out when its update commits
     dispatcher["delivery"] = delivery
@@ -157,4 +164,5 @@ async def run_polling(settings: Settings, token: str) -> None:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(delivering, timeout=3.0)
         await bot.session.close()
+        await presence.close()
         await engine.dispose()

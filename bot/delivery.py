@@ -14,8 +14,11 @@ Who retries what
     until then, and when 429s come from two or more chats within a couple of seconds
     (a bot-wide flood answer), every chat is held;
   - 5xx, network errors, timeouts, anything unexpected: the row is put back with
-    exponential backoff and jitter (``backoff_base`` doubling up to ``backoff_cap``).
-    It is never given up for a transient error: an alert waits for Telegram to return;
+    exponential backoff and jitter (``backoff_base`` doubling up to ``backoff_cap``, or
+    up to ``urgent_backoff_cap``, a few seconds, for urgent rows: alerts, their notes and
+    edits, the direct copies supervisors get; so an alert goes out seconds after Telegram
+    is back, not minutes). It is never given up for a transient error: an alert waits for
+    Telegram to return;
   - permanent errors (403 blocked/kicked, 400 "chat not found" and other bad requests,
     404): the row is given up, logged loudly (ids and error type, never text), and if
     the row says what to do then (``on_undeliverable``), the worker's hook runs in the
@@ -26,19 +29,28 @@ Who retries what
 * **getUpdates**: the poller's own backoff (``bot.polling``).
 
 Limits (in memory, per process): about 30 messages/s for the bot, one per second per
-chat, and 20 a minute per group (chat_id < 0). A row that would wait longer than
+chat, and 20 a minute per group (chat_id < 0), the last ten of them spread over what is
+left of the minute. A row that would wait longer than
 ``hold_horizon`` for its turn is put back, due when its turn comes, instead of holding
 its claim. Rows to one chat go out in order, one at a time: while a row is put back
 (429, an error), the chat's later rows are put back behind it. (Order holds within one
 process; two workers may interleave one chat's rows.)
 
+Bursts: alerts that wait together for one chat when its turn comes leave as one message
+(``bot.combining``: each case's lines and its own buttons), so that fifty crisis
+messages in a minute reach the group in a few messages and the on-call within seconds.
+A row alone goes out exactly as queued.
+
 Once, and only once?
 --------------------
 Rows are claimed atomically (``storage.outbox.claim_due``: a conditional UPDATE on
 SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and the claim is committed before
-anything is sent, so two workers never send one row. A claim is a lease: if the process
-dies after claiming, the row is sent by whoever claims it after the lease expires (the
-restarted bot, at most ``lease`` seconds later). No send starts later than
+anything is sent, so two workers never send one row. A claim is a lease, taken in the
+name of this process's worker (``storage.presence``): if the process dies after
+claiming, a worker that starts (the restarted bot) finds the claims of workers whose
+process is gone and releases them at once; claims of a live process are left alone. On
+a system where that cannot be told, the row is sent by whoever claims it after the lease
+expires (at most ``lease`` seconds later). No send starts later than
 ``lease - request_timeout - 5 s`` after the claim, so a slow send cannot outlive its
 lease and be claimed by another worker meanwhile.
 
@@ -75,8 +87,10 @@ from aiogram.exceptions import (
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
@@ -85,10 +99,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert
 
+from bot.combining import combined_params, take_next_message
 from bot.retry import single_attempt
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
+from storage.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +128,10 @@ class Limits:
     group_per_window: int = 20  # messages to one group ...
     group_window: float = 60.0  # ... per this many seconds
     group_interval: float = 1.0  # and at most one a second there, too
+    # After this many in a window, a group's messages are spread over what is left of it,
+    # so a burst never spends the minute's budget at once and leaves the group silent
+    # (and the alerts waiting) for the rest of it.
+    group_spread_after: int = 10
     margin: float = 0.05  # added to every window: our clock is not Telegram's
 
 
@@ -151,6 +171,8 @@ class RateLimiter:
             _forget_until(sends, now - group_window)
             if len(sends) >= limits.group_per_window:
                 ready = max(ready, sends[-limits.group_per_window] + group_window)
+            elif len(sends) >= limits.group_spread_after:
+                ready = max(ready, _spread(sends, limits.group_per_window, group_window))
         return max(0.0, ready - now)
 
     def started(self, chat_id: int, now: float | None = None) -> float:
@@ -206,6 +228,13 @@ class RateLimiter:
             del self._held[chat_id]
 
 
+def _spread(sends: list[float], budget: int, window: float) -> float:
+    """When the next send may start if the budget left in the window (``sends`` are its
+    sorted departures) is spread evenly until its oldest send leaves it."""
+    left = budget - len(sends)
+    return sends[-1] + (sends[0] + window - sends[-1]) / left
+
+
 def _forget_until(times: list[float], cutoff: float) -> None:
     """Drop the sorted ``times`` at or before ``cutoff``."""
     del times[: bisect.bisect_right(times, cutoff)]
@@ -237,7 +266,9 @@ class DeliveryWorker:
         request_timeout: int = 10,
         backoff_base: float = 1.0,
         backoff_cap: float = 180.0,
+        urgent_backoff_cap: float = 5.0,
         hold_horizon: float = 5.0,
+        presence: Presence | None = None,
     ) -> None:
         if lease < request_timeout + LEASE_MARGIN + 1:
             raise ValueError("the lease must outlast a request by more than LEASE_MARGIN")
@@ -252,11 +283,14 @@ class DeliveryWorker:
         self.request_timeout = request_timeout
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.urgent_backoff_cap = urgent_backoff_cap
         self.hold_horizon = hold_horizon
+        self.presence = presence
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
         self._failures: dict[int, int] = {}  # row id -> transient failures in a row
+        self._alone: set[int] = set()  # rows whose combined message Telegram refused
         # chat -> (when its put-back row is due again, that row's id)
         self._blocked: dict[int, tuple[float, int]] = {}
 
@@ -274,6 +308,7 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Drain the outbox until ``stop()`` or cancellation (a worker runs once)."""
+        await self.release_claims_of_the_gone()
         failures = 0
         woken = False
         while not self._stopping:
@@ -297,6 +332,33 @@ class DeliveryWorker:
             timeout = 0.05 if woken and claimed == 0 else self.poll_interval
             woken = await self._idle(max(timeout, self.limiter.everything_held_for()))
 
+    async def release_claims_of_the_gone(self) -> int:
+        """Rows claimed by workers whose process is gone (killed while sending) are due
+        again now, instead of when their lease ends; returns how many."""
+        if self.presence is None:
+            return 0
+        released = 0
+        try:
+            async with self.sessionmaker() as session:
+                for worker in await outbox.claimers(session):
+                    if await self.presence.is_gone(worker):
+                        count = await outbox.release_claims_of(session, worker)
+                        log.warning(
+                            "outbox: %d rows claimed by worker %s, whose process is gone, "
+                            "are due again",
+                            count,
+                            worker,
+                        )
+                        released += count
+                await session.commit()
+        except Exception as error:  # their leases still expire: nothing is lost
+            log.error(
+                "outbox: releasing the claims of gone workers failed (%s at %s)",
+                type(error).__name__,
+                where(error),
+            )
+        return released
+
     async def _idle(self, seconds: float) -> bool:
         """Wait ``seconds`` or until woken; True if woken."""
         with contextlib.suppress(TimeoutError):
@@ -311,7 +373,10 @@ class DeliveryWorker:
             return 0
         async with self.sessionmaker() as session:
             claimed = await outbox.claim_due(
-                session, limit=self.batch_size, lease=dt.timedelta(seconds=self.lease)
+                session,
+                limit=self.batch_size,
+                lease=dt.timedelta(seconds=self.lease),
+                worker=self.presence.id if self.presence else None,
             )
             await session.commit()
         if claimed:
@@ -326,11 +391,11 @@ class DeliveryWorker:
         queues: dict[int, deque[Claimed]] = {}
         for row in claimed:
             queues.setdefault(row.chat_id, deque()).append(row)
-        sending: dict[asyncio.Task[Result], Claimed] = {}
+        sending: dict[asyncio.Task[Result], list[Claimed]] = {}
         try:
             while queues or sending:
                 soonest = float("inf")
-                busy = {row.chat_id for row in sending.values()}
+                busy = {rows[0].chat_id for rows in sending.values()}
                 for chat_id in list(queues):
                     if chat_id in busy:
                         continue
@@ -346,14 +411,20 @@ class DeliveryWorker:
                     elif self._stopping or now >= deadline:
                         await self._put_back(queues.pop(chat_id), 0.0, "not sent: stop or lease")
                     elif wait == 0:
-                        row = queues[chat_id].popleft()
+                        # Alerts waiting together for this chat leave as one message.
+                        rows = take_next_message(queues[chat_id], self._alone)
                         if not queues[chat_id]:
                             del queues[chat_id]
                         booked = self.limiter.started(chat_id, now)
-                        sending[asyncio.create_task(self._send(row, booked))] = row
+                        sending[asyncio.create_task(self._send_rows(rows, booked))] = rows
                         busy.add(chat_id)
                     elif wait > self.hold_horizon or now + wait >= deadline:
-                        await self._put_back(queues.pop(chat_id), wait, "held: rate limit")
+                        held = queues.pop(chat_id)
+                        await self._put_back(held, wait, "held: rate limit")
+                        # Rows claimed meanwhile for this chat come due just behind these:
+                        # order is kept, and waiting alerts are claimed together, to leave
+                        # together in the chat's next message.
+                        self._hold_behind(chat_id, now + wait, held[-1].id)
                     else:
                         soonest = min(soonest, wait)
                 if not sending:
@@ -366,22 +437,22 @@ class DeliveryWorker:
                     sending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in done:
-                    row = sending.pop(task)
+                    rows = sending.pop(task)
                     if task.exception() is not None:
                         # Its outcome could not be written (the database?): the row keeps
                         # its lease and is sent again when that expires; the chat's later
                         # rows wait for it.
                         error = task.exception()
                         log.error(
-                            "outbox: row %s: recording the outcome failed (%s at %s)",
-                            row.id,
+                            "outbox: rows %s: recording the outcome failed (%s at %s)",
+                            [row.id for row in rows],
                             type(error).__name__,
                             where(error),
                         )
                         outcome, delay = Outcome.LATER, self.lease
                     else:
                         outcome, delay = task.result()
-                    self._note_outcome(row, outcome, delay)
+                    self._note_outcome(rows[-1], outcome, delay)
         finally:
             for task in sending:
                 task.cancel()  # only when cancelled ourselves: those rows keep their lease
@@ -390,12 +461,16 @@ class DeliveryWorker:
         """A row put back blocks its chat's later rows until it is due (in this process)."""
         now = time.monotonic()
         if outcome is Outcome.LATER:
-            until, blocker = self._blocked.get(row.chat_id, (0.0, 0))
-            self._blocked[row.chat_id] = (max(until, now + delay), max(blocker, row.id))
+            self._hold_behind(row.chat_id, now + delay, row.id)
         else:
             self._blocked.pop(row.chat_id, None)
         if len(self._blocked) > 1000:
             self._blocked = {chat: held for chat, held in self._blocked.items() if held[0] > now}
+
+    def _hold_behind(self, chat_id: int, until: float, row_id: int) -> None:
+        """Rows to ``chat_id`` after ``row_id`` wait until ``until`` (it was put back)."""
+        held_until, blocker = self._blocked.get(chat_id, (0.0, 0))
+        self._blocked[chat_id] = (max(held_until, until), max(blocker, row_id))
 
     async def _put_back(self, rows: deque[Claimed], delay: float, reason: str) -> None:
         try:
@@ -405,6 +480,77 @@ class DeliveryWorker:
                 await session.commit()
         except Exception as error:  # they keep their lease and come back when it expires
             log.error("outbox: putting back %d rows failed (%s)", len(rows), type(error).__name__)
+
+    # --- One message
+
+    async def _send_rows(self, rows: list[Claimed], booked: float) -> Result:
+        return await (
+            self._send(rows[0], booked) if len(rows) == 1 else self._send_combined(rows, booked)
+        )
+
+    async def _send_combined(self, rows: list[Claimed], booked: float) -> Result:
+        """Alerts that waited together for one chat, as one message (bot/combining.py).
+
+        Only success and waiting are decided here. When Telegram refuses the combined
+        message (400, 403, a migrated group...), each row goes back to be sent alone, where
+        a refusal is handled as for any row: a bad request is not spread over many cases,
+        and each row's own fallback runs."""
+        lead = rows[0]
+        self.limiter.left(lead.chat_id, booked)
+        try:
+            with single_attempt():
+                result = await self.bot(
+                    build_method("sendMessage", combined_params(rows)),
+                    request_timeout=self.request_timeout,
+                )
+        except TelegramRetryAfter as error:
+            self.limiter.flood_answer(lead.chat_id, float(error.retry_after))
+            return await self._later_all(rows, error, float(error.retry_after))
+        except TelegramUnauthorizedError as error:
+            self.limiter.hold_everything(UNAUTHORIZED_HOLD)
+            return await self._later_all(rows, error, UNAUTHORIZED_HOLD)
+        except TelegramAPIError as error:
+            if isinstance(error, TelegramServerError | TelegramNetworkError):
+                return await self._retry_all(rows, error)
+            log.warning(
+                "outbox: %d rows combined for chat %s were refused (%s); each goes alone",
+                len(rows),
+                lead.chat_id,
+                type(error).__name__,
+            )
+            self._alone.update(row.id for row in rows)
+            return await self._later_all(rows, error, 0.0)
+        except Exception as error:  # network, timeout, or unknown: transient
+            return await self._retry_all(rows, error)
+        self._failures.pop(lead.id, None)
+        async with self.sessionmaker() as session:
+            for row in rows:  # each case's row knows the message that carries it
+                await outbox.mark_sent(session, row.id, result.message_id)
+            if lead.on_undeliverable and self.on_reached is not None:
+                await self.on_reached(session, lead)
+            await session.commit()
+        self._alone.difference_update(row.id for row in rows)
+        return Outcome.SENT, 0.0
+
+    async def _retry_all(self, rows: list[Claimed], error: Exception) -> Result:
+        failures = self._failures.get(rows[0].id, 0) + 1
+        self._failures[rows[0].id] = failures
+        urgent = any(row.urgent for row in rows)
+        return await self._later_all(rows, error, self._backoff(failures, urgent))
+
+    async def _later_all(self, rows: list[Claimed], error: Exception, delay: float) -> Result:
+        log.warning(
+            "outbox: %d combined rows to chat %s not sent (%s); again in %.1fs",
+            len(rows),
+            rows[0].chat_id,
+            type(error).__name__,
+            delay,
+        )
+        async with self.sessionmaker() as session:
+            for row in rows:
+                await outbox.retry_later(session, row.id, delay, _error_text(error))
+            await session.commit()
+        return Outcome.LATER, delay
 
     # --- One row
 
@@ -452,7 +598,7 @@ class DeliveryWorker:
             except Exception as error:  # 5xx, network, timeout, or unknown: transient
                 failures = self._failures.get(row.id, 0) + 1
                 self._failures[row.id] = failures
-                return await self._later(row, error, self._backoff(failures))
+                return await self._later(row, error, self._backoff(failures, row.urgent))
             # A message's id, or a new forum topic's thread id (what later rows refer to).
             sent_id = getattr(result, "message_id", None) or getattr(
                 result, "message_thread_id", None
@@ -479,12 +625,15 @@ class DeliveryWorker:
             else {**rest, "message_thread_id": thread_id}
         )
 
-    def _backoff(self, failures: int) -> float:
+    def _backoff(self, failures: int, urgent: bool) -> float:
+        """Seconds before a transient failure is tried again. Urgent rows are capped low:
+        a long cap saves nothing worth an alert waiting minutes after Telegram is back."""
         delay = self.backoff_base * 2 ** (failures - 1) * (0.75 + random.random() / 2)
-        return min(self.backoff_cap, delay)
+        return min(self.urgent_backoff_cap if urgent else self.backoff_cap, delay)
 
     async def _sent(self, row: Claimed, message_id: int | None) -> Result:
         self._failures.pop(row.id, None)
+        self._alone.discard(row.id)
         async with self.sessionmaker() as session:
             await outbox.mark_sent(session, row.id, message_id)
             if row.on_undeliverable and self.on_reached is not None:
@@ -524,6 +673,7 @@ class DeliveryWorker:
     async def _give_up(self, row: Claimed, error: Exception, text: str | None = None) -> Result:
         error_text = text or _error_text(error)
         self._failures.pop(row.id, None)
+        self._alone.discard(row.id)
         log.error(
             "outbox: GIVING UP row %s (key %s, %s) to chat %s: %s",
             row.id,
@@ -557,7 +707,9 @@ class DeliveryWorker:
                         )
                         failures = self._failures.get(row.id, 0) + 1
                         self._failures[row.id] = failures
-                        return await self._later(row, hook_error, self._backoff(failures))
+                        return await self._later(
+                            row, hook_error, self._backoff(failures, row.urgent)
+                        )
             await session.commit()
         return Outcome.GIVEN_UP, 0.0
 

@@ -13,7 +13,12 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import reminders
-from flows.alerts import reach_supervisors_directly, supervisor_channel_reached
+from flows.alerts import (
+    ALL_SUPERVISORS,
+    already_paged,
+    reach_supervisors_directly,
+    supervisor_channel_reached,
+)
 from handlers.relay import tell_sender
 from storage.outbox import Claimed
 
@@ -24,8 +29,9 @@ Fallback = Callable[[AsyncSession, Claimed, str, str], Awaitable[None]]
 
 
 def fallbacks(i18n: I18n) -> dict[str, Fallback]:
-    async def all_supervisors(session: AsyncSession, row: Claimed, error: str, _: str) -> None:
-        await reach_supervisors_directly(session, row, error)
+    async def all_supervisors(session: AsyncSession, row: Claimed, error: str, paged: str) -> None:
+        # The channel's copy: to every supervisor but those paged with it directly.
+        await reach_supervisors_directly(session, row, error, already_paged(paged))
 
     async def tell_relay_sender(session: AsyncSession, row: Claimed, _: str, sender: str) -> None:
         # A relayed message the recipient could not get (blocked the bot, left): say so.
@@ -36,7 +42,7 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         await reminders.pause_unreachable(session, int(person))
 
     return {
-        "all_supervisors": all_supervisors,
+        ALL_SUPERVISORS: all_supervisors,
         "tell_sender": tell_relay_sender,
         "pause_reminders": pause_reminders,
     }
@@ -57,5 +63,5 @@ class Undeliverable:
         await fallback(session, row, error, argument)
 
     async def reached(self, session: AsyncSession, row: Claimed) -> None:
-        if row.on_undeliverable == "all_supervisors":
+        if (row.on_undeliverable or "").partition(":")[0] == ALL_SUPERVISORS:
             await supervisor_channel_reached(session, row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,10 +264,29 @@ def is_staffed(now: dt.datetime, hours: str, zone: str) -> bool:
     return start <= local < end if start <= end else (local >= start or local < end)
 
 
+ALL_SUPERVISORS = "all_supervisors"  # a channel row's fallback (bot/undeliverable.py)
+
+
+def all_supervisors_but(paged: Sequence[User]) -> str:
+    """The fallback of a channel row whose alert ``paged`` already got directly:
+    ``all_supervisors:<their Telegram ids>``."""
+    ids = ",".join(str(person.telegram_id) for person in paged)
+    return f"{ALL_SUPERVISORS}:{ids}" if ids else ALL_SUPERVISORS
+
+
+def already_paged(argument: str) -> set[int]:
+    """The Telegram ids ``all_supervisors_but`` wrote after the colon."""
+    return {int(part) for part in argument.split(",") if part.strip().lstrip("-").isdigit()}
+
+
 async def reach_supervisors_directly(
-    session: AsyncSession, undelivered: outbox.Claimed, error: str
+    session: AsyncSession,
+    undelivered: outbox.Claimed,
+    error: str,
+    already: Collection[int] = (),
 ) -> None:
-    """The supervisor channel cannot be reached: send the same alert to every supervisor."""
+    """The supervisor channel cannot be reached: send the same alert to every supervisor
+    but those in ``already`` (paged with the same alert directly: once each is enough)."""
     log.error(
         "SUPERVISOR CHANNEL UNREACHABLE (%s): alert %s goes to every supervisor directly",
         error[:80],
@@ -278,6 +297,8 @@ async def reach_supervisors_directly(
         k: v for k, v in undelivered.params.items() if k not in ("chat_id", "message_thread_id")
     }
     for supervisor in await oncall.supervisors(session):
+        if supervisor.telegram_id in already:
+            continue
         await outbox.enqueue(
             session,
             key=f"{undelivered.key}:direct:{supervisor.telegram_id}",
@@ -285,6 +306,7 @@ async def reach_supervisors_directly(
             method=undelivered.method,
             params=params,
             urgent=True,
+            combine=undelivered.combine,  # a burst of them still leaves together
         )
 
 

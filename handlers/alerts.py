@@ -11,7 +11,7 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -83,10 +83,7 @@ def router() -> Router:
 
 async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) -> str:
     """What supervisors read: the minimum needed to act, and no history."""
-    person = await session.get(User, alert.user_id)
-    who = escape(person.pseudonym) if person else "?"
-    if person and settings.alerts_show_names and person.display_name:
-        who += f" ({escape(person.display_name)})"
+    who = await _who(session, alert, settings)
     hits = await alerts.hits_of(session, alert.id)
     worded = [hit for hit in hits if alert_flow.has_words(hit)]
     lines = [
@@ -139,6 +136,65 @@ def _detector_phrase(hit: AlertHit) -> str:
         # The model's why may begin with its own name ("model 0.91: …"): say it once.
         return _("model ({why})").format(why=escape(why.removeprefix("model ").strip()))
     return _("lexicon {why}").format(why=escape(why))
+
+
+async def _who(session: AsyncSession, alert: Alert, settings: Settings) -> str:
+    person = await session.get(User, alert.user_id)
+    who = escape(person.pseudonym) if person else "?"
+    if person and settings.alerts_show_names and person.display_name:
+        who += f" ({escape(person.display_name)})"
+    return who
+
+
+def combined_header() -> str:
+    """The first line of a message that carries several alerts (bot/combining.py)."""
+    return _("🚨 <b>Several alerts at once</b> · each case has its own button")
+
+
+async def case_summary(session: AsyncSession, alert: Alert, settings: Settings) -> str:
+    """One case in a few lines, for a message that carries several: who, what they
+    wrote last, and what has been done."""
+    lines = [
+        _("<b>#{id}</b> · {severity} · {category} · {who}").format(
+            id=alert.id,
+            severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
+            category=CATEGORY_NAMES.get(alert.category, alert.category),
+            who=await _who(session, alert, settings),
+        )
+    ]
+    worded = [hit for hit in await alerts.hits_of(session, alert.id) if alert_flow.has_words(hit)]
+    lines += [f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)" for hit in worded[-2:]]
+    lines += await _status_lines(session, alert)
+    return "\n".join(lines)
+
+
+def case_buttons(alert: Alert) -> list[list[InlineKeyboardButton]]:
+    """A case's row in a message that carries several: acknowledge it, then resolve it."""
+    if alert.status == AlertStatus.OPEN:
+        label, action = _("Acknowledge #{id}"), "ack"
+    elif alert.status != AlertStatus.RESOLVED:
+        label, action = _("Resolve #{id}…"), "resolve"
+    else:
+        return []
+    return [[button(label.format(id=alert.id), AlertAction(action=action, alert_id=alert.id))]]
+
+
+async def copy_view(
+    session: AsyncSession, alert: Alert, settings: Settings, where: tuple[int, int]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the message at ``where`` (chat, message id) shows of ``alert`` now: the alert
+    alone, or, when the outbox combined several cases into it, every one of them."""
+    cases = await alerts.cases_in_copy(session, *where)
+    if len(cases) <= 1:
+        return await alert_text(session, alert, settings), alert_buttons(alert)
+    parts, keyboard = [combined_header()], []
+    for case_id in cases:
+        case = alert if case_id == alert.id else await alerts.get(session, case_id)
+        if case is not None:
+            parts.append(await case_summary(session, case, settings))
+            keyboard += case_buttons(case)
+    markup = InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
+    return "\n\n".join(parts), markup
 
 
 async def _status_lines(session: AsyncSession, alert: Alert) -> list[str]:
@@ -207,6 +263,7 @@ async def announce(
         await _add_to_case(session, case, settings, i18n)
         return
     stage = f"l{level}"
+    paged = await alert_flow.recipients(session, level)
     if settings.supervisor_chat_id is not None:
         if case.is_new and settings.supervisor_topics:
             await _open_topic(session, alert, settings.supervisor_chat_id)
@@ -219,8 +276,10 @@ async def announce(
             locale=settings.default_locale,
             key=f"alert:{alert.id}:{stage}:channel",
             level=level,
+            # If the channel cannot be reached, the supervisors paged below already have
+            # the alert: the fallback copies go to everyone else, so nobody gets it twice.
+            fallback=alert_flow.all_supervisors_but(paged),
         )
-    paged = await alert_flow.recipients(session, level)
     await _page(session, alert, settings, i18n, paged, stage=stage, level=level)
     if not paged and settings.supervisor_chat_id is None:
         log.error(
@@ -262,26 +321,40 @@ async def _queue_alert(
     locale: str,
     key: str,
     level: int,
+    fallback: str | None = None,
 ) -> None:
+    in_topic = chat_id == settings.supervisor_chat_id and bool(settings.supervisor_topics)
     with i18n.use_locale(locale):
         text = await alert_text(session, alert, settings)
+        part = await case_summary(session, alert, settings)
         if level:
             overdue = _("⏰ <b>Still not acknowledged</b> after {minutes:g} minutes.").format(
                 minutes=settings.escalation_ack_minutes * level
             )
-            text = overdue + "\n\n" + text
+            text, part = overdue + "\n\n" + text, overdue + "\n" + part
         markup = alert_buttons(alert)
-    channel = chat_id == settings.supervisor_chat_id
+        # In a burst the outbox sends alerts waiting for one chat together (one message,
+        # a part and a button per case); in a forum each case keeps to its own topic.
+        combine = None if in_topic else _combinable(part, case_buttons(alert))
     await outbox.enqueue(
         session,
         key=key,
         chat_id=chat_id,
         method="sendMessage",
-        params=_message(text, markup)
-        | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
-        on_undeliverable="all_supervisors" if channel else None,
+        params=_message(text, markup) | (_in_topic(alert) if in_topic else {}),
+        on_undeliverable=fallback,
         urgent=True,
+        combine=combine,
     )
+
+
+def _combinable(part: str, buttons: list[list[InlineKeyboardButton]]) -> dict[str, object]:
+    """What an alert adds to a message that carries several (bot/combining.py)."""
+    return {
+        "header": combined_header(),
+        "part": part,
+        "buttons": [[b.model_dump(exclude_none=True) for b in row] for row in buttons],
+    }
 
 
 async def _open_topic(session: AsyncSession, alert: Alert, chat_id: int) -> None:
@@ -371,13 +444,12 @@ async def refresh_copies(
     session: AsyncSession, alert: Alert, settings: Settings, i18n: I18n, *, skip: tuple[int, int]
 ) -> None:
     """Every copy of the alert (channel and direct messages) shows its new state."""
-    with i18n.use_locale(settings.default_locale):
-        text = await alert_text(session, alert, settings)
-        markup = alert_buttons(alert)
     stamp = f"{alert.status}:{alert.escalation_level}:{utcnow().timestamp()}"
     for chat_id, message_id in set(await alerts.copies_of(session, alert.id)):
         if (chat_id, message_id) == skip:
             continue
+        with i18n.use_locale(settings.default_locale):
+            text, markup = await copy_view(session, alert, settings, (chat_id, message_id))
         params = _message(text, markup) | {"message_id": message_id}
         await outbox.enqueue(
             session,
@@ -385,6 +457,7 @@ async def refresh_copies(
             chat_id=chat_id,
             method="editMessageText",
             params=params,
+            urgent=True,  # what supervisors see of a case must not lag behind it
         )
 
 
@@ -428,7 +501,8 @@ async def alert_pressed(
         return
     if action == "back":
         await query.answer()
-        await message.edit_reply_markup(reply_markup=alert_buttons(alert))
+        _text, markup = await copy_view(session, alert, settings, where)
+        await message.edit_reply_markup(reply_markup=markup)
         return
     if action == "ack":
         changed = await alert_flow.acknowledge(session, alert, user, now)
@@ -443,10 +517,9 @@ async def alert_pressed(
     else:
         await query.answer(_("Thank you. Everyone on the alert can see it."))
     await refresh_copies(session, alert, settings, i18n, skip=where)
+    text, markup = await copy_view(session, alert, settings, where)
     with contextlib.suppress(TelegramBadRequest):  # a double tap: the message already says so
-        await message.edit_text(
-            await alert_text(session, alert, settings), reply_markup=alert_buttons(alert)
-        )
+        await message.edit_text(text, reply_markup=markup)
 
 
 # ----- /alerts, /oncall, /status --------------------------------------------------------

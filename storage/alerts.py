@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.models import (
     Alert,
     AlertHit,
@@ -95,9 +96,27 @@ async def copies_of(session: AsyncSession, alert_id: int) -> list[tuple[int, int
     """(chat id, message id) of every alert message we sent for this case."""
     statement = select(OutboxMessage.chat_id, OutboxMessage.message_id).where(
         OutboxMessage.key.like(f"alert:{alert_id}:%"),
+        OutboxMessage.status == outbox.SENT,  # (a pending row's message_id names its claimer)
         OutboxMessage.message_id.is_not(None),
     )
     return [(row.chat_id, row.message_id) for row in await session.execute(statement)]
+
+
+async def cases_in_copy(session: AsyncSession, chat_id: int, message_id: int) -> list[int]:
+    """The alerts one message of ours carries: one, or several when the outbox combined
+    alerts that waited together for that chat (bot/combining.py), in their order."""
+    statement = (
+        select(OutboxMessage.key)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.message_id == message_id,
+            OutboxMessage.status == outbox.SENT,
+            OutboxMessage.key.like("alert:%"),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    keys = (await session.scalars(statement)).all()
+    return list(dict.fromkeys(int(key.split(":")[1]) for key in keys))
 
 
 def label(

@@ -21,6 +21,11 @@ from storage.db import claimed_from, insert
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Telegram's message id once a row is sent; while it is pending and claimed, the number of
+# the worker holding the claim (storage.presence), so that a restarted process can release
+# at once what a dead one had claimed. (No row is pending and sent at once.)
+CLAIMED_BY = OutboxMessage.message_id
+URGENT, NORMAL = 0, 1  # priorities: urgent rows are claimed first and retried quickly
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class Claimed:
     params: dict[str, Any]
     attempts: int
     on_undeliverable: str | None  # what to do when the chat cannot be reached at all
+    urgent: bool = False  # safety-critical (alerts and what follows them): retried quickly
+    # What this row adds to one message with others waiting for its chat (bot/combining.py).
+    combine: dict[str, Any] | None = None
 
 
 async def enqueue(
@@ -44,10 +52,12 @@ async def enqueue(
     due_at: dt.datetime | None = None,
     on_undeliverable: str | None = None,
     urgent: bool = False,
+    combine: Mapping[str, Any] | None = None,
 ) -> None:
     """Queue one Bot API call (``method`` with ``params``); a repeated ``key`` is ignored.
-    Urgent rows (crisis alerts) are claimed before everything else that is due."""
-    payload = _payload(method, chat_id, params, on_undeliverable)
+    Urgent rows (crisis alerts) are claimed before everything else that is due. A row with
+    ``combine`` may leave in one message with others waiting for its chat (bot/combining.py)."""
+    payload = _payload(method, chat_id, params, on_undeliverable, combine)
     statement = (
         insert(session)(OutboxMessage)
         .values(
@@ -55,7 +65,7 @@ async def enqueue(
             chat_id=chat_id,
             payload=payload,
             status=PENDING,
-            priority=0 if urgent else 1,
+            priority=URGENT if urgent else NORMAL,
             attempts=0,
             due_at=due_at or utcnow(),
             created_at=utcnow(),
@@ -90,7 +100,7 @@ async def enqueue_many(
             "chat_id": row.chat_id,
             "payload": _payload(row.method, row.chat_id, row.params, row.on_undeliverable),
             "status": PENDING,
-            "priority": 1,
+            "priority": NORMAL,
             "attempts": 0,
             "due_at": due_at or now,
             "created_at": now,
@@ -105,17 +115,27 @@ async def enqueue_many(
 
 
 def _payload(
-    method: str, chat_id: int, params: Mapping[str, Any], on_undeliverable: str | None
+    method: str,
+    chat_id: int,
+    params: Mapping[str, Any],
+    on_undeliverable: str | None,
+    combine: Mapping[str, Any] | None = None,
 ) -> str:
-    """A row's payload as stored: the Bot API call, and its fallback by name if any."""
+    """A row's payload as stored: the Bot API call, its fallback by name if any, and what
+    it adds to a combined message if it may be combined."""
     payload: dict[str, Any] = {"method": method, "params": {"chat_id": chat_id, **params}}
     if on_undeliverable:
         payload["on_undeliverable"] = on_undeliverable
+    if combine:
+        payload["combine"] = dict(combine)
     return json.dumps(payload, ensure_ascii=False)
 
 
-async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
-    """Claim up to ``limit`` due rows for ``lease``; commit right after to make the claim visible."""
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease: dt.timedelta, worker: int | None = None
+) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``lease`` in the name of ``worker``; commit right
+    after to make the claim visible."""
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -136,13 +156,20 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
             OutboxMessage.status == PENDING,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .values(
+            {
+                OutboxMessage.claimed_until: now + lease,
+                OutboxMessage.attempts: OutboxMessage.attempts + 1,
+                CLAIMED_BY: worker,
+            }
+        )
         .returning(
             OutboxMessage.id,
             OutboxMessage.key,
             OutboxMessage.chat_id,
             OutboxMessage.payload,
             OutboxMessage.attempts,
+            OutboxMessage.priority,
         )
         .execution_options(synchronize_session=False)
     )
@@ -159,6 +186,8 @@ async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -
                 params=payload["params"],
                 attempts=row.attempts,
                 on_undeliverable=payload.get("on_undeliverable"),
+                urgent=row.priority == URGENT,
+                combine=payload.get("combine"),
             )
         )
     return claimed
@@ -183,9 +212,12 @@ async def retry_later(session: AsyncSession, row_id: int, delay: float, error: s
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(
-            due_at=utcnow() + dt.timedelta(seconds=delay),
-            claimed_until=None,
-            last_error=error[:200],
+            {
+                OutboxMessage.due_at: utcnow() + dt.timedelta(seconds=delay),
+                OutboxMessage.claimed_until: None,
+                CLAIMED_BY: None,
+                OutboxMessage.last_error: error[:200],
+            }
         )
     )
 
@@ -194,8 +226,41 @@ async def give_up(session: AsyncSession, row_id: int, error: str) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(status=FAILED, claimed_until=None, last_error=error[:200])
+        .values(
+            {
+                OutboxMessage.status: FAILED,
+                OutboxMessage.claimed_until: None,
+                CLAIMED_BY: None,
+                OutboxMessage.last_error: error[:200],
+            }
+        )
     )
+
+
+async def claimers(session: AsyncSession) -> set[int]:
+    """The workers holding unexpired claims."""
+    now = utcnow()
+    statement = (
+        select(CLAIMED_BY)
+        .distinct()
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.claimed_until > now,
+            CLAIMED_BY.is_not(None),
+        )
+    )
+    return set((await session.scalars(statement)).all())
+
+
+async def release_claims_of(session: AsyncSession, worker: int) -> int:
+    """Make the rows ``worker`` (a process that is gone) had claimed due again, now."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, CLAIMED_BY == worker)  # noqa: SIM300 (a column)
+        .values({OutboxMessage.claimed_until: None, CLAIMED_BY: None})
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
 
 
 async def outcome_of(session: AsyncSession, key: str) -> tuple[str | None, int | None]:
@@ -205,7 +270,9 @@ async def outcome_of(session: AsyncSession, key: str) -> tuple[str | None, int |
             select(OutboxMessage.status, OutboxMessage.message_id).where(OutboxMessage.key == key)
         )
     ).first()
-    return (row.status, row.message_id) if row else (None, None)
+    if row is None:
+        return None, None
+    return row.status, row.message_id if row.status == SENT else None
 
 
 async def sent_message_id(session: AsyncSession, key: str) -> int | None:

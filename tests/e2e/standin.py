@@ -246,30 +246,57 @@ class _Fault:
         )
 
 
-class _RateLimits:
-    """Sliding one-second windows, overall and per chat, like Telegram's broadcast limits."""
+@dataclass
+class _Hang:
+    """The next `times` calls of `method` (to `chat_id`) get no answer until released."""
 
-    def __init__(self, per_second: int, per_chat_per_second: int) -> None:
+    method: str  # lower case
+    chat_id: int | None
+    times: int
+
+    def takes(self, method: str, chat_id: int | None) -> bool:
+        if self.times <= 0 or self.method != method:
+            return False
+        if self.chat_id is not None and self.chat_id != chat_id:
+            return False
+        self.times -= 1
+        return True
+
+
+class _RateLimits:
+    """Sliding windows like Telegram's broadcast limits: one second overall and per chat,
+    and one minute per group (negative chat ids)."""
+
+    def __init__(
+        self, per_second: int, per_chat_per_second: int, per_group_per_minute: int | None
+    ) -> None:
         self.per_second = per_second
         self.per_chat_per_second = per_chat_per_second
+        self.per_group_per_minute = per_group_per_minute
         self._everywhere: deque[float] = deque()
         self._per_chat: defaultdict[int | None, deque[float]] = defaultdict(deque)
+        self._per_group: defaultdict[int | None, deque[float]] = defaultdict(deque)
 
     def retry_after(self, chat_id: int | None, now: float) -> int | None:
         """Seconds to wait before sending to this chat would be allowed, or None if allowed."""
+        windows = [
+            (self._everywhere, self.per_second, 1.0),
+            (self._per_chat[chat_id], self.per_chat_per_second, 1.0),
+        ]
+        if self.per_group_per_minute is not None and (chat_id or 0) < 0:
+            windows.append((self._per_group[chat_id], self.per_group_per_minute, 60.0))
         waits = []
-        for window, limit in (
-            (self._everywhere, self.per_second),
-            (self._per_chat[chat_id], self.per_chat_per_second),
-        ):
-            _forget_older_than(window, now - 1)
+        for window, limit, seconds in windows:
+            _forget_older_than(window, now - seconds)
             if len(window) >= limit:
-                waits.append(window[0] + 1 - now)
+                waits.append(window[0] + seconds - now)
         return max(1, math.ceil(max(waits))) if waits else None
 
     def record(self, chat_id: int | None, now: float) -> None:
         self._everywhere.append(now)
         self._per_chat[chat_id].append(now)
+        if (chat_id or 0) < 0:
+            self._per_group[chat_id].append(now)
 
 
 def _forget_older_than(window: deque[float], cutoff: float) -> None:
@@ -512,6 +539,8 @@ class TelegramStandIn:
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._open_callbacks: set[str] = set()
         self._faults: list[_Fault] = []
+        self._hangs: list[_Hang] = []
+        self._released = asyncio.Event()  # hung requests end (and were not carried out)
         self._limits: _RateLimits | None = None
         self._reply_cursors: dict[int, int] = {}
         self._update_ids = itertools.count(10_001)
@@ -564,6 +593,7 @@ class TelegramStandIn:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
+        self._released.set()
         await self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -592,6 +622,8 @@ class TelegramStandIn:
             raise ApiError(404, "Not Found")
         self.bot_user = _bot_user(token)
         chat_id = _as_chat_id(call.params.get("chat_id"))
+        if any(hang.takes(name, chat_id) for hang in self._hangs):
+            await self._hang(call)
         self._raise_injected_fault(name, chat_id, call.at)
         if name in _BLOCKABLE_METHODS and chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -603,6 +635,13 @@ class TelegramStandIn:
         if name in _RATE_LIMITED_METHODS and self._limits is not None:
             self._limits.record(chat_id, call.at)
         return result
+
+    async def _hang(self, call: Call) -> None:
+        """No answer until released; then 504, and nothing was done (the bot may be gone)."""
+        call.status, call.error = 504, "hung: no answer"  # never counts as delivered
+        await self._notify()
+        await self._released.wait()
+        raise ApiError(504, "Gateway Timeout")
 
     def _raise_injected_fault(self, method: str, chat_id: int | None, now: float) -> None:
         fault = next((f for f in self._faults if f.matches(method, chat_id, now)), None)
@@ -1079,9 +1118,25 @@ class TelegramStandIn:
             _Fault(method.lower(), status, description, retry_after, chat_id, until=until)
         )
 
-    def enforce_limits(self, per_second: int = 30, per_chat_per_second: int = 1) -> None:
-        """Answer sends over these limits with 429 (counted in `rate_limited`)."""
-        self._limits = _RateLimits(per_second, per_chat_per_second)
+    def hang(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
+        """The next `times` calls of `method` (to `chat_id`, if given) get no answer until
+        `release_hung()` or the stand-in closes (then 504, and nothing was sent): a
+        request stuck somewhere between the bot and Telegram. Its call is recorded at once
+        with status 504, so it never reads as delivered."""
+        self._hangs.append(_Hang(method.lower(), chat_id, times))
+
+    def release_hung(self) -> None:
+        self._released.set()
+
+    def enforce_limits(
+        self,
+        per_second: int = 30,
+        per_chat_per_second: int = 1,
+        per_group_per_minute: int | None = None,
+    ) -> None:
+        """Answer sends over these limits with 429 (counted in `rate_limited`); Telegram's
+        own are 30, 1 and 20."""
+        self._limits = _RateLimits(per_second, per_chat_per_second, per_group_per_minute)
 
     # --- Test side: waiting and reading
 

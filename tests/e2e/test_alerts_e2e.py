@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import os
+import re
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,6 +41,7 @@ ALERT_ENV = {
     "ESCALATION_ACK_MINUTES": 0.05,  # three seconds
     "ESCALATION_TICK_SECONDS": 1,
 }
+NO_ESCALATION_YET = ALERT_ENV | {"ESCALATION_ACK_MINUTES": 10}  # only the first alert
 
 # language: (zone, the message, the matched sentence, a line of that country)
 LANGUAGES = {
@@ -96,10 +100,13 @@ async def peerbot(data_dir: Path, *args: str) -> str:
     return out.decode()
 
 
-async def supervisors_on_call(data_dir: Path, *, by_cli: tuple[int, ...] = ()) -> None:
+async def supervisors_on_call(
+    data_dir: Path, *, by_cli: tuple[int, ...] = (), shifts: bool = True
+) -> None:
     """Supervisors PRIMARY (on call), BACKUP (backup) and OFF_DUTY, as `peerbot roles add` and
     `peerbot oncall set` leave them; those in ``by_cli`` really through the command line
-    (it takes seconds a call: the rest are written the same way, directly)."""
+    (it takes seconds a call: the rest are written the same way, directly). Without
+    ``shifts`` nobody is on call."""
     for telegram_id in by_cli:
         out = await peerbot(data_dir, "roles", "add", str(telegram_id), "supervisor")
         assert f"{telegram_id} is now supervisor" in out
@@ -115,7 +122,9 @@ async def supervisors_on_call(data_dir: Path, *, by_cli: tuple[int, ...] = ()) -
                     role=Role.SUPERVISOR,
                 )
         await session.flush()
-        for telegram_id, kind in ((PRIMARY, oncall.PRIMARY), (BACKUP, oncall.BACKUP)):
+        for telegram_id, kind in ((PRIMARY, oncall.PRIMARY), (BACKUP, oncall.BACKUP))[
+            : 2 if shifts else 0
+        ]:
             person = await users.get_by_telegram_id(session, telegram_id)
             await oncall.take(session, person, kind)
         await session.commit()
@@ -424,3 +433,185 @@ async def test_in_a_forum_group_each_case_gets_its_own_topic(
     other = await standin.wait_for("createForumTopic", lambda c: c.ok, timeout=TIMEOUT, after=mark)
     assert other.result["message_thread_id"] != thread
     assert [c.method for c in standin.calls].count("createForumTopic") == 2
+
+
+# --- when Telegram or the channel fails ---------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+async def test_an_alert_is_retried_every_few_seconds_while_the_channel_fails(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 5: ordinary rows back off up to 3 minutes; an alert must not, or it
+    reaches the channel minutes after Telegram is back."""
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 505, "en", "Europe/London", "Heron-46")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(505, "Rosalind", language_code="en")
+    outage = 20.0
+    failing_until = asyncio.get_running_loop().time() + outage
+    standin.fail_for("sendMessage", 502, outage, chat_id=SUPERVISOR_CHAT)
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    delivered = await standin.wait_for("sendMessage", channel_alert, timeout=outage + 15)
+
+    attempts = [
+        call.at
+        for call in standin.calls
+        if call.method == "sendMessage" and call.params.get("chat_id") == SUPERVISOR_CHAT
+    ]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+    assert len(attempts) >= 5 and max(gaps) < 5.6, f"attempts {len(attempts)}, gaps {gaps}"
+    late = delivered.at - failing_until
+    print(f"alert reached the channel {late:.1f}s after the outage ended")
+    assert late < 5.6
+
+
+async def test_a_refusing_channel_with_nobody_on_call_means_one_alert_per_supervisor(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 5: with nobody on call every supervisor is paged directly; the
+    channel's fallback copies must not page them a second time."""
+    await supervisors_on_call(tmp_path, shifts=False)
+    await onboarded_mentee(tmp_path, 506, "en", "Europe/London", "Heron-47")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    kicked = "Forbidden: bot was kicked from the supergroup chat"
+    standin.fail_for("sendMessage", 403, 60, chat_id=SUPERVISOR_CHAT, description=kicked)
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(506, "Rosalind", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    await standin.wait_for(
+        "sendMessage", lambda c: c.status == 403, timeout=TIMEOUT
+    )  # the channel refused
+    for supervisor in (PRIMARY, BACKUP, OFF_DUTY):
+        await standin.wait_for("sendMessage", to_chat(supervisor, "Alert #1"), timeout=TIMEOUT)
+    await asyncio.sleep(2.5)  # a second copy would be on its way by now (1 s per chat)
+
+    for supervisor in (PRIMARY, BACKUP, OFF_DUTY):
+        copies = [c for c in standin.calls if to_chat(supervisor, "Alert #1")(c)]
+        assert len(copies) == 1, f"supervisor {supervisor} got the alert {len(copies)} times"
+
+
+@pytest.mark.timeout(90)
+async def test_kill_9_while_the_alert_hangs_then_the_restart_sends_it_within_seconds(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 10, item 11: the killed process's claim on the alert held it for the whole
+    lease (30 s). The restarted bot releases the claims of a process that is gone."""
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 507, "en", "Europe/London", "Heron-48")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    standin.hang("sendMessage", chat_id=SUPERVISOR_CHAT)  # no answer, ever
+    bot = await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(507, "Rosalind", language_code="en")
+
+    await standin.send_text(mentee, "I want to kill myself tonight")
+    await standin.wait_for(
+        "sendMessage",
+        lambda c: c.params.get("chat_id") == SUPERVISOR_CHAT and c.error == "hung: no answer",
+        timeout=TIMEOUT,
+    )
+    bot.kill9()  # while the alert's send hangs: its outbox row stays claimed
+    await bot.wait()
+
+    restarted = time.monotonic()
+    await bot_factory(**NO_ESCALATION_YET)
+    polling = time.monotonic() - restarted
+    delivered = await standin.wait_for("sendMessage", channel_alert, timeout=40)
+
+    after = delivered.at - restarted
+    print(f"restart to the alert in the channel: {after:.1f}s (polling after {polling:.1f}s)")
+    assert after < polling + 3.0, f"the alert came {after:.1f}s after the restart"
+    await asyncio.sleep(1.0)
+    assert len([c for c in standin.calls if channel_alert(c)]) == 1
+
+
+# --- a burst of alerts ------------------------------------------------------------------------
+
+CASE_NUMBER = re.compile(r"#(\d+)\b")
+
+
+def cases_in(call: Call) -> set[int]:
+    return {int(n) for n in CASE_NUMBER.findall(Reply(call).text)}
+
+
+@pytest.mark.timeout(120)
+async def test_a_burst_reaches_the_on_call_within_seconds_and_the_group_combined(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """Issue 9, item 6: 30 people in crisis within a few seconds. Telegram's limits hold
+    (1 a second to the on-call, 20 a minute to the group): the on-call still sees every
+    case within 10 s, and the group gets them in a few messages with a button per case."""
+    await supervisors_on_call(tmp_path)
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    standin.enforce_limits(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    await bot_factory(**NO_ESCALATION_YET)
+    people = [standin.user(7000 + n, f"P{n}", language_code="en") for n in range(30)]
+
+    said_at: dict[int, float] = {}
+    for person in people:  # 5 a second
+        await standin.send_text(person, "I want to kill myself tonight")
+        said_at[person.id] = time.monotonic()
+        await asyncio.sleep(0.2)
+
+    def seen_by(chat_id: int) -> dict[int, float]:
+        first: dict[int, float] = {}
+        for call in standin.calls:
+            if call.ok and call.method == "sendMessage" and call.params["chat_id"] == chat_id:
+                for case in cases_in(call):
+                    first.setdefault(case, call.at)
+        return first
+
+    deadline = time.monotonic() + 60
+    while len(seen_by(PRIMARY)) < 30 or len(seen_by(SUPERVISOR_CHAT)) < 30:
+        assert time.monotonic() < deadline, (len(seen_by(PRIMARY)), len(seen_by(SUPERVISOR_CHAT)))
+        await asyncio.sleep(0.2)
+
+    # Alert ids follow the order people wrote in (one case each).
+    opened = [said_at[person.id] for person in people]
+    dm_waits = [at - opened[case - 1] for case, at in seen_by(PRIMARY).items()]
+    group_waits = [at - opened[case - 1] for case, at in seen_by(SUPERVISOR_CHAT).items()]
+    print(f"on-call: max {max(dm_waits):.1f}s; group: max {max(group_waits):.1f}s")
+    assert max(dm_waits) < 10, sorted(dm_waits)
+    group_messages = [
+        c for c in standin.calls if channel_alert(c) or to_chat(SUPERVISOR_CHAT, "#")(c)
+    ]
+    assert len(group_messages) < 15, "combined"
+    assert standin.rate_limited == 0, "within Telegram's limits"
+
+    # A case in a combined message is acknowledged with its own button, re-authorised.
+    combined = next(Reply(c) for c in group_messages if len(cases_in(c)) > 2)
+    case = sorted(cases_in(combined.call))[1]
+    others = sorted(cases_in(combined.call) - {case})
+    acknowledge = combined.button(f"Acknowledge #{case}")
+    refused = await answer_of(standin, await standin.press(people[0], combined, acknowledge))
+    assert refused.params.get("text") == ONLY_SUPERVISORS
+    forged = acknowledge.replace(f":{case}:", f":{others[0] + 100}:")
+    eve = standin.user(BACKUP, "Eve", language_code="en")
+    assert (await answer_of(standin, await standin.press(eve, combined, forged))).params.get(
+        "text"
+    ) == ONLY_SUPERVISORS, "a case this message does not carry"
+
+    mark = standin.mark()
+    thanked = await answer_of(standin, await standin.press(eve, combined, acknowledge))
+    assert "Thank you" in str(thanked.params.get("text"))
+    edited = Reply(
+        await standin.wait_for(
+            "editMessageText",
+            lambda c: c.ok and c.params.get("message_id") == combined.message["message_id"],
+            timeout=TIMEOUT,
+            after=mark,
+        )
+    )
+    assert cases_in(edited.call) == cases_in(combined.call), "every case stays in the message"
+    assert "Acknowledged by" in edited.text
+    labels = [t for row in edited.buttons for t, _d in row]
+    assert f"Acknowledge #{case}" not in labels and f"Resolve #{case}…" in labels
+    assert all(f"Acknowledge #{other}" in labels for other in others)
+    # The on-call's copy that carries the case is brought up to date too.
+    dm = await standin.wait_for(
+        "editMessageText", to_chat(PRIMARY, "Acknowledged by"), timeout=TIMEOUT, after=mark
+    )
+    assert case in cases_in(dm)

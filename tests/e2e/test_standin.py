@@ -287,6 +287,37 @@ async def test_enforced_rate_limits_answer_429(tg: Bot, standin: TelegramStandIn
     assert standin.messages_to(1001) == ["first"]
 
 
+async def test_a_group_takes_its_messages_a_minute_and_no_more(
+    tg: Bot, standin: TelegramStandIn
+) -> None:
+    standin.enforce_limits(per_second=30, per_chat_per_second=100, per_group_per_minute=2)
+    group = standin.group(-100778, "Supervisors")
+
+    await tg.send_message(group.id, "one")
+    await tg.send_message(group.id, "two")
+    with pytest.raises(TelegramRetryAfter) as raised:
+        await tg.send_message(group.id, "three within the minute")
+    await tg.send_message(1001, "a person's chat is not a group")
+
+    assert 59 <= raised.value.retry_after <= 60
+    assert standin.messages_to(group.id) == ["one", "two"]
+
+
+async def test_a_hung_request_is_answered_only_when_released_and_does_nothing(
+    tg: Bot, standin: TelegramStandIn
+) -> None:
+    standin.hang("sendMessage", chat_id=1001)
+    stuck = asyncio.create_task(tg.send_message(1001, "stuck", request_timeout=30))
+    call = await standin.wait_for("sendMessage", lambda c: c.error == "hung: no answer")
+    await tg.send_message(1002, "others go through")
+    assert not stuck.done() and not call.ok
+
+    standin.release_hung()
+    with pytest.raises(TelegramServerError):
+        await stuck
+    assert standin.messages_to(1001) == []
+
+
 async def test_forum_topics(tg: Bot, standin: TelegramStandIn) -> None:
     group = standin.group(-100777, "Supervisors", is_forum=True)
 
