@@ -23,13 +23,16 @@ from flows import alerts as alert_flow
 from flows import onboarding
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
-from flows.states import Worrying
+from flows.states import NoteWriting, Worrying
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
 from storage import users
 from storage.models import Role, User, utcnow
 
 log = logging.getLogger(__name__)
+
+# Steps where a mentor writes about their mentee, whose words reach supervisors anyway.
+ABOUT_SOMEONE_ELSE = frozenset({Worrying.reason.state, NoteWriting.answering.state})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -65,14 +68,15 @@ class CrisisScreening(BaseMiddleware):
 
     def _concerns_a_person(self, message: Message, data: dict[str, Any]) -> bool:
         """Everyone's words are screened, except the supervisors' own group (they discuss
-        cases there), a supervisor's report of a missed message (/missed …), and a mentor's
-        reason for "I'm worried about them": words about their mentee, which go to the
-        supervisors in the mentee's alert, not an alert about the mentor."""
+        cases there), a supervisor's report of a missed message (/missed …), and what a
+        mentor writes about their mentee: the reason for "I'm worried about them" (it goes
+        to the supervisors in the mentee's alert) and a session note (its concern goes to
+        the supervisors' review). "She feels hopeless" there is not the mentor's crisis."""
         if message.from_user is None or message.from_user.is_bot:
             return False
         if message.chat.id == self._settings.supervisor_chat_id:
             return False
-        if data.get("raw_state") == Worrying.reason.state:
+        if data.get("raw_state") in ABOUT_SOMEONE_ELSE:
             return False
         user: User | None = data.get("user")
         reporting = (message.text or "").startswith("/missed")
