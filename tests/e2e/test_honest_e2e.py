@@ -36,7 +36,6 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Reply, TelegramStandIn, TgUser
 from tests.e2e.test_alerts_e2e import (
     ALERT_ENV,
-    BACKUP,
     ONLY_SUPERVISORS,
     PRIMARY,
     SUPERVISOR_CHAT,
@@ -57,6 +56,7 @@ PROMISE = "supervisor know"  # "I've let the program's on-call supervisor know"
 HONEST = "call one of the numbers above now"
 NOBODY = "Nobody receives alerts"
 ADMIN = 950
+LEAVING = 905  # a supervisor, onboarded, off duty
 
 
 async def peerbot_exit(data_dir: Path, *args: str) -> tuple[int, str]:
@@ -215,18 +215,19 @@ async def test_a_supervisor_removed_on_the_command_line_can_no_longer_acknowledg
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
     await supervisors_on_call(tmp_path)
+    await onboarded(tmp_path, LEAVING, Role.SUPERVISOR)
     await onboarded_mentee(tmp_path, 704, "en", "Europe/London", "Heron-74")
     standin.group(SUPERVISOR_CHAT, "Supervisors")
-    await bot_factory(**ALERT_ENV)
+    await bot_factory(SUPERVISOR_CHAT_ID=SUPERVISOR_CHAT)  # no escalation pages meanwhile
     mentee = standin.user(704, "Rosalind", language_code="en")
-    leaving = standin.user(BACKUP, "Eve", language_code="en")
+    leaving = standin.user(LEAVING, "Eve", language_code="en")
 
     await standin.send_text(mentee, CRISIS)
     alert = Reply(await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT))
     await standin.send_text(leaving, "/alerts")  # the running bot knows them as a supervisor
-    await reply_containing(standin, leaving.id, "#1")
+    await reply_containing(standin, leaving.id, "Heron-74")
 
-    code, out = await peerbot_exit(tmp_path, "roles", "remove", str(BACKUP))
+    code, out = await peerbot_exit(tmp_path, "roles", "remove", str(LEAVING))
     assert code == 0, out
     refused = await answer_of(standin, await standin.press(leaving, alert, alert.button("Ack")))
     assert refused.params.get("text") == ONLY_SUPERVISORS
@@ -234,7 +235,7 @@ async def test_a_supervisor_removed_on_the_command_line_can_no_longer_acknowledg
         assert connection.execute("SELECT status FROM alerts").fetchone() == ("open",)
     await standin.send_text(leaving, "/alerts")
     listing = await standin.next_reply(leaving.id, timeout=TIMEOUT)
-    assert "Heron-74" not in listing.text, listing.text
+    assert "Open alerts" not in listing.text and "Heron-74" not in listing.text, listing.text
 
 
 # --- 'Also': nothing a person typed in the log; control characters refused at the edge ------
