@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.delivery import DeliveryWorker, wake_on_outbox_commits
 from bot.i18n import PersonLocaleMiddleware, create_i18n
-from bot.middlewares import CommitBeforeSpeaking, ForeignButtons, UnitOfWork
+from bot.middlewares import CommitBeforeSpeaking, ForeignButtons, RefuseUnreadable, UnitOfWork
 from bot.polling import poll
 from bot.retry import RetryRequests
 from bot.scheduler import start_scheduler
 from bot.screening import CrisisScreening
 from bot.settings import Settings
 from bot.undeliverable import Undeliverable
+from flows import alerts as alert_flow
 from flows import reminders
 from handlers import get_routers
 from handlers.menu import set_default_menus
@@ -68,6 +69,10 @@ def build_dispatcher(settings: Settings, engine: AsyncEngine) -> Dispatcher:
     screening = CrisisScreening(settings, i18n)  # what people write: messages and their edits
     dispatcher.message.outer_middleware(screening)
     dispatcher.edited_message.outer_middleware(screening)
+    unreadable = RefuseUnreadable()  # after screening: crisis words are read all the same
+    dispatcher.message.outer_middleware(unreadable)
+    dispatcher.edited_message.outer_middleware(unreadable)
+    dispatcher.callback_query.outer_middleware(unreadable)
     dispatcher.callback_query.outer_middleware(ForeignButtons())
     dispatcher.include_routers(*get_routers())
     return dispatcher
@@ -101,6 +106,28 @@ async def look_at_supervisor_chat(bot: Bot, settings: Settings) -> None:
         return
     if settings.supervisor_topics is None:
         settings.supervisor_topics = bool(chat.is_forum)
+
+
+async def warn_if_alerts_go_nowhere(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Loudly, at start: an alert that reaches nobody, or nobody who may acknowledge it.
+    (People in crisis are then told to call the crisis lines; /status and `peerbot status`
+    say it too.)"""
+    async with sessionmaker() as session:
+        problems = await alert_flow.alerting_problems(session, settings.supervisor_chat_id)
+    if "nobody" in problems:
+        log.error(
+            "NOBODY WILL RECEIVE ALERTS: SUPERVISOR_CHAT_ID is not set and there is no "
+            "supervisor. People in crisis are told to call the crisis lines. Set "
+            "SUPERVISOR_CHAT_ID to the supervisors' group and run "
+            "`peerbot roles add <telegram id> supervisor` (see the README's set-up)."
+        )
+    elif "no_supervisor" in problems:
+        log.error(
+            "NO SUPERVISOR: alerts reach the supervisor channel, but nobody can acknowledge "
+            "them and escalation pages nobody. Run `peerbot roles add <telegram id> supervisor`."
+        )
 
 
 async def schedule_missing_reminders(
@@ -145,6 +172,7 @@ async def run_polling(settings: Settings, token: str) -> None:
         await bot.delete_webhook(drop_pending_updates=False)
         await set_default_menus(bot, dispatcher["i18n"])
         await look_at_supervisor_chat(bot, settings)
+        await warn_if_alerts_go_nowhere(sessionmaker, settings)
         await dispatcher.emit_startup(bot=bot, **workflow)
         settle_memory()
         try:

@@ -70,12 +70,10 @@ import inspect
 import logging
 import random
 import time
-import traceback
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import aiogram.methods
@@ -101,6 +99,7 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.combining import combined_params, take_next_message
 from bot.retry import single_attempt
+from bot.tracing import where
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
@@ -720,13 +719,6 @@ def build_method(name: str, params: dict[str, Any]) -> TelegramMethod[Any]:
     if not (isinstance(cls, type) and issubclass(cls, TelegramMethod)):
         raise TypeError(f"{name!r} is not a Bot API method")
     return cls(**params)
-
-
-def where(error: BaseException) -> str:
-    """Where an error was raised (the last frames), without its message, which can quote
-    what someone wrote (a validation error repeats its input, a database error its data)."""
-    frames = traceback.extract_tb(error.__traceback__)[-3:]
-    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
 
 
 def _error_text(error: Exception) -> str:

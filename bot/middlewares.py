@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flows.unreadable import has_control_characters
 from storage.fsm import Batch, SqlStorage
 from storage.users import KnownUsers
 
@@ -117,6 +118,34 @@ class ForeignButtons(BaseMiddleware):
                 )
                 await event.answer(_("This button has expired."))
                 return None
+        return await handler(event, data)
+
+
+class RefuseUnreadable(BaseMiddleware):
+    """Text or button data with control characters (a NUL byte) goes no further.
+
+    It comes after crisis screening, which has read it already: words of crisis are never
+    lost to this. No handler sees it, so nothing fails half-way and the conversation stays
+    where it was; in a private chat the person is told what to do. The text is not logged.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and has_control_characters(event.text or event.caption):
+            log.info("refused a message with control characters in chat %s", event.chat.id)
+            if event.chat.type == "private":
+                await event.answer(
+                    _(
+                        "I can't read that message: it contains invisible control characters "
+                        "(such as a NUL byte), which sometimes come with copied text. Please "
+                        "type it again, or paste it without them. Nothing you gave me before "
+                        "is lost."
+                    )
+                )
+            return None
+        if isinstance(event, CallbackQuery) and has_control_characters(event.data):
+            log.warning("refused a button with control characters from %s", event.from_user.id)
+            await event.answer(_("This button has expired."))
+            return None
         return await handler(event, data)
 
 

@@ -34,7 +34,8 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import DeliveryWorker, where
+from bot.delivery import DeliveryWorker
+from bot.tracing import where
 from storage import inbox
 
 log = logging.getLogger(__name__)

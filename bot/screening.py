@@ -116,8 +116,14 @@ class CrisisScreening(BaseMiddleware):
         # In a group the answer goes privately, and only to someone who has started the bot.
         if message.chat.type == "private" or person.is_onboarded:
             bot: Bot = data["bot"]
+            # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
+            reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
             replies = await crisis_reply(
-                session, person, message.from_user.language_code, staffed=staffed_now(settings)
+                session,
+                person,
+                message.from_user.language_code,
+                staffed=staffed_now(settings),
+                reachable=reachable,
             )
             for text, markup in replies:
                 await bot.send_message(person.telegram_id, text, reply_markup=markup)

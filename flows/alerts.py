@@ -243,6 +243,22 @@ async def escalate(
     return level
 
 
+async def nobody_to_tell(session: AsyncSession, supervisor_chat_id: int | None) -> bool:
+    """No supervisor channel and no supervisor: an alert would reach nobody, so a person in
+    crisis must not be told that someone knows. Asked at each alert (a supervisor added on
+    the command line counts at once), at start and by /status."""
+    return supervisor_chat_id is None and not await oncall.any_supervisor(session)
+
+
+async def alerting_problems(session: AsyncSession, supervisor_chat_id: int | None) -> list[str]:
+    """What stops alerts from being acted on, as short codes: "nobody" (no channel and no
+    supervisor: an alert reaches nobody) or "no_supervisor" (the channel gets alerts, but
+    nobody may acknowledge them, and escalation pages nobody)."""
+    if await oncall.any_supervisor(session):
+        return []
+    return ["nobody" if supervisor_chat_id is None else "no_supervisor"]
+
+
 async def recipients(session: AsyncSession, level: int) -> list[User]:
     """Who is paged directly at an escalation level (the channel always gets the alert)."""
     primary, backups = await oncall.on_call(session)

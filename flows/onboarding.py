@@ -62,20 +62,18 @@ async def arrive(
     invite_code: str | None,
     invite_only: bool,
 ) -> Arrival:
-    """Find or create the person for /start, applying the role of a valid invite.
+    """Find or create the person for /start, noting the invite they came with.
 
-    Raises InviteProblem or InviteOnly before anything is stored. A newcomer's invite is
-    spent only when they consent (see ``record_consent``): "Not now" keeps it usable.
+    Raises InviteProblem or InviteOnly before anything is stored. Someone who has not
+    consented yet only holds the invite (``invite_id``): its role is given, and one use
+    spent, at consent (``record_consent``), so a person who opens a supervisor link and
+    never agrees never sees an alert. Someone who already consented gets it at once.
     """
     user = await users.get_by_telegram_id(session, telegram_id)
     invite = await invites.find(session, invite_code) if invite_code else None
     if user is not None and invite is not None and not _raises_role(invite.role, user.role):
         invite = None  # their own link again, or one that would not give them more: welcome back
-    elif invite_code and (
-        invite is None
-        or not invites.is_usable(invite)
-        or (user is not None and not await invites.use(session, invite))
-    ):
+    elif invite_code and (invite is None or not invites.is_usable(invite)):
         raise InviteProblem(invite_code)
     if user is None and invite is None and invite_only:
         raise InviteOnly()
@@ -85,15 +83,18 @@ async def arrive(
             telegram_id=telegram_id,
             locale=locale,
             pseudonym=new_pseudonym(),
-            role=Role(invite.role) if invite else Role.MENTEE,
             invite_id=invite.id if invite else None,
         )
         return Arrival(user, is_new=True, role_changed=False)
-    if invite is not None:
-        user.role = invite.role
-        user.invite_id = invite.id
-        return Arrival(user, is_new=False, role_changed=True)
-    return Arrival(user, is_new=False, role_changed=False)
+    if invite is None:
+        return Arrival(user, is_new=False, role_changed=False)
+    if user.consent_version is None:
+        user.invite_id = invite.id  # held until they agree
+        return Arrival(user, is_new=False, role_changed=False)
+    if not await invites.use(session, invite):
+        raise InviteProblem(invite_code)
+    user.role, user.invite_id = invite.role, invite.id
+    return Arrival(user, is_new=False, role_changed=True)
 
 
 def _raises_role(offered: str, current: str) -> bool:
@@ -119,15 +120,16 @@ def parse_checkin_time(text: str) -> dt.time | None:
 
 
 async def record_consent(session: AsyncSession, user: User) -> bool:
-    """Store the consent; a newcomer's invite is spent now. False if it was used up meanwhile
-    (they stay, as a mentee)."""
-    spent = True
+    """Store the consent. A newcomer's invite is spent now and its role given, if it is still
+    valid now: False when it expired or was used up meanwhile (they stay, as a mentee)."""
+    granted = True
     if user.consent_version is None and user.invite_id is not None:
-        spent = await invites.use_by_id(session, user.invite_id)
-        if not spent:
-            user.role, user.invite_id = Role.MENTEE, None
+        role = await invites.spend(session, user.invite_id)
+        granted = role is not None
+        user.role = Role(role) if role is not None else Role.MENTEE
+        user.invite_id = user.invite_id if granted else None
     users.record_consent(session, user, CONSENT_VERSION)
-    return spent
+    return granted
 
 
 def finish(user: User, zone: str, checkin_time: dt.time) -> None:

@@ -55,6 +55,20 @@ OUTCOME_NAMES = {
 }
 
 
+# What /status and `peerbot status` (exit 1: it carries ⚠️) say when alerts cannot be acted on.
+ALERTING_PROBLEMS = {
+    "nobody": lambda: _(
+        "⚠️ Nobody receives alerts: there is no supervisor channel (SUPERVISOR_CHAT_ID) and "
+        "no supervisor (peerbot roles add ID supervisor). People in crisis are sent to the "
+        "crisis lines."
+    ),
+    "no_supervisor": lambda: _(
+        "⚠️ No supervisor: alerts reach the channel, but nobody can acknowledge them "
+        "(peerbot roles add ID supervisor)."
+    ),
+}
+
+
 class AlertAction(CallbackData, prefix="alert"):
     action: str  # "ack" | "contact" | "resolve" | "outcome" | "back"
     alert_id: int
@@ -68,13 +82,15 @@ class ShiftAction(CallbackData, prefix="shift"):
 def router() -> Router:
     r = Router(name="alerts")
     r.callback_query.register(alert_pressed, AlertAction.filter())
-    staff = HasRole(Role.SUPERVISOR, Role.ADMIN)
+    # Roles read fresh: whatever touches alerts follows `peerbot roles` at once.
+    staff = HasRole(Role.SUPERVISOR, Role.ADMIN, fresh=True)
+    supervisor = HasRole(Role.SUPERVISOR, fresh=True)
     private = F.chat.type == "private"
-    r.message.register(list_alerts, Command("alerts"), staff, private)
-    r.message.register(show_oncall, Command("oncall"), HasRole(Role.SUPERVISOR), private)
+    r.message.register(list_alerts, Command("alerts"), private, staff)
+    r.message.register(show_oncall, Command("oncall"), private, supervisor)
     r.callback_query.register(shift_pressed, ShiftAction.filter())
-    r.message.register(show_status, Command("status"), staff, private)
-    r.message.register(report_missed, Command("missed"), HasRole(Role.SUPERVISOR), private)
+    r.message.register(show_status, Command("status"), private, staff)
+    r.message.register(report_missed, Command("missed"), private, supervisor)
     return r
 
 
@@ -472,6 +488,8 @@ async def alert_pressed(
     settings: Settings,
     i18n: I18n,
 ) -> None:
+    if user is not None:
+        await users.refresh_role(session, user)  # not what the bot remembers: as stored now
     alert = await alerts.get(session, callback_data.alert_id)
     message = query.message if isinstance(query.message, Message) else None
     where = (message.chat.id, message.message_id) if message else None
@@ -579,6 +597,8 @@ def _shift_buttons() -> InlineKeyboardMarkup:
 async def shift_pressed(
     query: CallbackQuery, callback_data: ShiftAction, user: User | None, session: AsyncSession
 ) -> None:
+    if user is not None:
+        await users.refresh_role(session, user)  # not what the bot remembers: as stored now
     if user is None or user.role != Role.SUPERVISOR or not user.is_onboarded:
         await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
         return
@@ -611,6 +631,10 @@ async def status_text(session: AsyncSession, settings: Settings) -> str:
             pending=await outbox.count(session, outbox.PENDING),
             failed=await outbox.count(session, outbox.FAILED),
         ),
+    ]
+    lines += [
+        ALERTING_PROBLEMS[problem]()
+        for problem in await alert_flow.alerting_problems(session, settings.supervisor_chat_id)
     ]
     problem = screening.model_problem()
     lines.append(

@@ -211,23 +211,29 @@ def _letters(text: str) -> str:
 # --- /crisis -----------------------------------------------------------------------------
 
 
-async def show_crisis(message: Message, user: User | None, session: AsyncSession) -> None:
-    """The whole plan and the crisis lines. The conversation state is left exactly as it was."""
+async def show_crisis(
+    message: Message, user: User | None, session: AsyncSession, settings: Settings
+) -> None:
+    """The whole plan and the crisis lines. The conversation state is left exactly as it was.
+    The offer to reach a supervisor is made only when there is someone to reach."""
     where = _where(user, message)
     plan = await crisis_plans.sections(session, user.id) if user is not None else {}
+    offer = _may_ask_for_help_now(user) and not await alert_flow.nobody_to_tell(
+        session, settings.supervisor_chat_id
+    )
     if plan:
         parts = plan_parts(plan, where)
-        if _may_ask_for_help_now(user):  # after the lines, before "/crisisplan changes it"
+        if offer:  # after the lines, before "/crisisplan changes it"
             parts.insert(-1, help_now_offer())
         messages = chunks(parts)
         # The last part carries the offer's button. (The 🆘 keyboard is already there: it
         # came with onboarding and with the plan's first part.)
         for number, text in enumerate(messages, 1):
-            markup = _help_now_markup(user) if number == len(messages) else None
+            markup = _help_now_markup(user) if offer and number == len(messages) else None
             await message.answer(text, reply_markup=markup)
         return
     text = _("<b>🆘 Help, right now</b>") + "\n\n" + lines_text(where)
-    if _may_ask_for_help_now(user):
+    if offer:
         text += "\n\n" + help_now_offer()
     if crisis_plan.may_keep_a_plan(user):
         text += "\n\n" + _(
@@ -235,15 +241,17 @@ async def show_crisis(message: Message, user: User | None, session: AsyncSession
             "notice when things get hard, what helps, and who you can turn to. Then it's all "
             "here, in one place, when you need it."
         )
-        markup = rows([help_now_button(), button(_("✏️ Make my plan"), PlanAction(action=BEGIN))], 1)
-        await message.answer(text, reply_markup=markup)
+        plan_button = button(_("✏️ Make my plan"), PlanAction(action=BEGIN))
+        await message.answer(
+            text, reply_markup=rows([help_now_button(), plan_button] if offer else [plan_button], 1)
+        )
         return
     if user is None or (user.role in crisis_plan.PLANNERS and user.consent_version is None):
         text += "\n\n" + _(
             "Once we've set you up (send /start when you're ready), you can also write a "
             "personal crisis plan here."
         )
-    await message.answer(text, reply_markup=_help_now_markup(user))
+    await message.answer(text, reply_markup=_help_now_markup(user) if offer else None)
 
 
 def plan_parts(plan: dict[str, str], where: WhereToCall) -> list[str]:
@@ -832,9 +840,11 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 # --- the answer to a message that screening flagged --------------------------------------
 
 
-def what_happens_next(user: User, *, staffed: bool) -> str:
-    """Who was told, and when to expect them: only what is true (consent, staffed hours).
-    It comes below the crisis lines, which it points to."""
+def what_happens_next(user: User, *, staffed: bool, reachable: bool = True) -> str:
+    """Who was told, and when to expect them: only what is true (consent, staffed hours,
+    whether anyone can be told at all). It comes below the crisis lines, which it points to."""
+    if not reachable:
+        return nobody_to_tell()
     told = (
         _(
             "As you agreed when you joined, I've let the program's on-call supervisor know. "
@@ -844,6 +854,14 @@ def what_happens_next(user: User, *, staffed: bool) -> str:
         else _("I've let a supervisor of the program know, so that someone can reach out to you.")
     )
     return told + _unstaffed_note(staffed)
+
+
+def nobody_to_tell() -> str:
+    """No supervisor channel and no supervisor yet: the truth, and where help is now."""
+    return _(
+        "Right now nobody from the program can be told through me, so please don't wait for "
+        "us: call one of the numbers above now. They are there for you at any hour."
+    )
 
 
 def _unstaffed_note(staffed: bool) -> str:
@@ -861,6 +879,7 @@ async def crisis_reply(
     language_tag: str | None,
     *,
     staffed: bool,
+    reachable: bool = True,
 ) -> list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]]:
     """Messages for someone whose words suggest they may be in danger: warmth first, then
     their own plan (or the crisis lines and an offer to make one), then what happens next."""
@@ -871,7 +890,7 @@ async def crisis_reply(
         "to face it alone."
     )
     parts = [opener, *(plan_parts(plan, where) if plan else [lines_text(where)])]
-    parts.append(what_happens_next(user, staffed=staffed))
+    parts.append(what_happens_next(user, staffed=staffed, reachable=reachable))
     messages: list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]] = [
         (text, None) for text in chunks(parts)
     ]
@@ -943,8 +962,10 @@ async def help_now_pressed(
     mid_log = await daily_log.is_current_question(query, state)
     where = _where(person, query)
     staffed = staffed_now(settings)
+    reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
     await bot.send_message(
-        person.telegram_id, help_now_reply(person, where, case.is_new, staffed, mid_log)
+        person.telegram_id,
+        help_now_reply(person, where, case.is_new, staffed, mid_log, reachable=reachable),
     )
     if mid_log and isinstance(query.message, Message):
         # The question comes again below the answer, and its copy above loses its buttons.
@@ -952,11 +973,19 @@ async def help_now_pressed(
 
 
 def help_now_reply(
-    person: User, where: WhereToCall, is_new: bool, staffed: bool, mid_log: bool
+    person: User,
+    where: WhereToCall,
+    is_new: bool,
+    staffed: bool,
+    mid_log: bool,
+    *,
+    reachable: bool = True,
 ) -> str:
     """What happens next, honestly. From the 🆘 view the crisis lines are just above; from
     the daily log they are not, so they come here, above what points to them."""
     lines = [lines_text(where)] if mid_log else []
+    if not reachable:
+        return "\n\n".join([*lines, nobody_to_tell()])
     if not is_new:
         again = _(
             "💛 A supervisor already knows, and I've let them know you need someone now. "

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from bot.i18n import locale_for
+from bot.tracing import where
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ def router() -> Router:
 async def apologise(event: ErrorEvent, bot: Bot, i18n: I18n, **data: object) -> None:
     error = event.exception
     update = event.update
-    log.error("update %s failed: %s", update.update_id, type(error).__name__, exc_info=error)
+    # Never the exception whole: its message and a database error's parameters can quote
+    # what the person typed. Its type and where it was raised say what to look at.
+    log.error("update %s failed: %s at %s", update.update_id, type(error).__name__, where(error))
     chat_id = _chat_of(event)
     if chat_id is None:
         return

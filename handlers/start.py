@@ -213,7 +213,11 @@ async def consent_given(
         return
     if not await onboarding.record_consent(session, user):
         await query.message.answer(
-            _("The invite link was used up in the meantime, so you join as a mentee for now.")
+            _(
+                "The invite link expired or was used up in the meantime, so you join as a "
+                "mentee for now. Ask the program team for a new link if you were meant to "
+                "have another role."
+            )
         )
     if user.is_onboarded:  # agreeing again to a new consent text
         await state.clear()

@@ -48,10 +48,24 @@ async def use(session: AsyncSession, invite: Invite) -> bool:
 
 
 async def use_by_id(session: AsyncSession, invite_id: int) -> bool:
+    """Take one use atomically, if the invite is still valid: False when a concurrent
+    start took the last use, or it expired since it was looked at."""
+    now = utcnow()
     result = await session.execute(
         update(Invite)
-        .where(Invite.id == invite_id, Invite.uses_left > 0)
+        .where(
+            Invite.id == invite_id,
+            Invite.uses_left > 0,
+            Invite.expires_at.is_(None) | (Invite.expires_at > now),
+        )
         .values(uses_left=Invite.uses_left - 1)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def spend(session: AsyncSession, invite_id: int) -> str | None:
+    """Take one use of a still-valid invite (see ``use_by_id``): the role it gives, or None."""
+    if not await use_by_id(session, invite_id):
+        return None
+    return (await session.execute(select(Invite.role).where(Invite.id == invite_id))).scalar_one()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OnCallShift, Role, User, utcnow
@@ -53,3 +53,8 @@ async def end(session: AsyncSession, user: User) -> bool:
 async def supervisors(session: AsyncSession) -> list[User]:
     statement = select(User).where(User.role == Role.SUPERVISOR).order_by(User.id)
     return list((await session.execute(statement)).scalars())
+
+
+async def any_supervisor(session: AsyncSession) -> bool:
+    """Is there anyone with the supervisor role (someone who can acknowledge an alert)?"""
+    return bool(await session.scalar(select(exists().where(User.role == Role.SUPERVISOR))))

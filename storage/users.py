@@ -67,6 +67,14 @@ def finish_onboarding(user: User, timezone: str, checkin_time: dt.time) -> None:
         user.onboarded_at = utcnow()
 
 
+async def refresh_role(session: AsyncSession, user: User) -> str:
+    """The person's role as stored now. The running bot remembers people for a while
+    (KnownUsers); a role given or taken on the command line must count at once wherever
+    alerts are concerned, so those places read it again. The remembered person is updated."""
+    await session.refresh(user, attribute_names=["role"])
+    return user.role
+
+
 async def list_with_roles(session: AsyncSession, roles: list[Role]) -> list[User]:
     statement = select(User).where(User.role.in_(roles)).order_by(User.role, User.telegram_id)
     return list((await session.execute(statement)).scalars())

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from flows import crisis_plan
 from flows.crisis_plan import Section
 from handlers.menu import commands_for
-from storage import crisis_plans
+from storage import crisis_plans, users
 from storage.models import CrisisPlanSection, Role
 from tests.fakes import Sent
 from tests.harness import Harness
@@ -312,9 +312,19 @@ async def test_crisis_mid_onboarding_shows_lines_and_onboarding_goes_on(
     assert (await conversation(sessionmaker, 311))[0] == "Onboarding:checkin_time"
 
 
+async def a_supervisor(sessionmaker) -> None:
+    """Someone an alert can reach (without one the bot offers nobody to talk to)."""
+    async with sessionmaker() as session:
+        await users.create(
+            session, telegram_id=990, locale="en", pseudonym="Owl-990", role=Role.SUPERVISOR
+        )
+        await session.commit()
+
+
 async def test_crisis_before_start_and_before_consent_shows_lines_only(
     harness, watch, sessionmaker
 ) -> None:
+    await a_supervisor(sessionmaker)
     p = person(harness, watch, 312)
     reply = await p.send("/crisis")  # never sent /start: nothing is stored about them
     assert "Emergency" in reply.text and "Crisis lines" in reply.text
@@ -328,6 +338,21 @@ async def test_crisis_before_start_and_before_consent_shows_lines_only(
     assert "Crisis lines" in reply.text and p.labels() == [HELP_NOW]
     assert (await conversation(sessionmaker, 312))[0] == "Onboarding:language"
     assert await p.press("plan:begin") == EXPIRED
+
+
+async def test_with_nobody_to_tell_the_crisis_view_offers_no_one_and_says_so(
+    harness, watch, sessionmaker
+) -> None:
+    """No supervisor channel, no supervisor: the lines, and no button that promises a person."""
+    p = person(harness, watch, 314)
+    reply = await p.send("/crisis")
+    assert "Crisis lines" in reply.text
+    assert HELP_NOW not in p.labels() and "supervisor" not in reply.text
+    before = len(p.texts())
+    await p.send("I want to kill myself tonight")
+    answer = "\n".join(p.texts()[before:])
+    assert "call one of the numbers above now" in answer
+    assert "supervisor know" not in answer
 
 
 async def test_no_plan_yet_shows_lines_and_offers_to_make_one(harness, watch, sessionmaker) -> None:

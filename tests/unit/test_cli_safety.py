@@ -188,11 +188,29 @@ def test_status_shows_channel_on_call_alerts_outbox_and_problems(
     assert "<b>" not in out and "</b>" not in out
 
 
-def test_status_without_a_channel_says_so(capsys, database) -> None:
+def test_status_without_a_channel_or_a_supervisor_says_nobody_receives_alerts(
+    capsys, database
+) -> None:
     code, out = run(capsys, "status")
-    assert code == 0
+    assert code == 1  # a bot token only: an alert would reach nobody
     assert "Supervisor channel: not set" in out and "On call: nobody · backups: 0" in out
+    assert "⚠️ Nobody receives alerts" in out
     assert "Screening: lexicon and model" in out
+
+
+def test_status_with_a_channel_but_no_supervisor_says_nobody_can_acknowledge(
+    capsys, database, monkeypatch
+) -> None:
+    monkeypatch.setenv("SUPERVISOR_CHAT_ID", "-1001")
+    code, out = run(capsys, "status")
+    assert code == 1 and "⚠️ No supervisor" in out and "Nobody receives alerts" not in out
+
+
+def test_status_with_a_supervisor_but_no_channel_is_fine(capsys, database) -> None:
+    supervisors(capsys, database)
+    code, out = run(capsys, "status")
+    assert code == 0, out
+    assert "Supervisor channel: not set" in out and "⚠️" not in out
 
 
 @pytest.mark.parametrize("broken", ["missing", "corrupt", "not a model"])

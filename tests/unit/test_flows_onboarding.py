@@ -107,19 +107,56 @@ async def test_an_invite_gives_its_role_and_spends_one_use(
     arrival = await arrive(session, telegram_id=7, locale="en", invite_code=code, invite_only=True)
     await session.commit()
 
-    assert arrival.is_new and arrival.user.role == "mentor"
-    assert arrival.user.invite_id is not None
+    assert arrival.is_new and arrival.user.invite_id is not None
+    assert arrival.user.role == "mentee", "no role before consent"
     assert await uses_left(sessionmaker, code) == 3, "not spent before consent ('Not now' keeps it)"
 
     assert await onboarding.record_consent(session, arrival.user)
     await session.commit()
+    assert arrival.user.role == "mentor"
     assert await uses_left(sessionmaker, code) == 2
+
+
+async def test_an_invite_that_expires_before_consent_gives_nothing(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    code = await make_invite(sessionmaker, Role.SUPERVISOR, uses=3)
+    arrival = await arrive(session, telegram_id=7, locale="en", invite_code=code, invite_only=False)
+    await session.commit()
+    await session.execute(
+        Invite.__table__.update()
+        .where(Invite.code == code)
+        .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+    )
+
+    assert not await onboarding.record_consent(session, arrival.user)
+    await session.commit()
+    assert (arrival.user.role, arrival.user.invite_id) == ("mentee", None)
+    assert arrival.user.consent_version is not None, "they still joined, as a mentee"
+    assert await uses_left(sessionmaker, code) == 3
+
+
+async def test_a_second_link_opened_before_consent_is_only_held(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await arrive(session, telegram_id=7, locale="en", invite_code=None, invite_only=False)
+    await session.commit()
+    code = await make_invite(sessionmaker, Role.SUPERVISOR)
+
+    arrival = await arrive(session, telegram_id=7, locale="en", invite_code=code, invite_only=False)
+    await session.commit()
+
+    assert (arrival.role_changed, arrival.user.role) == (False, "mentee")
+    assert await uses_left(sessionmaker, code) == 1
+    assert await onboarding.record_consent(session, arrival.user)
+    assert arrival.user.role == "supervisor"
 
 
 async def test_an_invite_changes_the_role_of_someone_already_here(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await arrive(session, telegram_id=7, locale="en", invite_code=None, invite_only=False)
+    first = await arrive(session, telegram_id=7, locale="en", invite_code=None, invite_only=False)
+    await onboarding.record_consent(session, first.user)
     await session.commit()
     code = await make_invite(sessionmaker, Role.SUPERVISOR)
 
@@ -152,7 +189,10 @@ async def test_reopening_the_invite_link_one_joined_with_is_a_welcome_back_not_a
 ) -> None:
     code = await make_invite(sessionmaker, Role.MENTOR, uses=1)
     async with sessionmaker() as session, session.begin():
-        await arrive(session, telegram_id=7, locale="en", invite_code=code, invite_only=True)
+        first = await arrive(
+            session, telegram_id=7, locale="en", invite_code=code, invite_only=True
+        )
+        await onboarding.record_consent(session, first.user)
 
     # Weeks later the mentor opens the bot from the same t.me link in their chat history.
     async with sessionmaker() as session, session.begin():
@@ -215,6 +255,7 @@ async def test_an_invite_that_expires_later_still_works(
 ) -> None:
     code = await make_invite(sessionmaker, Role.MENTOR, expires_in_days=1)
     arrival = await arrive(session, telegram_id=7, locale="en", invite_code=code, invite_only=True)
+    assert await onboarding.record_consent(session, arrival.user)
     assert arrival.user.role == "mentor"
 
 
