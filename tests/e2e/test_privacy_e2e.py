@@ -10,8 +10,8 @@ hold everything of theirs — alerts, relayed messages and flags among it.
 
 from __future__ import annotations
 
-import contextlib
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import sqlite3
