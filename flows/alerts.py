@@ -27,7 +27,7 @@ LAST_LEVEL = 2  # 0: channel + on-call; 1: re-sent with the backups; 2: every su
 
 # How an alert was raised (alerts.raised_by). Words are screened; the other two need none.
 WORDS, TAP, MENTOR = "words", "tap", "mentor"
-WORD_DETECTORS = frozenset({"lexicon", "model"})  # hits that carry the person's own words
+WORD_DETECTORS = alerts.WORD_DETECTORS  # hits that carry the person's own words
 # The categories of the alerts raised without words.
 HELP_NOW = "help_now"  # the person tapped "I need to talk to someone now"
 MENTOR_CONCERN = "mentor_concern"  # their mentor pressed "I'm worried about them"
@@ -68,6 +68,7 @@ async def record_hits(
             escalation_level=0,
             escalate_at=now + ack_within,
             raised_by=raised_by,
+            pseudonym=person.pseudonym,  # what supervisors call them, even once they leave
         )
         session.add(case)
         await session.flush()  # the id names the case in every message about it
@@ -160,7 +161,7 @@ async def raise_by_mentor(
 
 def has_words(hit: AlertHit) -> bool:
     """The hit quotes the person's own words (not a tap, not their mentor's reason)."""
-    return hit.detector in WORD_DETECTORS
+    return alerts.quotes_the_person(hit)
 
 
 async def someone_new(session: AsyncSession, telegram_id: int, locale: str) -> User:
@@ -192,13 +193,18 @@ async def contacting(session: AsyncSession, alert: Alert, by: User, now: dt.date
 async def resolve(
     session: AsyncSession, alert: Alert, by: User, outcome: str, now: dt.datetime
 ) -> bool:
-    """Close the case; its sentences become labelled examples for the lexicon review."""
+    """Close the case; its sentences become labelled examples for the lexicon review, or,
+    when the person has erased their data meanwhile, are forgotten."""
     if alert.status == AlertStatus.RESOLVED or outcome not in OUTCOMES:
         return False
     alert.status, alert.outcome, alert.escalate_at = AlertStatus.RESOLVED, outcome, None
     alert.resolved_by, alert.resolved_at = by.telegram_id, now
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = by.telegram_id, now
+    alerts.audit(session, "resolved", alert_id=alert.id, actor=by.telegram_id, detail=outcome)
+    if alert.user_id is None:  # kept only for the supervisors to close it: now it is closed
+        await alerts.forget_words(session, alert.id)
+        return True
     verdict = "false_alarm" if outcome == "false_alarm" else "confirmed"
     # Only the person's words teach the lexicon: a tap or a mentor's reason has none of them.
     for hit in filter(has_words, await alerts.hits_of(session, alert.id)):
@@ -212,7 +218,6 @@ async def resolve(
             alert_id=alert.id,
             by=by.telegram_id,
         )
-    alerts.audit(session, "resolved", alert_id=alert.id, actor=by.telegram_id, detail=outcome)
     return True
 
 

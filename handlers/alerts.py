@@ -120,7 +120,14 @@ async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) ->
     return "\n".join(lines)
 
 
-async def _mentor_of(session: AsyncSession, user_id: int) -> str:
+async def person_of(session: AsyncSession, alert: Alert) -> User | None:
+    """The person of the case; None once they have erased their data (the case stays)."""
+    return await session.get(User, alert.user_id) if alert.user_id is not None else None
+
+
+async def _mentor_of(session: AsyncSession, user_id: int | None) -> str:
+    if user_id is None:
+        return _("none yet")
     match = await matches.active_of_mentee(session, user_id)
     mentor = await session.get(User, match.mentor_id) if match is not None else None
     return escape(mentor.pseudonym) if mentor is not None else _("none yet")
@@ -155,9 +162,14 @@ def _detector_phrase(hit: AlertHit) -> str:
 
 
 async def _who(session: AsyncSession, alert: Alert, settings: Settings) -> str:
-    person = await session.get(User, alert.user_id)
-    who = escape(person.pseudonym) if person else "?"
-    if person and settings.alerts_show_names and person.display_name:
+    """The person's pseudonym, kept on the case so it outlives their erased data."""
+    person = await person_of(session, alert)
+    who = escape(alert.pseudonym or (person.pseudonym if person else "?"))
+    if person is None:
+        return _("{pseudonym} (has deleted their data: the bot can no longer reach them)").format(
+            pseudonym=who
+        )
+    if settings.alerts_show_names and person.display_name:
         who += f" ({escape(person.display_name)})"
     return who
 
@@ -375,8 +387,7 @@ def _combinable(part: str, buttons: list[list[InlineKeyboardButton]]) -> dict[st
 
 async def _open_topic(session: AsyncSession, alert: Alert, chat_id: int) -> None:
     """In a forum group each case gets its own topic; its messages wait for it (bot.delivery)."""
-    person = await session.get(User, alert.user_id)
-    name = f"#{alert.id} · {person.pseudonym if person else '?'}"
+    name = f"#{alert.id} · {alert.pseudonym or '?'}"
     await outbox.enqueue(
         session,
         key=f"alerttopic:{alert.id}",
@@ -551,14 +562,13 @@ async def list_alerts(message: Message, session: AsyncSession) -> None:
     now = utcnow()
     lines = [_("<b>Open alerts</b>")]
     for alert in open_alerts:
-        person = await session.get(User, alert.user_id)
         minutes = int((now - alert.opened_at).total_seconds() // 60)
         lines.append(
             _("#{id} · {severity} · {category} · {who} · {status} · {minutes} min ago").format(
                 id=alert.id,
                 severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
                 category=CATEGORY_NAMES.get(alert.category, alert.category),
-                who=escape(person.pseudonym) if person else "?",
+                who=escape(alert.pseudonym or "?"),
                 status=STATUS_NAMES.get(alert.status, alert.status),
                 minutes=minutes,
             )

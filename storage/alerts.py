@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
@@ -17,6 +18,16 @@ from storage.models import (
     OutboxMessage,
     utcnow,
 )
+
+# Hits that carry the person's own words (not a tap, not their mentor's reason).
+WORD_DETECTORS = frozenset({"lexicon", "model"})
+# Every outbox row about one alert carries one of these keys (handlers/alerts.py).
+ALERT_KEYS = ("alert:{id}:%", "alertnote:{id}:%", "alertedit:{id}:%", "alerttopic:{id}")
+FORGOTTEN = json.dumps({"forgotten": True})  # a sent row's payload once its words must go
+
+
+def quotes_the_person(hit: AlertHit) -> bool:
+    return hit.detector in WORD_DETECTORS
 
 
 async def open_case_of(session: AsyncSession, user_id: int, since: dt.datetime) -> Alert | None:
@@ -117,6 +128,28 @@ async def cases_in_copy(session: AsyncSession, chat_id: int, message_id: int) ->
     )
     keys = (await session.scalars(statement)).all()
     return list(dict.fromkeys(int(key.split(":")[1]) for key in keys))
+
+
+async def forget_words(session: AsyncSession, alert_id: int) -> None:
+    """Drop every copy of the words of a resolved case whose person erased their data: its
+    hits, the examples labelled from them, and what the outbox holds. Rows not sent yet go
+    (a resolved case pages nobody, and the resolution queues its own edits after this);
+    sent rows keep their ids without their words, so the supervisors' copies can still be
+    edited and a press on them checked."""
+    await session.execute(delete(AlertHit).where(AlertHit.alert_id == alert_id))
+    await session.execute(delete(LabelledExample).where(LabelledExample.alert_id == alert_id))
+    about_it = or_(*(OutboxMessage.key.like(key.format(id=alert_id)) for key in ALERT_KEYS))
+    await session.execute(
+        delete(OutboxMessage)
+        .where(about_it, OutboxMessage.status == "pending")
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(about_it)
+        .values(payload=FORGOTTEN)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def label(

@@ -83,8 +83,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Ids never repeat, even after the newest row is deleted (a person erasing their data):
+# ids name alerts in supervisors' chats and make up the outbox's idempotency keys, so a
+# reused id would collide with what was sent for the deleted row. SQLite reuses the
+# highest rowid unless a table is AUTOINCREMENT; PostgreSQL's sequences never go back.
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -114,6 +122,7 @@ class Consent(Base):
     """Each consent given, with the version of the text that was agreed to."""
 
     __tablename__ = "consents"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -124,6 +133,7 @@ class Consent(Base):
 
 class Invite(Base):
     __tablename__ = "invites"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -137,7 +147,7 @@ class DailyLog(Base):
     """One symptom and pacing log per person per local date."""
 
     __tablename__ = "daily_logs"
-    __table_args__ = (UniqueConstraint("user_id", "local_date"),)
+    __table_args__ = (UniqueConstraint("user_id", "local_date"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -191,9 +201,15 @@ class Alert(Base):
     """A crisis case: one person's hits within a short window, until a supervisor resolves it."""
 
     __tablename__ = "alerts"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None once the person has erased their data: the case stays until it is resolved.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The person's pseudonym when the case opened: what supervisors call them, after too.
+    pseudonym: Mapped[str | None] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
@@ -220,6 +236,7 @@ class AlertHit(Base):
     ("tap", "mentor"), and a mentor's typed reason is its ``sentence``."""
 
     __tablename__ = "alert_hits"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
@@ -238,6 +255,7 @@ class AuditEvent(Base):
     """Every step of an alert's life and every refused press, for review."""
 
     __tablename__ = "audit_events"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(
@@ -253,6 +271,7 @@ class LabelledExample(Base):
     """A supervisor's verdict on screening: a false alarm, or a message that should have alerted."""
 
     __tablename__ = "labelled_examples"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     language: Mapped[str] = mapped_column(String(8), index=True)
@@ -269,6 +288,7 @@ class OnCallShift(Base):
     """Who is on call: one primary at a time, any number of backups; ended shifts stay for audit."""
 
     __tablename__ = "oncall_shifts"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -281,7 +301,7 @@ class OutboxMessage(Base):
     """A message that must arrive later or to someone else, written with what caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"), NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)  # idempotency key
@@ -362,6 +382,7 @@ class Match(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -390,6 +411,7 @@ class Relay(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -423,6 +445,7 @@ class SessionNote(Base):
     """A mentor's note on a session with a mentee, for supervision and for the hours report."""
 
     __tablename__ = "session_notes"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -441,6 +464,7 @@ class ReviewItem(Base):
     """Something a supervisor should look at: a note flagged with a concern, a boundary flag."""
 
     __tablename__ = "review_items"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # "note" | "boundary"

@@ -63,8 +63,8 @@ _BOT_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _INTEGER = re.compile(r"-?\d+")
 
 # Methods whose target chat can have blocked the bot, and those that count against rate limits.
-_BLOCKABLE_METHODS = frozenset({"sendmessage", "copymessage", "sendchataction"})
-_RATE_LIMITED_METHODS = frozenset({"sendmessage", "copymessage"})
+_BLOCKABLE_METHODS = frozenset({"sendmessage", "copymessage", "senddocument", "sendchataction"})
+_RATE_LIMITED_METHODS = frozenset({"sendmessage", "copymessage", "senddocument"})
 _REPLY_METHODS = frozenset({"sendmessage", "editmessagetext"})
 # Update types Telegram delivers when allowed_updates is unset or empty.
 _NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -341,10 +341,12 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
 
 def _uploaded(value: Any) -> Any:
     if isinstance(value, web.FileField):
+        content = value.file.read()
         return {
             "filename": value.filename,
             "content_type": value.content_type,
-            "size": len(value.file.read()),
+            "size": len(content),
+            "content": content,  # what the person would download (an export, say)
         }
     return value
 
@@ -566,6 +568,7 @@ class TelegramStandIn:
                 "setChatMenuButton": _accept,
                 "sendMessage": self._send_message,
                 "copyMessage": self._copy_message,
+                "sendDocument": self._send_document,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "deleteMessage": self._delete_message,
@@ -765,6 +768,34 @@ class TelegramStandIn:
             self._open_thread(chat, params),
             text=text,
             entities=entities,
+            reply_markup=_inline_markup(params.get("reply_markup")),
+        )
+
+    def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A file upload (multipart); the message carries the document, the call its bytes."""
+        chat = self._target_chat(params)
+        upload = params.get("document")
+        if isinstance(upload, str) and upload.startswith("attach://"):
+            # aiogram uploads the file as its own part and names it here
+            upload = params["document"] = params.get(upload.removeprefix("attach://"))
+        if not isinstance(upload, dict):
+            raise _bad_request("there is no document in the request")
+        caption, caption_entities = (
+            _render_text(params, "caption") if "caption" in params else (None, None)
+        )
+        document = {
+            **self._file("BQACAgIAAxkBAAI"),
+            "file_name": upload["filename"],
+            "mime_type": upload["content_type"],
+            "file_size": upload["size"],
+        }
+        return self._store_message(
+            chat,
+            self.bot_user,
+            self._open_thread(chat, params),
+            document=document,
+            caption=caption,
+            caption_entities=caption_entities,
             reply_markup=_inline_markup(params.get("reply_markup")),
         )
 

@@ -530,7 +530,7 @@ async def exported(sessionmaker, telegram_id: int) -> dict:
     return json.loads(json.dumps(data, ensure_ascii=False))
 
 
-async def test_an_export_holds_profile_matches_and_own_notes_but_not_the_review_queue(
+async def test_an_export_holds_profile_matches_own_notes_and_flags_but_no_comments(
     sessionmaker,
 ) -> None:
     ids = await program(sessionmaker)
@@ -562,7 +562,11 @@ async def test_an_export_holds_profile_matches_and_own_notes_but_not_the_review_
     assert (note["date"], note["minutes"], note["mentee"]) == ("2026-11-20", 30, "Heron-42")
     assert (note["concern"], note["concern_text"]) == (True, WORRY)
     said = json.dumps(mo, ensure_ascii=False)
-    assert "Rosalind" not in said and "review" not in said
+    assert "Rosalind" not in said
+    # His flags are his (what was flagged and when); a supervisor's comment is not.
+    [flag] = mo["flags"]
+    assert (flag["kind"], flag["about"], flag["reviewed"]) == ("note", "your mentoring", False)
+    assert "comment" not in flag
 
     tom = await exported(sessionmaker, TOM)
     assert tom["matches"][0]["end_reason"] == "We wanted different things"
