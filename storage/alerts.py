@@ -19,6 +19,17 @@ from storage.models import (
 )
 
 
+async def any_open_case(session: AsyncSession, user_id: int) -> Alert | None:
+    """The person's latest unresolved case, however old (their reminders pause meanwhile)."""
+    statement = (
+        select(Alert)
+        .where(Alert.user_id == user_id, Alert.status != AlertStatus.RESOLVED)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def open_case_of(session: AsyncSession, user_id: int, since: dt.datetime) -> Alert | None:
     """The person's unresolved case with a hit after ``since``: new hits join it."""
     statement = (
