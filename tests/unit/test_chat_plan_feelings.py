@@ -133,7 +133,7 @@ async def test_yes_alerts_at_once_and_the_alert_says_it_came_from_the_plan(
 async def test_no_answer_in_ten_minutes_raises_the_alert_and_tells_her(
     harness, watch, sessionmaker, settings
 ) -> None:
-    lena, uid = await lena_writes_warning_signs(harness, watch, sessionmaker)
+    lena, _uid = await lena_writes_warning_signs(harness, watch, sessionmaker)
     question = lena.shown()
 
     await tick_after(sessionmaker, settings, 5)  # not yet
@@ -174,7 +174,7 @@ async def test_cancel_instead_of_an_answer_raises_the_alert(
 
 
 async def test_typing_instead_of_tapping_asks_again_below(harness, watch, sessionmaker) -> None:
-    lena, uid = await lena_writes_warning_signs(harness, watch, sessionmaker)
+    lena, _uid = await lena_writes_warning_signs(harness, watch, sessionmaker)
     first = lena.shown()
 
     reply = await lena.send("hmm")
@@ -220,7 +220,7 @@ async def test_the_same_words_outside_the_plan_still_alert_at_once(
 
 
 async def test_spanish_question_and_answers(harness, watch, sessionmaker) -> None:
-    lena, uid = await lena_writes_warning_signs(
+    lena, _uid = await lena_writes_warning_signs(
         harness, watch, sessionmaker, words="Cuando pienso que quiero morirme", locale="es"
     )
     assert "¿Es así como te sientes ahora mismo?" in lena.shown().text
