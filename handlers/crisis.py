@@ -652,7 +652,7 @@ async def _feels_now(press: Press) -> None:
     await press.bot.send_message(
         press.user.telegram_id,
         _("💛 A supervisor already knows. Someone will reach out to you.")
-        + _unstaffed_note(staffed_now(settings))
+        + _slower_reply_note(staffed_now(settings))
         + "\n\n"
         + _("If you need help right now, /crisis shows the numbers to call."),
         reply_markup=crisis_keyboard(),
@@ -715,9 +715,19 @@ def unanswered_text(*, staffed: bool) -> str:
             "I've let the program's on-call supervisor know, just in case. Someone will reach "
             "out to you."
         )
-        + _unstaffed_note(staffed)
+        + _slower_reply_note(staffed)
         + "\n\n"
         + _("If you need help right now, /crisis shows the numbers to call.")
+    )
+
+
+def _slower_reply_note(staffed: bool) -> str:
+    """Outside staffed hours, where no crisis lines are shown just above (they are one
+    command away, and the text says so next)."""
+    if staffed:
+        return ""
+    return "\n" + _(
+        "It's outside the program's staffed hours, so the supervisors' reply may take longer."
     )
 
 

@@ -18,6 +18,7 @@ from bot.scheduler import run_due
 from flows.crisis_plan import FEELING_CHECK, FEELING_CHECK_KIND
 from storage import crisis_plans, schedules
 from storage.models import Role, utcnow
+from tests.harness import make_harness
 from tests.unit.alert_helpers import (
     alert_messages,
     alert_rows,
@@ -25,6 +26,7 @@ from tests.unit.alert_helpers import (
     hit_rows,
     member,
     outbox_rows,
+    unstaffed_hours,
 )
 from tests.unit.chat_helpers import EXPIRED, Person, Watch, conversation, person, tap_data
 
@@ -227,3 +229,18 @@ async def test_spanish_question_and_answers(harness, watch, sessionmaker) -> Non
     assert lena.labels() == ["Sí, ahora mismo", "No, ahora no"]
     await lena.tap("No, ahora no")
     assert await alert_rows(sessionmaker) == []
+
+
+async def test_outside_staffed_hours_cancel_says_the_reply_may_be_slower(
+    tmp_path, database_url, engine, sessionmaker
+) -> None:
+    """No crisis lines stand above this answer, so it points to /crisis rather than to
+    "the numbers above"."""
+    closed = make_harness(
+        alert_settings(tmp_path, database_url, staffed_hours=unstaffed_hours()), engine
+    )
+    lena, _uid = await lena_writes_warning_signs(closed, Watch(closed), sessionmaker)
+    reply = await lena.send("/cancel")
+    assert "the supervisors' reply may take longer" in reply.text
+    assert "numbers above" not in reply.text
+    assert "/crisis shows the numbers to call" in reply.text
