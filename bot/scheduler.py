@@ -39,9 +39,10 @@ Handler = Callable[[AsyncSession, list[Due], Tick], Awaitable[None]]
 
 def due_handlers() -> dict[str, Handler]:
     """Every kind of scheduled thing, and who handles it."""
-    from handlers import matching, reminders  # they import this module's Tick: import when asked
+    from handlers import crisis, matching, reminders  # they import Tick: import when asked
 
     return {
+        "plan_check": crisis.feeling_unanswered_due,
         "checkin": reminders.checkin_due,
         "silence": reminders.silence_due,
         "digest": reminders.digest_due,

@@ -4,6 +4,12 @@ A hit opens (or joins) an alert case, queues it for the supervisors in the same
 transaction, and answers the person at once with their plan and crisis lines. Then
 the update goes on to its handler: a crisis sentence typed into a flow's free-text
 step is never swallowed by that step, and the flow is not broken either.
+
+One step asks first: a part of one's crisis plan (warning signs are written in exactly
+this language). There the hits go to the step as ``plan_words``; it saves the part and
+asks "Is this how you feel right now?", and the alert waits for the answer, or for
+``FEELING_CHECK`` to pass (handlers/crisis.py). If the step did not take them, for
+whatever reason, they alert at once as anywhere else.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows import alerts as alert_flow
 from flows import onboarding
+from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
-from flows.states import NoteWriting, Worrying
+from flows.states import CrisisPlanning, NoteWriting, Worrying
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
 from storage import users
@@ -61,10 +68,34 @@ class CrisisScreening(BaseMiddleware):
                     )
                 )
                 hits = screen(text, language)
+                if hits and _a_part_of_their_plan(message, data):
+                    return await self._ask_first(handler, event, data, hits, language)
                 if hits:
                     data["user"] = await self._raise(message, hits, data, language)
                     data["crisis_answered"] = True  # flows can spare their "not an answer" hint
         return await handler(event, data)
+
+    async def _ask_first(
+        self,
+        handler: Handler,
+        message: Message,
+        data: dict[str, Any],
+        hits: list[Any],
+        language: str,
+    ) -> Any:
+        """The plan's step asks before alerting; if it does not take the words, they alert
+        now, after it (and even when it failed: the safety path comes first)."""
+        words = data["plan_words"] = FlaggedWords(hits)
+        try:
+            result = await handler(message, data)
+        except Exception:
+            if not words.taken:
+                await data["session"].rollback()
+                await self._raise(message, hits, data, language)
+            raise
+        if not words.taken:
+            await self._raise(message, hits, data, language)
+        return result
 
     def _concerns_a_person(self, message: Message, data: dict[str, Any]) -> bool:
         """Everyone's words are screened, except the supervisors' own group (they discuss
@@ -128,6 +159,15 @@ class CrisisScreening(BaseMiddleware):
             for text, markup in replies:
                 await bot.send_message(person.telegram_id, text, reply_markup=markup)
         return person
+
+
+def _a_part_of_their_plan(message: Message, data: dict[str, Any]) -> bool:
+    """A new message (not an edit, not a command) while a part of the plan is written."""
+    update = data.get("event_update")
+    if update is None or update.message is not message:
+        return False
+    text = message.text or ""
+    return data.get("raw_state") == CrisisPlanning.writing.state and not text.startswith("/")
 
 
 def _said(event: TelegramObject) -> Message | None:

@@ -27,6 +27,9 @@ LAST_LEVEL = 2  # 0: channel + on-call; 1: re-sent with the backups; 2: every su
 
 # How an alert was raised (alerts.raised_by). Words are screened; the other two need none.
 WORDS, TAP, MENTOR = "words", "tap", "mentor"
+# Words written into their crisis plan: raised when they said it is how they feel now, or
+# when they did not answer that question (flows.crisis_plan.FEELING_CHECK).
+PLAN_NOW, PLAN_UNANSWERED = "plan", "plan_nr"
 WORD_DETECTORS = alerts.WORD_DETECTORS  # hits that carry the person's own words
 # The categories of the alerts raised without words.
 HELP_NOW = "help_now"  # the person tapped "I need to talk to someone now"
@@ -157,6 +160,41 @@ async def raise_by_mentor(
     )
     alerts.audit(session, "mentor_worried", alert_id=case.alert.id, actor=mentor.telegram_id)
     return case
+
+
+async def raise_from_plan(
+    session: AsyncSession,
+    person: User,
+    hits: Sequence[Hit],
+    *,
+    feels_it_now: bool,
+    now: dt.datetime,
+    join_window: dt.timedelta,
+    ack_within: dt.timedelta,
+) -> Case:
+    """Words in the person's crisis plan, once they said it is how they feel now (or did
+    not say). Saying "yes" is a plea, even when the words have since left the plan: then it
+    counts as a tap on "I need to talk to someone now"."""
+    if not hits:
+        hits = [
+            Hit(
+                category=HELP_NOW,
+                severity=TAP_SEVERITY,
+                language=person.locale,
+                sentence="",
+                rule="plan:feels_now",
+                detector=TAP,
+            )
+        ]
+    return await record_hits(
+        session,
+        person,
+        hits,
+        now=now,
+        join_window=join_window,
+        ack_within=ack_within,
+        raised_by=PLAN_NOW if feels_it_now else PLAN_UNANSWERED,
+    )
 
 
 def has_words(hit: AlertHit) -> bool:

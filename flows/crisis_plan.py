@@ -13,13 +13,15 @@ handlers/crisis.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from babel.core import get_global
 
 from flows.crisis_lines import CrisisLines, crisis_lines, international
+from flows.screening import Hit, screen
 from flows.steps import TooLong
 from storage.models import Role, User
 
@@ -44,6 +46,40 @@ ORDER = tuple(Section)
 # Parts that come pre-filled: the crisis lines for where the person lives are always
 # shown with them (and always up to date: they are read from locales/, not copied).
 PREFILLED = frozenset({Section.PROFESSIONALS})
+
+
+# Warning signs are meant to hold the words screening looks for. When a part of the plan
+# does, the person is asked whether it is how they feel now before anyone is alerted; if
+# no answer comes within this time (or they leave the question with /cancel), the alert
+# is raised anyway. Waiting costs a calm person one "No"; not alerting could cost someone
+# in crisis, with no energy left to tap, the help they needed. A false alarm costs a
+# supervisor a minute.
+FEELING_CHECK = dt.timedelta(minutes=10)
+FEELING_CHECK_KIND = "plan_check"  # the schedules row that raises the alert if no answer comes
+
+
+@dataclass
+class FlaggedWords:
+    """Crisis language in a part of the plan being written (found by the screening
+    middleware). The plan's step ``take``s it to ask the person first; words nobody took
+    are alerted on as usual, so nothing is lost if the step could not ask."""
+
+    hits: list[Hit]
+    taken: bool = field(default=False)
+
+    def take(self) -> list[Hit]:
+        self.taken = True
+        return self.hits
+
+
+def words_to_check(text: str, language: str) -> list[Hit]:
+    """What screening finds in a saved part of the plan (read again when the person says it
+    is how they feel now, or does not answer): the alert quotes what the plan says."""
+    return screen(text, language)
+
+
+def feeling_check_due(now: dt.datetime) -> dt.datetime:
+    return now + FEELING_CHECK
 
 
 class EmptyText(Exception):

@@ -54,6 +54,17 @@ def offers_help(step: Step, answers: Mapping[str, Any]) -> bool:
     return step is next_step(Step.MOOD) and mood is not None and mood <= HELP_OFFER_MOOD
 
 
+VERY_HARD_SYMPTOMS = 9  # symptom intensity at or above this, out of 10
+
+
+def very_hard_day(answers: Mapping[str, Any]) -> bool:
+    """Symptoms at the top of the scale, or the lowest moods: the saved log says it is seen."""
+    intensity, mood = answers.get(Step.INTENSITY), answers.get(Step.MOOD)
+    return (intensity is not None and intensity >= VERY_HARD_SYMPTOMS) or (
+        mood is not None and mood <= HELP_OFFER_MOOD
+    )
+
+
 def choose(step: Step, value: str, answers: Mapping[str, Any], symptoms: Sequence[str]) -> Progress:
     """Take a tapped answer. The symptom step toggles until 'done'."""
     answers = dict(answers)

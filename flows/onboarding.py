@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import invites, users
-from storage.models import Role, User
+from storage.models import Invite, Role, User
 
 # Raise this when the consent text changes in a way people must agree to again.
 CONSENT_VERSION = 1
@@ -95,6 +95,16 @@ async def arrive(
         raise InviteProblem(invite_code)
     user.role, user.invite_id = invite.role, invite.id
     return Arrival(user, is_new=False, role_changed=True)
+
+
+async def joining_as(session: AsyncSession, user: User) -> Role:
+    """The role someone is joining as: before consent, the one their invite offers (it is
+    given only at consent), so a mentor reads a mentor's introduction and consent."""
+    if user.consent_version is None and user.invite_id is not None:
+        invite = await session.get(Invite, user.invite_id)
+        if invite is not None:
+            return Role(invite.role)
+    return Role(user.role)
 
 
 def _raises_role(offered: str, current: str) -> bool:

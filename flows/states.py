@@ -19,6 +19,9 @@ class CrisisPlanning(StatesGroup):
     # a too-long text kept for the person, and the state and data of whatever they
     # were doing before (a daily log, onboarding), given back when they finish.
     writing = State()
+    # A part just saved holds crisis language: "Is this how you feel right now?" waits for
+    # an answer (the same data as writing, "prompt" the question's message).
+    feeling = State()
 
 
 class Intake(StatesGroup):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 import unicodedata
 import zoneinfo
 from functools import cache, lru_cache
+from pathlib import Path
 
 from babel import Locale
+from babel.core import get_global
+
+PLACES = Path(__file__).resolve().parent.parent / "locales" / "places.toml"
 
 # A few taps' worth for each language; anything else can be typed.
 LIKELY = {
@@ -40,11 +45,44 @@ def is_valid_zone(name: str) -> bool:
 
 
 def find_zone(text: str, language: str) -> str | None:
-    """An IANA name ('Europe/Madrid') or a city in the person's language or English."""
+    """An IANA name ('Europe/Madrid'), a city in the person's language or English, a place
+    people type ('Sevilla', 'München': locales/places.toml) or a country ('Alemania')."""
     typed = text.strip()
     if typed in _all_zones():
         return typed
-    return _zones_by_name(language).get(_fold(typed))
+    folded = _fold(typed)
+    return (
+        _zones_by_name(language).get(folded)
+        or _places().get(folded)
+        or _zones_by_country(language).get(folded)
+    )
+
+
+@cache
+def _places() -> dict[str, str]:
+    with PLACES.open("rb") as handle:
+        zones = tomllib.load(handle).get("zones", {})
+    return {_fold(name): zone for name, zone in zones.items() if zone in _all_zones()}
+
+
+@cache
+def _zones_by_country(language: str) -> dict[str, str]:
+    """Country names (Babel's, in the person's language and English) → the country's zone,
+    when one zone can stand for it: its only one, or the one we offer as a likely zone. A
+    country spread over several that we don't offer (the United States) is not guessed."""
+    offered = {zone for zones in LIKELY.values() for zone in zones}
+    names: dict[str, str] = {}
+    for territory, zones in get_global("territory_zones").items():
+        real = [zone for zone in zones if zone in _all_zones()]
+        likely = [zone for zone in real if zone in offered]
+        zone = likely[0] if len(likely) == 1 else real[0] if len(real) == 1 else None
+        if zone is None:
+            continue
+        for code in dict.fromkeys((language, "en")):
+            name = Locale.parse(code).territories.get(territory)
+            if name:
+                names.setdefault(_fold(name), zone)
+    return names
 
 
 @lru_cache(maxsize=4096)

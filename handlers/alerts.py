@@ -142,6 +142,16 @@ def raised_by_line(alert: Alert, hits: list[AlertHit]) -> str:
         if reason:
             return _("Raised by: their mentor — reason: {reason}").format(reason=escape(reason))
         return _("Raised by: their mentor (no reason given)")
+    if alert.raised_by == alert_flow.PLAN_NOW:
+        return _(
+            "Raised by: their words. Said while writing their crisis plan; they said it is how "
+            "they feel now."
+        )
+    if alert.raised_by == alert_flow.PLAN_UNANSWERED:
+        return _(
+            "Raised by: their words. Said while writing their crisis plan; asked whether it is "
+            "how they feel now, they did not answer."
+        )
     return _("Raised by: their words")
 
 

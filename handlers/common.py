@@ -89,7 +89,7 @@ async def show_privacy(message: Message, user: User | None) -> None:
         await message.answer(_("I don't hold anything about you."))
         return
     await message.answer(
-        texts.consent().rsplit("\n\n", 1)[0],
+        texts.consent(user.role).rsplit("\n\n", 1)[0],
         reply_markup=rows(
             [
                 button(_("Export my data"), PrivacyAction(action="export")),

@@ -42,7 +42,7 @@ from bot.settings import Settings
 from flows import alerts as alert_flow
 from flows import crisis_plan
 from flows.crisis_lines import CrisisLine
-from flows.crisis_plan import Section, WhereToCall
+from flows.crisis_plan import FEELING_CHECK, FEELING_CHECK_KIND, FlaggedWords, Section, WhereToCall
 from flows.languages import match_language
 from flows.states import CrisisPlanning, DailyLogging, Onboarding
 from handlers import daily_log
@@ -61,8 +61,10 @@ from handlers.keyboards import (
     rows,
 )
 from handlers.menu import LOGGERS
-from storage import crisis_plans
+from storage import alerts as alert_records
+from storage import crisis_plans, outbox, schedules
 from storage.models import User, utcnow
+from storage.schedules import Due
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ SHOW = "show"  # the whole plan, as /crisis shows it
 SKIP = "skip"  # while walking: leave this part empty, go on to the next
 CANCEL = "cancel"  # while writing: stop, change nothing
 TRIM = "trim"  # while writing: keep the first TEXT_LIMIT characters of a too-long text
+FEELS_NOW = "now_yes"  # a part with crisis language: "yes, it's how I feel right now"
+NOT_NOW = "now_no"  # "no, not right now"
 
 TITLES = {
     Section.WARNING_SIGNS: __("Warning signs"),
@@ -153,8 +157,16 @@ def router() -> Router:
     r.message.register(log_while_writing, Command("log"), writing, HasRole(*LOGGERS))
     r.message.register(part_typed, writing, F.text, ~F.text.startswith("/"))
     r.message.register(not_text, writing, ~F.text)
+    feeling = StateFilter(CrisisPlanning.feeling)
+    r.message.register(feeling_cancelled, Command("cancel"), feeling)
+    r.message.register(feeling_typed, feeling, F.text, ~F.text.startswith("/"))
+    r.message.register(feeling_typed, feeling, ~F.text)
     # The state first: it is cheap, and rules out every log tap at once.
-    r.callback_query.register(paused_flow_button, writing, _of_a_paused_flow)
+    r.callback_query.register(
+        paused_flow_button,
+        StateFilter(CrisisPlanning.writing, CrisisPlanning.feeling),
+        _of_a_paused_flow,
+    )
     return r
 
 
@@ -421,6 +433,7 @@ class Press(Writer):
 
     query: CallbackQuery
     section: Section | None
+    settings: Settings
 
     @property
     def part(self) -> Section:
@@ -435,6 +448,7 @@ async def plan_action(
     session: AsyncSession,
     state: FSMContext,
     bot: Bot,
+    settings: Settings,
 ) -> None:
     """Every button of the plan. The plan is always the presser's own (from their record)."""
     action = HANDLERS.get(callback_data.action)
@@ -449,7 +463,7 @@ async def plan_action(
         await query.answer(_("This button has expired."))
         return
     assert user is not None
-    await action(Press(user, session, state, bot, query, section))
+    await action(Press(user, session, state, bot, query, section, settings))
 
 
 async def _menu(press: Press, headline: str = "") -> None:
@@ -561,6 +575,261 @@ async def _trim(press: Press) -> None:
     await _save_and_go_on(press.query, press, Section(draft["section"]), text)
 
 
+# --- "Is this how you feel right now?" -------------------------------------------------
+# A part of the plan with crisis language is saved, then the person is asked. Yes raises
+# the alert at once; no raises nothing. No answer within FEELING_CHECK, or /cancel, raises
+# it too (flows.crisis_plan says why): the question says so, so nothing comes as a surprise.
+
+
+def feeling_question(section: Section) -> str:
+    return (
+        _saved(section)
+        + "\n\n"
+        + _(
+            "Some of what you wrote sounds like a very hard time. <b>Is this how you feel "
+            "right now?</b>"
+        )
+        + "\n\n"
+        + _(
+            "If I don't hear back within {minutes} minutes, I'll let the program's on-call "
+            "supervisor know, just in case."
+        ).format(minutes=int(FEELING_CHECK.total_seconds() // 60))
+    )
+
+
+def feeling_buttons() -> InlineKeyboardMarkup:
+    return rows(
+        [
+            button(_("Yes, right now"), PlanAction(action=FEELS_NOW)),
+            button(_("No, not right now"), PlanAction(action=NOT_NOW)),
+        ],
+        2,
+    )
+
+
+async def _ask_how_they_feel(writer: Writer, section: Section, data: dict[str, Any]) -> None:
+    """Ask below what they wrote; the alert is raised by the answer, or by the clock."""
+    user, bot = writer.user, writer.bot
+    await retire_buttons(bot, user.telegram_id, data.get("prompt"))
+    sent = await bot.send_message(
+        user.telegram_id, feeling_question(section), reply_markup=feeling_buttons()
+    )
+    await schedules.set_due(
+        writer.session,
+        FEELING_CHECK_KIND,
+        user.id,
+        crisis_plan.feeling_check_due(utcnow()),
+        {"section": section.value},
+    )
+    await writer.state.set_state(CrisisPlanning.feeling)
+    await writer.state.set_data({**data, "prompt": sent.message_id, "kept": None, "saved": True})
+
+
+async def _current_question(press: Press) -> dict[str, Any] | None:
+    """The state's data, when the pressed button is on the question that waits."""
+    if await press.state.get_state() != CrisisPlanning.feeling.state:
+        return None
+    data = await press.state.get_data()
+    message = press.query.message
+    if not isinstance(message, Message) or data.get("prompt") != message.message_id:
+        return None
+    return data
+
+
+async def _feels_now(press: Press) -> None:
+    data = await _current_question(press)
+    section = crisis_plan.parse_section(data.get("section")) if data else None
+    if data is None or section is None:
+        await press.query.answer(_("This button has expired."))
+        return
+    await press.query.answer()
+    await _show(press.query, feeling_question(section) + "\n\n" + _("You said: yes."), None)
+    await schedules.take_pending(press.session, FEELING_CHECK_KIND, press.user.id)
+    settings = press.settings
+    case = await _raise_from_plan(press, section, settings, feels_it_now=True)
+    await give_back(press.state, data)
+    if case.is_new:
+        for text, markup in await crisis_reply(
+            press.session,
+            press.user,
+            press.query.from_user.language_code,
+            staffed=staffed_now(settings),
+        ):
+            await press.bot.send_message(press.user.telegram_id, text, reply_markup=markup)
+        return
+    await press.bot.send_message(
+        press.user.telegram_id,
+        _("💛 A supervisor already knows. Someone will reach out to you.")
+        + _slower_reply_note(staffed_now(settings))
+        + "\n\n"
+        + _("If you need help right now, /crisis shows the numbers to call."),
+        reply_markup=crisis_keyboard(),
+    )
+
+
+async def _not_now(press: Press) -> None:
+    data = await _current_question(press)
+    section = crisis_plan.parse_section(data.get("section")) if data else None
+    if data is None or section is None:
+        await press.query.answer(_("This button has expired."))
+        return
+    await press.query.answer()
+    if await schedules.take_pending(press.session, FEELING_CHECK_KIND, press.user.id):
+        said = _("Thank you for telling me. Nobody has been alerted.")
+    elif await alert_records.any_open_case(press.session, press.user.id) is not None:
+        # The clock ran out first: say so, rather than pretend nobody was told.
+        said = _(
+            "Thank you for telling me. I didn't hear back in time, so a supervisor already "
+            "knows; they may check in with you."
+        )
+    else:
+        said = _("Thank you for telling me.")
+    await _show(press.query, feeling_question(section) + "\n\n" + _("You said: no."), None)
+    await press.state.set_data({**data, "prompt": None})
+    await _go_on(press.query, press, section, said)
+
+
+async def _raise_from_plan(
+    who: Writer, section: Section, settings: Settings, *, feels_it_now: bool
+) -> alert_flow.Case:
+    """The alert for the words of ``section`` as the plan holds them now, announced."""
+    text = await crisis_plans.get(who.session, who.user.id, section)
+    hits = crisis_plan.words_to_check(text, who.user.locale) if text else []
+    case = await alert_flow.raise_from_plan(
+        who.session,
+        who.user,
+        hits,
+        feels_it_now=feels_it_now,
+        now=utcnow(),
+        join_window=dt.timedelta(minutes=settings.alert_join_minutes),
+        ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+    )
+    await announce(who.session, case, settings, get_i18n())
+    log.warning(
+        "crisis plan: alert %s %s for user %s (%s)",
+        case.alert.id,
+        "opened" if case.is_new else "joined",
+        who.user.id,
+        "feels it now" if feels_it_now else "no answer",
+    )
+    return case
+
+
+def unanswered_text(*, staffed: bool) -> str:
+    """When the question was left unanswered (the clock ran out, or /cancel)."""
+    return (
+        _(
+            "Your crisis plan is saved. I didn't hear whether it's how you feel right now, so "
+            "I've let the program's on-call supervisor know, just in case. Someone will reach "
+            "out to you."
+        )
+        + _slower_reply_note(staffed)
+        + "\n\n"
+        + _("If you need help right now, /crisis shows the numbers to call.")
+    )
+
+
+def _slower_reply_note(staffed: bool) -> str:
+    """Outside staffed hours, where no crisis lines are shown just above (they are one
+    command away, and the text says so next)."""
+    if staffed:
+        return ""
+    return "\n" + _(
+        "It's outside the program's staffed hours, so the supervisors' reply may take longer."
+    )
+
+
+async def feeling_cancelled(
+    message: Message,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    """/cancel instead of an answer: leaving the question is not a "no" (see FEELING_CHECK)."""
+    data = await state.get_data()
+    await retire_buttons(bot, message.chat.id, data.get("prompt"))
+    await give_back(state, data)
+    section = crisis_plan.parse_section(data.get("section"))
+    if user is None or section is None:
+        await message.answer(_("Nothing was changed."))
+        return
+    if await schedules.take_pending(session, FEELING_CHECK_KIND, user.id):
+        await _raise_from_plan(
+            Writer(user, session, state, bot), section, settings, feels_it_now=False
+        )
+    await message.answer(
+        unanswered_text(staffed=staffed_now(settings)), reply_markup=crisis_keyboard()
+    )
+
+
+async def feeling_typed(
+    message: Message,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    bot: Bot,
+    crisis_answered: bool = False,
+) -> None:
+    """Anything but a tap while the question waits. Words that raised an alert of their own
+    settle it (the supervisor knows); anything else gets the question again, below."""
+    data = await state.get_data()
+    section = crisis_plan.parse_section(data.get("section"))
+    if user is None or section is None or crisis_answered:
+        if user is not None:
+            await schedules.take_pending(session, FEELING_CHECK_KIND, user.id)
+        await retire_buttons(bot, message.chat.id, data.get("prompt"))
+        await give_back(state, data)
+        return
+    await retire_buttons(bot, message.chat.id, data.get("prompt"))
+    sent = await message.answer(
+        _("Before we go on, please tap one of the buttons: is this how you feel right now?"),
+        reply_markup=feeling_buttons(),
+    )
+    await state.update_data(prompt=sent.message_id)
+
+
+async def feeling_unanswered_due(session: AsyncSession, due: list[Due], tick: Any) -> None:
+    """Questions nobody answered in time: the alert is raised, and the person told so.
+    (A part whose words have since left the plan raises nothing.)"""
+    settings, i18n = tick.settings, tick.i18n
+    staffed = staffed_now(settings, tick.now)
+    for row in due:
+        person = await session.get(User, row.subject_id)
+        section = crisis_plan.parse_section(row.state.get("section"))
+        if person is None or section is None:
+            continue
+        text = await crisis_plans.get(session, person.id, section)
+        hits = crisis_plan.words_to_check(text, person.locale) if text else []
+        if not hits:
+            continue
+        case = await alert_flow.raise_from_plan(
+            session,
+            person,
+            hits,
+            feels_it_now=False,
+            now=tick.now,
+            join_window=dt.timedelta(minutes=settings.alert_join_minutes),
+            ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+        )
+        await announce(session, case, settings, i18n)
+        log.warning(
+            "crisis plan: no answer in time, alert %s for user %s", case.alert.id, person.id
+        )
+        with i18n.use_locale(person.locale):
+            params = {"text": unanswered_text(staffed=staffed), "parse_mode": "HTML"}
+        await outbox.enqueue(
+            session,
+            key=f"plancheck:{person.id}:{case.alert.id}",
+            chat_id=person.telegram_id,
+            method="sendMessage",
+            params=params,
+            urgent=True,
+        )
+    await schedules.forget(session, FEELING_CHECK_KIND, [row.subject_id for row in due])
+
+
 HANDLERS: dict[str, Callable[[Press], Awaitable[None]]] = {
     MENU: _menu,
     OPEN: _open,
@@ -573,6 +842,8 @@ HANDLERS: dict[str, Callable[[Press], Awaitable[None]]] = {
     SKIP: _skip,
     CANCEL: _cancel,
     TRIM: _trim,
+    FEELS_NOW: _feels_now,
+    NOT_NOW: _not_now,
 }
 
 
@@ -635,7 +906,12 @@ def _prompt(
 
 
 async def part_typed(
-    message: Message, user: User | None, session: AsyncSession, state: FSMContext, bot: Bot
+    message: Message,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    bot: Bot,
+    plan_words: FlaggedWords | None = None,
 ) -> None:
     data = await state.get_data()
     section = crisis_plan.parse_section(data.get("section"))
@@ -672,6 +948,11 @@ async def part_typed(
             ),
         )
         await state.set_data({**data, "kept": message.text, "prompt": sent.message_id})
+        return
+    if plan_words is not None:  # crisis language: saved, and the alert waits for the answer
+        plan_words.take()
+        await crisis_plans.save(session, user.id, section, text)
+        await _ask_how_they_feel(writer, section, data)
         return
     await _save_and_go_on(message, writer, section, text)
 
@@ -715,10 +996,21 @@ async def _save_and_go_on(
     target: Message | CallbackQuery, writer: Writer, section: Section, text: str
 ) -> None:
     """Store the part; walking through the plan, ask the next empty part, else finish."""
+    await crisis_plans.save(writer.session, writer.user.id, section, text)
+    await _go_on(target, writer, section, _saved(section))
+
+
+def _saved(section: Section) -> str:
+    return _("✓ Saved: “{title}”.").format(title=escape(str(TITLES[section])))
+
+
+async def _go_on(
+    target: Message | CallbackQuery, writer: Writer, section: Section, saved: str
+) -> None:
+    """After a part is stored: walking through the plan, ask the next empty part, else
+    finish (``saved`` heads what comes next)."""
     user, state, bot = writer.user, writer.state, writer.bot
-    await crisis_plans.save(writer.session, user.id, section, text)
     data = await state.get_data()
-    saved = _("✓ Saved: “{title}”.").format(title=escape(str(TITLES[section])))
     if data.get("walk"):
         filled = await crisis_plans.filled(writer.session, user.id)
         following = crisis_plan.next_unfilled(section, filled)

@@ -277,6 +277,22 @@ async def _save(
         await message.edit_text(text)
     else:
         await message.answer(text)
+    if daily_log.very_hard_day(draft["answers"]):
+        from handlers.crisis import crisis_keyboard  # handlers.crisis imports this module
+
+        await message.answer(very_hard_day_words(), reply_markup=crisis_keyboard())
+
+
+def very_hard_day_words() -> str:
+    """Below the summary of a very hard day: it is seen, and the 🆘 view is one tap away (the
+    keyboard comes again with it). The offer of someone to talk to came with the mood."""
+    from handlers.crisis import button_label  # handlers.crisis imports this module
+
+    return _(
+        "💛 That was a very hard day, and you still checked in. Please be gentle with "
+        "yourself. If things get too much, “{button}” below shows your plan and who to "
+        "call, in one tap."
+    ).format(button=button_label())
 
 
 def _hint_for(step: Step) -> str:

@@ -419,6 +419,15 @@ def _question_text(step: Step, role: str) -> str:
             return _("What would you like to help mentees with?") + " " + tap_all
         return _("What would you like to work on with a mentor?") + " " + tap_all
     if step is Step.SYMPTOMS:
+        if mentor:
+            return (
+                _(
+                    "Which symptoms do you live with, or have lived with? This is optional: it "
+                    "helps us introduce you to mentees who will feel understood by you."
+                )
+                + " "
+                + tap_all
+            )
         return (
             _(
                 "Which symptoms do you live with? This is optional: it helps us find someone "
@@ -428,6 +437,11 @@ def _question_text(step: Step, role: str) -> str:
             + tap_all
         )
     if step is Step.FREQUENCY:
+        if mentor:
+            return _(
+                "How often could you be in touch with a mentee? Choose what fits your energy "
+                "on an ordinary week, not your best one."
+            )
         return _("How often would you like to be in touch?")
     if step is Step.STYLE:
         return _("What suits you better?")
@@ -451,6 +465,13 @@ def _question_text(step: Step, role: str) -> str:
             "can reach out.\n\n"
             "Tap what you'd like to share, then Done. Nothing ticked means nothing is shared."
         )
+    if mentor:
+        return _(
+            "Last one, optional: anything else we should know when we introduce you to "
+            "mentees? For example, a condition you know well, or limits you'd like us to "
+            "respect. Type it in a few words (up to {limit} characters), or Skip. Only the "
+            "program team reads it."
+        ).format(limit=intake.PREFERENCES_LIMIT)
     return _(
         "Last one, optional: anything else that matters to you in a match? For example, "
         "someone who also has children, or who works part-time. Type it in a few words (up "

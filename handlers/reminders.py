@@ -38,6 +38,7 @@ from handlers import daily_log, render  # daily_log: /log's start, for [Log now]
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
 from handlers.menu import LOGGERS
+from storage import alerts as alert_records
 from storage import daily_logs, matches, outbox, schedules
 from storage.models import DailyLog, Role, User, utcnow
 from storage.outbox import Queued
@@ -363,6 +364,9 @@ async def checkin_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
     ids = [d.subject_id for d in due]
     people = {row.id: row for row in await session.execute(_REMINDED.where(User.id.in_(ids)))}
     logged = await _logged_since(session, ids, tick.now)
+    # While a supervisor has a person's case open, a cheerful "time to log!" is out of place:
+    # their reminders pause (the schedule still moves on) and start again once it is resolved.
+    cared_for = await alert_records.with_open_cases(session, ids)
     queued, planned = [], []
     per_day = tick.settings.reminders_per_day
     for row in due:
@@ -379,7 +383,7 @@ async def checkin_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
             logged_today=(user.id, today) in logged,
             per_day=per_day,
         )
-        if claimed.number:
+        if claimed.number and user.id not in cared_for:
             day = claimed.day.isoformat()
             later = flow.offers_later(claimed.number, per_day)
             params = _reminder_params(user.locale, day, claimed.number, later)
@@ -417,12 +421,17 @@ async def silence_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
         session, [d.subject_id for d in due], tick.now, tick.settings.nudge_silent_days
     )
     queued = []
+    cared_for = await alert_records.with_open_cases(
+        session, [silence.mentee.id for silence in found.nudges]
+    )
     for silence in found.nudges:
         with tick.i18n.use_locale(silence.mentor.locale):
             text = _(
                 "🌿 {name} hasn't checked in for {days} days. A short, friendly hello from you "
                 "might mean a lot. No pressure on either of you."
             ).format(name=escape(silence.mentee.known_as), days=silence.days)
+            if silence.mentee.id in cared_for:
+                text += "\n\n" + supervisor_in_touch(silence.mentee.known_as)
             queued.append(
                 Queued(
                     silence.key,
@@ -432,6 +441,16 @@ async def silence_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
             )
     await outbox.enqueue_many(session, queued)
     await schedules.set_many(session, nudges.SILENCE, [(m, at, {}) for m, at in found.later])
+
+
+def supervisor_in_touch(name: str) -> str:
+    """Why a mentee in an open case hears nothing from the bot, for their mentor: enough to
+    understand the quiet, nothing of what they said; the mentor is not asked to handle it."""
+    return _(
+        "The program's supervisors are in touch with {name} at the moment, so their daily "
+        "reminders are paused. You don't need to do anything more; a kind hello is still "
+        "welcome."
+    ).format(name=escape(name))
 
 
 async def after_log(
@@ -454,6 +473,8 @@ async def after_log(
             "🌿 {name} had a hard day today and shares that with you. A kind word could help, "
             "if you have the energy for it."
         ).format(name=escape(hard.mentee.known_as))
+        if await alert_records.any_open_case(session, user.id) is not None:
+            text += "\n\n" + supervisor_in_touch(hard.mentee.known_as)
         markup = _reach_out(hard.match.id)
     await outbox.enqueue(
         session,

@@ -27,7 +27,7 @@ from handlers.keyboards import (
     retire_buttons,
     rows,
 )
-from handlers.menu import set_person_menu
+from handlers.menu import LOGGERS, set_person_menu
 from storage.models import User
 
 
@@ -146,6 +146,7 @@ async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageChoice,
     user: User | None,
+    session: AsyncSession,
     state: FSMContext,
     i18n: I18n,
     bot: Bot,
@@ -164,18 +165,33 @@ async def language_chosen(
                 + texts.not_onboarded()
             )
         return
+    changed = callback_data.code != user.locale
     user.locale = callback_data.code
     with i18n.use_locale(user.locale):
-        await query.answer(_("Language changed."))
+        onboarding_now = await state.get_state() == Onboarding.language.state
+        if changed:
+            await query.answer(_("Language changed."))
+        elif onboarding_now:
+            await query.answer()  # confirming the language offered: nothing to announce
+        else:
+            await query.answer(_("That's already the language we use — nothing changed."))
         await _remove_buttons(query)
-        if await state.get_state() == Onboarding.language.state:
+        if onboarding_now:
             await state.set_state(Onboarding.consent)
-            await query.message.answer(texts.about())
-            await query.message.answer(texts.consent(), reply_markup=consent_keyboard())
+            role = await onboarding.joining_as(session, user)
+            await query.message.answer(texts.about(role))
+            await query.message.answer(texts.consent(role), reply_markup=consent_keyboard())
+            return
+        if not changed:
             return
         if user.is_onboarded:
             await set_person_menu(bot, i18n, user)
-        await query.message.answer(_("Done — I'll speak English with you from now on."))
+        # The 🆘 button's label is in the keyboard sent earlier: send it again in this language.
+        planner = user.is_onboarded and crisis_plan.may_keep_a_plan(user)
+        await query.message.answer(
+            _("Done — I'll speak English with you from now on."),
+            reply_markup=crisis.crisis_keyboard() if planner else None,
+        )
 
 
 def consent_keyboard():
@@ -246,17 +262,24 @@ async def ask_zone(message: Message, user: User) -> None:
 
 
 async def zone_tapped(
-    query: CallbackQuery, callback_data: ZoneChoice, user: User | None, state: FSMContext
+    query: CallbackQuery,
+    callback_data: ZoneChoice,
+    user: User | None,
+    state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
 ) -> None:
     if user is None or not timezones.is_valid_zone(callback_data.zone):
         await query.answer(_("This button has expired."))
         return
     await query.answer()
     await _remove_buttons(query)
-    await _zone_chosen(query.message, user, state, callback_data.zone)
+    await _zone_chosen(query.message, user, state, callback_data.zone, i18n, bot)
 
 
-async def zone_typed(message: Message, user: User | None, state: FSMContext) -> None:
+async def zone_typed(
+    message: Message, user: User | None, state: FSMContext, i18n: I18n, bot: Bot
+) -> None:
     if user is None:
         return
     zone = timezones.find_zone(message.text or "", user.locale)
@@ -268,10 +291,15 @@ async def zone_typed(message: Message, user: User | None, state: FSMContext) -> 
             )
         )
         return
-    await _zone_chosen(message, user, state, zone)
+    await _zone_chosen(message, user, state, zone, i18n, bot)
 
 
-async def _zone_chosen(message: Message, user: User, state: FSMContext, zone: str) -> None:
+async def _zone_chosen(
+    message: Message, user: User, state: FSMContext, zone: str, i18n: I18n, bot: Bot
+) -> None:
+    if user.role not in LOGGERS:  # staff keep no log: no check-in time to ask, none promised
+        await _finish_staff(message, user, state, zone, i18n, bot)
+        return
     await state.update_data(zone=zone)
     await state.set_state(Onboarding.checkin_time)
     await message.answer(
@@ -363,6 +391,20 @@ async def _finish(
     )
 
 
+async def _finish_staff(
+    message: Message, user: User, state: FSMContext, zone: str, i18n: I18n, bot: Bot
+) -> None:
+    """Supervisors and admins: their zone is enough (alert times, staffed hours)."""
+    onboarding.finish(user, zone, onboarding.DEFAULT_CHECKIN)  # never used: no reminders
+    await state.clear()
+    await set_person_menu(bot, i18n, user)
+    await message.answer(
+        _("All set! Your time zone: {zone}.").format(zone=timezones.city_name(zone, user.locale))
+        + "\n\n"
+        + welcome_for_role(user)
+    )
+
+
 def welcome_for_role(user: User) -> str:
     if user.role == "mentee":
         return _(
@@ -379,6 +421,15 @@ def welcome_for_role(user: User) -> str:
             "we can introduce you to mentees you'd be a good fit for."
         )
         return joined + "\n\n" + offer
+    if user.role == "supervisor":
+        return (
+            joined
+            + "\n\n"
+            + _(
+                "Next, /oncall takes a shift: while you are on call, alerts come to you here as "
+                "well as to the supervisors' group."
+            )
+        )
     return joined
 
 

@@ -30,6 +30,27 @@ def quotes_the_person(hit: AlertHit) -> bool:
     return hit.detector in WORD_DETECTORS
 
 
+async def any_open_case(session: AsyncSession, user_id: int) -> Alert | None:
+    """The person's latest unresolved case, however old (their reminders pause meanwhile)."""
+    statement = (
+        select(Alert)
+        .where(Alert.user_id == user_id, Alert.status != AlertStatus.RESOLVED)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def with_open_cases(session: AsyncSession, user_ids: list[int]) -> set[int]:
+    """Which of these people have an unresolved case (a tick asks for thousands at once)."""
+    if not user_ids:
+        return set()
+    statement = select(Alert.user_id).where(
+        Alert.user_id.in_(user_ids), Alert.status != AlertStatus.RESOLVED
+    )
+    return set((await session.execute(statement.distinct())).scalars())
+
+
 async def open_case_of(session: AsyncSession, user_id: int, since: dt.datetime) -> Alert | None:
     """The person's unresolved case with a hit after ``since``: new hits join it."""
     statement = (

@@ -87,3 +87,13 @@ async def forget(session: AsyncSession, kind: str, subject_ids: Iterable[int]) -
         await session.execute(
             delete(Schedule).where(Schedule.kind == kind, Schedule.subject_id.in_(ids))
         )
+
+
+async def take_pending(session: AsyncSession, kind: str, subject_id: int) -> bool:
+    """Remove the row if it is still due (not yet claimed by a tick): True when this call
+    took it, so that the tick will not; False when a tick got there first (or none was)."""
+    statement = delete(Schedule).where(
+        Schedule.kind == kind, Schedule.subject_id == subject_id, Schedule.due_at.is_not(None)
+    )
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return bool(result.rowcount)

@@ -79,10 +79,40 @@ def test_a_city_name_in_another_language_than_the_person_s_is_not_guessed() -> N
 
 
 @pytest.mark.parametrize(
-    ("typed", "language"), [("Múnich", "es"), ("München", "de"), ("Munich", "en")]
+    ("typed", "language", "zone"),
+    [
+        ("Múnich", "es", "Europe/Berlin"),
+        ("München", "de", "Europe/Berlin"),
+        ("Munich", "en", "Europe/Berlin"),
+        ("Sevilla", "es", "Europe/Madrid"),
+        ("Tenerife", "es", "Atlantic/Canary"),
+        ("Manchester", "en", "Europe/London"),
+    ],
 )
-def test_a_city_that_has_no_iana_zone_of_its_own_is_not_found(typed: str, language: str) -> None:
-    # Munich shares Europe/Berlin but is no IANA city: the person is asked again, or taps Berlin.
+def test_a_city_people_type_without_an_iana_zone_of_its_own_is_found(
+    typed: str, language: str, zone: str
+) -> None:
+    # Munich shares Europe/Berlin but is no IANA city: locales/places.toml knows it.
+    assert find_zone(typed, language) == zone
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "zone"),
+    [
+        ("Alemania", "es", "Europe/Berlin"),
+        ("Spanien", "de", "Europe/Madrid"),
+        ("Mexico", "en", "America/Mexico_City"),
+        ("Schweiz", "de", "Europe/Zurich"),
+    ],
+)
+def test_a_country_with_one_zone_to_stand_for_it_is_found(
+    typed: str, language: str, zone: str
+) -> None:
+    assert find_zone(typed, language) == zone
+
+
+@pytest.mark.parametrize(("typed", "language"), [("Estados Unidos", "es"), ("Kanada", "de")])
+def test_a_country_over_many_zones_is_not_guessed(typed: str, language: str) -> None:
     assert find_zone(typed, language) is None
 
 
