@@ -417,7 +417,7 @@ async def test_a_supervisor_reviews_the_queue_oldest_first_with_and_without_a_co
         raw = await session.scalar(
             text("SELECT comment FROM review_items WHERE id = :id"), {"id": note_item}
         )
-    assert "GP" not in raw  # encrypted at rest
+    assert "GP appointment" not in raw and raw.startswith("gAAAA")  # encrypted at rest (Fernet)
 
 
 async def test_next_shows_the_following_item_and_an_admin_may_review(
