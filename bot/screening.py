@@ -26,14 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import alerts as alert_flow
-from flows import onboarding
+from flows import onboarding, reach
 from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
 from flows.states import CrisisPlanning, NoteWriting, Worrying
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply
-from storage import users
+from storage import cases, users
 from storage.models import Role, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ class CrisisScreening(BaseMiddleware):
                         message.from_user.language_code, self._settings.default_locale
                     )
                 )
-                hits = screen(text, language)
+                hits = reach.in_message_order(screen(text, language), text)
+                if hits and await _writing_to_someone_in_crisis(data):
+                    hits = []
                 if hits and _a_part_of_their_plan(message, data):
                     return await self._ask_first(handler, event, data, hits, language)
                 if hits:
@@ -127,6 +129,13 @@ class CrisisScreening(BaseMiddleware):
                 pseudonym=onboarding.new_pseudonym(),
             )
         settings = self._settings
+        said_in = await reach.where_said(
+            session,
+            data.get("user"),  # None: they had not started the bot
+            data.get("raw_state"),
+            private=message.chat.type == "private",
+            plain=message.edit_date is None and not (message.text or "").startswith("/"),
+        )
         case = await alert_flow.record_hits(
             session,
             person,
@@ -134,6 +143,7 @@ class CrisisScreening(BaseMiddleware):
             now=utcnow(),
             join_window=dt.timedelta(minutes=settings.alert_join_minutes),
             ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+            said_in=said_in,
         )
         await announce(session, case, settings, self._i18n)
         log.warning(
@@ -168,6 +178,15 @@ def _a_part_of_their_plan(message: Message, data: dict[str, Any]) -> bool:
         return False
     text = message.text or ""
     return data.get("raw_state") == CrisisPlanning.writing.state and not text.startswith("/")
+
+
+async def _writing_to_someone_in_crisis(data: dict[str, Any]) -> bool:
+    """A supervisor in a case's conversation asks what staff should ask ("are you thinking
+    about suicide?"): their words are about the person, not a crisis of their own."""
+    user: User | None = data.get("user")
+    if user is None or user.role != Role.SUPERVISOR:
+        return False
+    return await cases.open_of_supervisor(data["session"], user.id) is not None
 
 
 def _said(event: TelegramObject) -> Message | None:

@@ -19,6 +19,7 @@ from flows.alerts import (
     reach_supervisors_directly,
     supervisor_channel_reached,
 )
+from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.outbox import Claimed
 
@@ -37,6 +38,12 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         # A relayed message the recipient could not get (blocked the bot, left): say so.
         await tell_sender(session, i18n, row, sender)
 
+    async def tell_case_supervisor(
+        session: AsyncSession, row: Claimed, _: str, supervisor: str
+    ) -> None:
+        # A supervisor's message to the person of an alert did not arrive: they must know.
+        await tell_supervisor(session, i18n, row, supervisor)
+
     async def pause_reminders(session: AsyncSession, row: Claimed, _: str, person: str) -> None:
         log.warning("reminders of user %s paused: their chat cannot be reached", person)
         await reminders.pause_unreachable(session, int(person))
@@ -44,6 +51,7 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
     return {
         ALL_SUPERVISORS: all_supervisors,
         "tell_sender": tell_relay_sender,
+        "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,
     }
 

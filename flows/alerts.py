@@ -55,8 +55,10 @@ async def record_hits(
     join_window: dt.timedelta,
     ack_within: dt.timedelta,
     raised_by: str = WORDS,
+    said_in: str | None = None,
 ) -> Case:
-    """Open a case for these hits, or add them to the person's recent open case."""
+    """Open a case for these hits, or add them to the person's recent open case.
+    ``said_in`` is where the words were said (flows.reach.WHERE)."""
     worst = max(hits, key=lambda hit: hit.severity)
     case = await alerts.open_case_of(session, person.id, since=now - join_window)
     is_new, worsened = case is None, False
@@ -91,6 +93,7 @@ async def record_hits(
             at=now,
             detector=hit.detector,
             why=hit.why or None,
+            said_in=said_in,
         )
         for hit in hits
     ]
@@ -224,6 +227,7 @@ async def contacting(session: AsyncSession, alert: Alert, by: User, now: dt.date
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = by.telegram_id, now
     alert.status, alert.escalate_at = AlertStatus.CONTACTING, None
+    alert.contacting_by = by.telegram_id  # the latest to say so: every copy names them
     alerts.audit(session, "contacting", alert_id=alert.id, actor=by.telegram_id)
     return True
 

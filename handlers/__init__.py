@@ -13,6 +13,7 @@ from handlers import (
     intake,
     matching,
     notes,
+    reach,
     relay,
     reminders,
     review,
@@ -34,6 +35,7 @@ def get_routers() -> list[Router]:
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),
+        reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),
         fallback.router(),

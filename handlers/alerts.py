@@ -12,18 +12,19 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import alerts as alert_flow
-from flows import screening
+from flows import reach, screening
 from flows.languages import SUPPORTED
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
-from storage import alerts, matches, oncall, outbox, status, users
+from storage import alerts, oncall, outbox, status, users
 from storage.models import Alert, AlertHit, AlertStatus, Role, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,12 @@ class AlertAction(CallbackData, prefix="alert"):
     outcome: str = ""
 
 
+class WriteToThem(CallbackData, prefix="write"):
+    """A supervisor's "Write to them through me" on an alert (handlers/reach.py)."""
+
+    alert_id: int
+
+
 class ShiftAction(CallbackData, prefix="shift"):
     action: str  # "primary" | "backup" | "end"
 
@@ -98,9 +105,9 @@ def router() -> Router:
 
 
 async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) -> str:
-    """What supervisors read: the minimum needed to act, and no history."""
-    who = await _who(session, alert, settings)
+    """What supervisors read: the minimum needed to act, at a glance on a phone."""
     hits = await alerts.hits_of(session, alert.id)
+    seen = await reach.glance(session, alert, hits, utcnow())
     worded = [hit for hit in hits if alert_flow.has_words(hit)]
     lines = [
         _("🚨 <b>Alert #{id}</b> · {severity} · {category}").format(
@@ -108,13 +115,17 @@ async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) ->
             severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
             category=CATEGORY_NAMES.get(alert.category, alert.category),
         ),
-        _("Person: {who}").format(who=who),
-        _("Mentor: {mentor}").format(mentor=await _mentor_of(session, alert.user_id)),
+        _person_line(await _who(session, alert, settings), seen),
+        _lines_line(seen),
+        *_said_lines(seen),
+        _mentor_line(seen),
+        _earlier_line(seen),
         raised_by_line(alert, hits),
     ]
     if worded:
         lines.append(detected_by_line(worded))
-    lines += [f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)" for hit in worded[-5:]]
+    locale = seen.person.locale if seen.person else None
+    lines += [_quote(hit, locale) for hit in worded[-5:]]
     lines.append(_("Opened: {time} UTC").format(time=f"{alert.opened_at:%Y-%m-%d %H:%M}"))
     lines += await _status_lines(session, alert)
     return "\n".join(lines)
@@ -125,12 +136,100 @@ async def person_of(session: AsyncSession, alert: Alert) -> User | None:
     return await session.get(User, alert.user_id) if alert.user_id is not None else None
 
 
-async def _mentor_of(session: AsyncSession, user_id: int | None) -> str:
-    if user_id is None:
-        return _("none yet")
-    match = await matches.active_of_mentee(session, user_id)
-    mentor = await session.get(User, match.mentor_id) if match is not None else None
-    return escape(mentor.pseudonym) if mentor is not None else _("none yet")
+def _quote(hit: AlertHit, person_locale: str | None) -> str:
+    """A quote, with its language named when it is not the person's own."""
+    quote = f"<i>“{escape(hit.sentence)}”</i> ({hit.at:%H:%M} UTC)"
+    if person_locale and hit.language != person_locale:
+        quote += " · " + _("in {language}").format(language=language_name(hit.language))
+    return quote
+
+
+def language_name(code: str) -> str:
+    """A language's name in the reader's language ("Spanish", "Spanisch", "español")."""
+    try:
+        return Locale.parse(code).get_display_name(_reader()) or code
+    except (ValueError, LookupError):
+        return code
+
+
+def country_name(code: str) -> str:
+    try:
+        return Locale.parse(_reader()).territories.get(code, code)
+    except (ValueError, LookupError):
+        return code
+
+
+def _reader() -> str:
+    return get_i18n().current_locale
+
+
+def _person_line(who: str, seen: reach.Glance) -> str:
+    """Who, what they speak, where they are: "Person: Heron-42 · Spanish · Spain"."""
+    parts = [who]
+    if seen.person is not None:
+        spoken = language_name(seen.person.locale)
+        if seen.quote_languages:
+            others = ", ".join(language_name(code) for code in seen.quote_languages)
+            spoken = _("{language} (quote in {other})").format(language=spoken, other=others)
+        parts.append(spoken)
+    if seen.country != "INT":
+        parts.append(escape(country_name(seen.country)))
+    return _("Person: {who}").format(who=" · ".join(parts))
+
+
+LINES_SHOWN = 2  # a phone shows two names on a line; the rest are counted
+
+
+def _lines_line(seen: reach.Glance) -> str:
+    """The crisis lines the person was shown, and whether they have a plan."""
+    names = [name.split(" (")[0] for name in seen.lines]
+    shown = ", ".join(escape(name) for name in [seen.emergency, *names[:LINES_SHOWN]])
+    if len(names) > LINES_SHOWN:
+        shown += " " + _("+{count} more").format(count=len(names) - LINES_SHOWN)
+    if seen.international_too:
+        shown += " " + _("+ international lines (place unsure)")
+    plan = _("has a crisis plan") if seen.has_plan else _("no crisis plan")
+    return _("Lines shown: {lines} · {plan}").format(lines=shown, plan=plan)
+
+
+def _said_lines(seen: reach.Glance) -> list[str]:
+    return [_("Said: {where}").format(where=_where_said(where, seen)) for where in seen.said_in]
+
+
+def _where_said(where: str, seen: reach.Glance) -> str:
+    mentor = escape(seen.mentor.pseudonym) if seen.mentor else "?"
+    if where == reach.MENTOR_CHAT:
+        return _(
+            "in a conversation with their mentor — {mentor} received it and was given guidance"
+        ).format(mentor=mentor)
+    return str(WHERE_NAMES.get(where, where))
+
+
+WHERE_NAMES = {
+    reach.LOG: __("in the middle of their daily log"),
+    reach.PLAN: __("while writing their crisis plan"),
+    reach.MENTEE_CHAT: __("in a conversation with their mentee (they are a mentor)"),
+    reach.SUPERVISOR_CHAT: __("in their conversation with a supervisor"),
+    reach.ONBOARDING: __("before finishing onboarding"),
+    reach.GROUP: __("in a group chat"),
+    reach.CHAT: __("in a message to the bot"),
+}
+
+
+def _mentor_line(seen: reach.Glance) -> str:
+    if seen.mentor is None:
+        return _("Mentor: none yet")
+    mentor = escape(seen.mentor.pseudonym)  # as everywhere in alerts: no names
+    if seen.mentor_conversation_open:
+        return _("Mentor: {mentor} · conversation open").format(mentor=mentor)
+    return _("Mentor: {mentor} · no conversation open").format(mentor=mentor)
+
+
+def _earlier_line(seen: reach.Glance) -> str:
+    if not seen.earlier:
+        return _("Earlier alerts (30 days): none")
+    ids = ", ".join(f"#{alert_id}" for alert_id in seen.earlier[-3:])
+    return _("Earlier alerts (30 days): {count} ({ids})").format(count=len(seen.earlier), ids=ids)
 
 
 def raised_by_line(alert: Alert, hits: list[AlertHit]) -> str:
@@ -245,7 +344,19 @@ async def _status_lines(session: AsyncSession, alert: Alert) -> list[str]:
             )
         )
     if alert.status == AlertStatus.CONTACTING:
-        lines.append(_("📞 Someone is contacting them."))
+        talk = await reach.talk_on_alert(session, alert.id)
+        if talk is not None:
+            lines.append(
+                _("✉️ {name} is writing to them through me.").format(
+                    name=escape(talk.supervisor.known_as)
+                )
+            )
+        else:
+            lines.append(
+                _("📞 {name} is contacting them.").format(
+                    name=await _staff_name(session, alert.contacting_by)
+                )
+            )
     if alert.status == AlertStatus.RESOLVED:
         lines.append(
             _("✔️ Resolved by {name}: {outcome}").format(
@@ -275,6 +386,7 @@ def alert_buttons(alert: Alert) -> InlineKeyboardMarkup | None:
     buttons = []
     if alert.status == AlertStatus.OPEN:
         buttons.append(button(_("Acknowledge"), AlertAction(action="ack", alert_id=alert.id)))
+    buttons.append(button(_("✉️ Write to them through me"), WriteToThem(alert_id=alert.id)))
     if alert.status != AlertStatus.CONTACTING:
         buttons.append(
             button(_("I'm contacting them"), AlertAction(action="contact", alert_id=alert.id))
@@ -501,17 +613,15 @@ async def refresh_copies(
 # ----- the buttons ----------------------------------------------------------------------
 
 
-async def alert_pressed(
-    query: CallbackQuery,
-    callback_data: AlertAction,
-    user: User | None,
-    session: AsyncSession,
-    settings: Settings,
-    i18n: I18n,
-) -> None:
+async def authorised_press(
+    query: CallbackQuery, alert_id: int, action: str, user: User | None, session: AsyncSession
+) -> tuple[Alert, Message, tuple[int, int]] | None:
+    """The alert, and the copy pressed, when a supervisor pressed a button on a message we
+    sent for that very alert (by our records); otherwise the press is refused and audited.
+    The presser's role is read as stored now, not as the bot remembers it."""
     if user is not None:
-        await users.refresh_role(session, user)  # not what the bot remembers: as stored now
-    alert = await alerts.get(session, callback_data.alert_id)
+        await users.refresh_role(session, user)
+    alert = await alerts.get(session, alert_id)
     message = query.message if isinstance(query.message, Message) else None
     where = (message.chat.id, message.message_id) if message else None
     ours = alert is not None and where in set(await alerts.copies_of(session, alert.id))
@@ -521,17 +631,35 @@ async def alert_pressed(
             "refused_press",
             alert_id=alert.id if alert and ours else None,
             actor=query.from_user.id,
-            detail=f"{callback_data.action} by {user.role if user else 'stranger'}",
+            detail=f"{action} by {user.role if user else 'stranger'}",
         )
         log.warning(
             "refused alert button %s from Telegram user %s (role %s, our message: %s)",
-            callback_data.action,
+            action,
             query.from_user.id,
             user.role if user else None,
             ours,
         )
         await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
+        return None
+    assert message is not None and where is not None
+    return alert, message, where
+
+
+async def alert_pressed(
+    query: CallbackQuery,
+    callback_data: AlertAction,
+    user: User | None,
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    pressed = await authorised_press(
+        query, callback_data.alert_id, callback_data.action, user, session
+    )
+    if pressed is None:
         return
+    alert, message, where = pressed
     now = utcnow()
     action = callback_data.action
     if action == "resolve":

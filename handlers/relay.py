@@ -36,6 +36,7 @@ from bot.settings import Settings
 from flows import alerts as alert_flow
 from flows import crisis_plan, mentee_summary, team, timezones
 from flows import relay as relay_flow
+from flows.crisis_lines import CrisisLine, CrisisLines
 from flows.relay import Conversation
 from flows.states import Worrying
 from handlers import render
@@ -44,7 +45,7 @@ from handlers.crisis import give_back
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
-from storage import matches, outbox, profiles, reviews, users
+from storage import cases, matches, outbox, profiles, reviews, users
 from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
 
@@ -555,6 +556,12 @@ async def _tell_opened(session: AsyncSession, i18n: I18n, conversation: Conversa
             "{name} opened a conversation with you through me. What you send here now reaches "
             "them, until one of you sends /end."
         ).format(name=escape(conversation.me.known_as))
+        if await cases.open_of_person(session, other.id) is not None:
+            # A supervisor's conversation comes first (handlers/reach.py): say so, truly.
+            text = _(
+                "{name} opened a conversation with you through me. While you are talking with "
+                "the program's supervisor, what you send goes to them; after that, to {name}."
+            ).format(name=escape(conversation.me.known_as))
         if not conversation.i_am_mentor:  # the mentor may be writing to someone else
             markup = rows(
                 [
@@ -674,11 +681,14 @@ async def relay_message(
     settings: Settings,
     i18n: I18n,
     bot: Bot,
+    crisis_answered: bool = False,
 ) -> None:
     # Message ids count per chat: the sender is part of the key.
     key = f"relay:{conversation.relay.id}:{user.id}:{message.message_id}"
     if (await outbox.outcome_of(session, key))[0] is None:  # not handled before (a re-run)
         await _pass_on(session, i18n, conversation, message, key)
+        if crisis_answered and not conversation.i_am_mentor:
+            await _guide_mentor(session, i18n, conversation, f"{key}:guidance")
         if conversation.i_am_mentor and _shares_contact(message):
             await _flag_boundary(session, settings, i18n, conversation, message)
             await message.answer(
@@ -769,6 +779,67 @@ async def _enqueue_for(
         params=params,
         on_undeliverable=f"tell_sender:{conversation.me.id}" if tell_sender else None,
     )
+
+
+async def _guide_mentor(
+    session: AsyncSession, i18n: I18n, conversation: Conversation, key: str
+) -> None:
+    """The mentor just received a message screening flagged. They are volunteers, often with
+    their own illness: tell them, in their language, that a supervisor knows, what helps and
+    what doesn't, and where the mentee can get help right now (the mentee's own lines)."""
+    mentee, mentor = conversation.me, conversation.other
+    where = crisis_plan.where_to_call(mentee.locale, mentee.timezone)
+    with i18n.use_locale(mentor.locale):
+        text = mentor_guidance(mentee.known_as, where.lines)
+    await outbox.enqueue(
+        session,
+        key=key,
+        chat_id=mentor.telegram_id,
+        method="sendMessage",
+        params=_html(text),
+        urgent=True,  # it must arrive with the message it is about
+    )
+
+
+def mentor_guidance(name: str, lines: CrisisLines) -> str:
+    name = escape(name)
+    steps = [
+        _("⚠️ <b>{name}'s message may mean they are in danger.</b>").format(name=name)
+        + " "
+        + _(
+            "The program's on-call supervisor has been alerted and will reach out to them. "
+            "You don't have to carry this alone."
+        ),
+        _("<b>What helps now</b>")
+        + "\n"
+        + _(
+            "• Stay kind and calm. Reply as you would; listening is enough, you don't have to fix it."
+        )
+        + "\n"
+        + _("• Don't promise to keep it secret: the supervisors know, to keep {name} safe.").format(
+            name=name
+        )
+        + "\n"
+        + _("• Don't handle it alone: the supervisor takes it from here. Look after yourself too."),
+        _("If you think {name} is in danger right now, call {number}.").format(
+            name=name, number=escape(lines.emergency)
+        )
+        + "\n"
+        + _("{name}'s crisis lines ({country}): {lines}").format(
+            name=name,
+            country=escape(lines.country_name),
+            lines="; ".join(_short_line(line) for line in lines.lines[:GUIDANCE_LINES]),
+        ),
+    ]
+    return "\n\n".join(steps)
+
+
+GUIDANCE_LINES = 2  # the first lines of their country: suicide and crisis lines come first
+
+
+def _short_line(line: CrisisLine) -> str:
+    contact = line.phone or line.text or line.chat or ""
+    return f"{escape(line.name)}: {escape(contact)}"
 
 
 async def edit_not_passed_on(message: Message, conversation: Conversation) -> None:

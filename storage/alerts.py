@@ -14,6 +14,7 @@ from storage.models import (
     AlertHit,
     AlertStatus,
     AuditEvent,
+    CaseEvent,
     LabelledExample,
     OutboxMessage,
     utcnow,
@@ -153,12 +154,14 @@ async def cases_in_copy(session: AsyncSession, chat_id: int, message_id: int) ->
 
 async def forget_words(session: AsyncSession, alert_id: int) -> None:
     """Drop every copy of the words of a resolved case whose person erased their data: its
-    hits, the examples labelled from them, and what the outbox holds. Rows not sent yet go
+    hits, the examples labelled from them, the messages of its conversation with a
+    supervisor, and what the outbox holds. Rows not sent yet go
     (a resolved case pages nobody, and the resolution queues its own edits after this);
     sent rows keep their ids without their words, so the supervisors' copies can still be
     edited and a press on them checked."""
     await session.execute(delete(AlertHit).where(AlertHit.alert_id == alert_id))
     await session.execute(delete(LabelledExample).where(LabelledExample.alert_id == alert_id))
+    await session.execute(delete(CaseEvent).where(CaseEvent.alert_id == alert_id))
     about_it = or_(*(OutboxMessage.key.like(key.format(id=alert_id)) for key in ALERT_KEYS))
     await session.execute(
         delete(OutboxMessage)

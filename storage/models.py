@@ -227,6 +227,9 @@ class Alert(Base):
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
     # "words" (screening), "tap" (the person's "I need to talk to someone now") or "mentor"
     raised_by: Mapped[str] = mapped_column(String(8), default="words", server_default="words")
+    # Who said "I'm contacting them" or opened a conversation with the person (Telegram id):
+    # every copy names them, so two supervisors never call the same person unawares.
+    contacting_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AlertHit(Base):
@@ -249,6 +252,53 @@ class AlertHit(Base):
     detector: Mapped[str] = mapped_column(String(16), default="lexicon", server_default="lexicon")
     # The detector's reason, for the supervisor: may quote the person's words, so encrypted.
     why: Mapped[str | None] = mapped_column(EncryptedText)
+    # Where the words were said (flows.reach.WHERE): mid-log, in their crisis plan, in a
+    # conversation with their mentor… None for a tap, a mentor's concern, or older hits.
+    said_in: Mapped[str | None] = mapped_column(String(16))
+
+
+class CaseConversation(Base):
+    """A supervisor writing to the person of an alert through the bot, until either ends it.
+
+    A person has at most one open at a time (a partial unique index): while it is open,
+    their plain messages go to that supervisor rather than to their mentor."""
+
+    __tablename__ = "case_conversations"
+    __table_args__ = (
+        Index(
+            "uq_case_conversations_open_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    supervisor_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[int | None] = mapped_column(Integer)  # users.id
+
+
+class CaseEvent(Base):
+    """A case's history beyond its hits: the conversation opened and ended, and every
+    message between the supervisor and the person (kept encrypted)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # flows.reach: OPENED, TO_PERSON, …
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # users.id; None for the bot
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditEvent(Base):

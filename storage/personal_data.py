@@ -30,6 +30,8 @@ from storage.models import (
     Alert,
     AlertStatus,
     AuditEvent,
+    CaseConversation,
+    CaseEvent,
     Consent,
     CrisisPlanSection,
     DailyLog,
@@ -254,6 +256,57 @@ async def _erase_alert_words(session: AsyncSession, user: User) -> None:
     for alert in await _their_alerts(session, user):
         if alert.status == AlertStatus.RESOLVED:
             await alert_store.forget_words(session, alert.id)
+
+
+async def _export_case_messages(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    """What they and a supervisor wrote to each other through the bot about their cases."""
+    their_cases = [alert.id for alert in await _their_alerts(session, user)]
+    rows = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.alert_id.in_(their_cases), CaseEvent.text.is_not(None))
+        .order_by(CaseEvent.id)
+    )
+    return [
+        {"alert": e.alert_id, "kind": e.kind, "at": e.at.isoformat(), "text": e.text} for e in rows
+    ]
+
+
+async def _erase_case_events(session: AsyncSession, user: User) -> None:
+    # Their own cases' messages go with the words (_erase_alert_words: when resolved); a
+    # supervisor's name on the steps they took goes now.
+    await session.execute(
+        update(CaseEvent).where(CaseEvent.actor_id == user.id).values(actor_id=None)
+    )
+
+
+async def _export_case_conversations(session: AsyncSession, user: User) -> list[dict]:
+    rows = await session.scalars(
+        select(CaseConversation)
+        .where(
+            or_(CaseConversation.person_id == user.id, CaseConversation.supervisor_id == user.id)
+        )
+        .order_by(CaseConversation.id)
+    )
+    return [
+        {
+            "alert": c.alert_id,
+            "as": "person" if c.person_id == user.id else "supervisor",
+            "opened": c.opened_at.isoformat(),
+            "closed": c.closed_at.isoformat() if c.closed_at else None,
+        }
+        for c in rows
+    ]
+
+
+async def _erase_case_conversations(session: AsyncSession, user: User) -> None:
+    await session.execute(
+        delete(CaseConversation).where(
+            or_(CaseConversation.person_id == user.id, CaseConversation.supervisor_id == user.id)
+        )
+    )
+    await session.execute(
+        update(CaseConversation).where(CaseConversation.closed_by == user.id).values(closed_by=None)
+    )
 
 
 async def _erase_alerts(session: AsyncSession, user: User) -> None:
@@ -540,6 +593,18 @@ REGISTRY: tuple[Holding, ...] = (
         _erase_alert_words,
     ),
     Holding(
+        "case_events",
+        "what they and a supervisor wrote each other about their case (go with the words)",
+        _erase_case_events,
+        _export_case_messages,
+    ),
+    Holding(
+        "case_conversations",
+        "a supervisor's conversations with them through the bot, on either side",
+        _erase_case_conversations,
+        _export_case_conversations,
+    ),
+    Holding(
         "labelled_examples",
         "copies of their resolved alerts' words (go with the words); a supervisor's verdicts",
         _erase_labelled,
@@ -597,6 +662,8 @@ EXPORT_NAMES = {
     "fsm_states": "conversation_in_progress",
     "audit_events": "steps_you_took_on_alerts",
     "oncall_shifts": "on_call_shifts",
+    "case_events": "messages_with_a_supervisor",
+    "case_conversations": "conversations_with_a_supervisor",
 }
 
 

@@ -261,6 +261,7 @@ async def test_crisis_mid_log_answers_alerts_the_channel_and_the_log_goes_on(
         assert elsewhere not in shown
     assert [t for row in Reply(alert).buttons for t, _d in row] == [
         "Acknowledge",
+        "✉️ Write to them through me",
         "I'm contacting them",
         "Resolve…",
     ]

@@ -109,7 +109,12 @@ async def test_unacknowledged_alerts_escalate_to_backups_then_everyone_then_stop
     for row in alert_messages(rows):
         if ":l1:" in row.key:
             assert CRISIS in row.text and "escalated (level 1)" in row.text
-            assert row.labels == ["Acknowledge", "I'm contacting them", "Resolve…"]
+            assert row.labels == [
+                "Acknowledge",
+                "✉️ Write to them through me",
+                "I'm contacting them",
+                "Resolve…",
+            ]
     [channel] = [r for r in alert_messages(rows) if r.key == f"alert:{alert_id}:l1:channel"]
     assert channel.text.startswith("⏰ <b>Still not acknowledged</b> after 5 minutes.")
     # If the channel cannot be reached, its copy goes to everyone not paged directly.

@@ -210,7 +210,12 @@ async def test_crisis_mid_log_answers_alerts_and_the_log_goes_on(
     for elsewhere in ("knees", "rodillas", "Knie", "perro", "Hund", "dog", "Brigitte", "flare"):
         assert elsewhere not in row.text, f"only the matched sentence: {elsewhere!r} leaked"
     assert row.labels == BUTTONS
-    assert {d.split(":")[1] for d in row.datas} == {"ack", "contact", "resolve"}
+    assert {d.split(":")[1] for d in row.datas if d.startswith("alert:")} == {
+        "ack",
+        "contact",
+        "resolve",
+    }
+    assert f"write:{alert.id}" in row.datas
     assert all(f":{alert.id}:" in d or d.endswith(f":{alert.id}") for d in row.datas)
 
     # The log is where it was, with the same answers, and it goes on.
@@ -733,8 +738,8 @@ async def test_im_contacting_them_stops_escalation(harness, watch, sessionmaker,
     assert stored.status == AlertStatus.CONTACTING
     assert (stored.acknowledged_by, stored.escalate_at) == (SUPERVISOR_2, None)
     [edit] = edits(watch, mark)
-    assert "Someone is contacting them." in edit.text and "Acknowledged by Eve" in edit.text
-    assert labels_of(edit) == ["Resolve…"]
+    assert "Eve is contacting them." in edit.text and "Acknowledged by Eve" in edit.text
+    assert labels_of(edit) == ["✉️ Write to them through me", "Resolve…"]
     await make_overdue(sessionmaker, alert.id)
     assert await escalate_due(sessionmaker, settings, harness.dispatcher["i18n"]) == 0
 

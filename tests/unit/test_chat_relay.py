@@ -97,7 +97,7 @@ async def relayed(sessionmaker, chat_id: int):
     return [
         row
         for row in await outbox_rows(sessionmaker, "relay:")
-        if row.chat_id == chat_id and not row.key.endswith((":opened", ":closed"))
+        if row.chat_id == chat_id and not row.key.endswith((":opened", ":closed", ":guidance"))
     ]
 
 
