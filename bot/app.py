@@ -152,7 +152,7 @@ async def run_polling(settings: Settings, token: str) -> None:
         finally:
             await dispatcher.emit_shutdown(bot=bot, **workflow)
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()
         delivery.stop()  # sends in flight finish; waiting rows stay in the outbox
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(delivering, timeout=3.0)
