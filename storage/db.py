@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,9 @@ from storage.sqlite_inline import WriteGate, connector
 BUSY_TIMEOUT_MS = 5000
 
 
-def create_engine(url: str, *, lock_wait: float = BUSY_TIMEOUT_MS / 1000) -> AsyncEngine:
-    """``lock_wait``: how long a SQLite statement waits for a lock before it fails."""
+def create_engine(url: str, *, lock_wait: float | None = None) -> AsyncEngine:
+    """``lock_wait``: how long a SQLite statement waits for a lock before it fails
+    (``BUSY_TIMEOUT_MS`` unless given)."""
     parsed = make_url(url)
     # An update holds its connection while the bot talks to Telegram (tens to hundreds of
     # ms), so the pool must hold as many connections as updates are in flight.
@@ -37,7 +38,7 @@ def create_engine(url: str, *, lock_wait: float = BUSY_TIMEOUT_MS / 1000) -> Asy
     engine = create_async_engine(
         # Whatever driver the URL names, SQLite runs through our inline one (see its module).
         parsed.set(drivername="sqlite+inline"),
-        async_creator=connector(str(path), lock_wait, WriteGate()),
+        async_creator=connector(str(path), _wait_limit(lock_wait), WriteGate()),
         # Sessions end with their own commit or rollback; a second rollback on the way back
         # to the pool would only cost time.
         pool_reset_on_return=None,
@@ -46,6 +47,12 @@ def create_engine(url: str, *, lock_wait: float = BUSY_TIMEOUT_MS / 1000) -> Asy
     )
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
+
+
+def _wait_limit(lock_wait: float | None) -> Callable[[], float]:
+    if lock_wait is not None:
+        return lambda: lock_wait
+    return lambda: BUSY_TIMEOUT_MS / 1000  # read when a statement waits: a test may shorten it
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -137,15 +137,22 @@ class InlineCursor:
 class InlineConnection:
     """A sqlite3 connection with awaitable methods that wait for locks without blocking."""
 
-    def __init__(self, driver: sqlite3.Connection, gate: WriteGate, wait_limit: float) -> None:
+    def __init__(
+        self, driver: sqlite3.Connection, gate: WriteGate, wait_limit: Callable[[], float]
+    ) -> None:
         self.driver = driver
-        self.wait_limit = wait_limit
+        self._wait_limit = wait_limit
         self.closed = False
         self._gate = gate
         self._writing = False
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
+
+    @property
+    def wait_limit(self) -> float:
+        """Seconds a statement waits for a lock before it fails (read when it waits)."""
+        return self._wait_limit()
 
     @property
     def isolation_level(self) -> str | None:
@@ -223,7 +230,8 @@ class InlineConnection:
 
     async def _patiently(self, call: Callable[[], T]) -> T:
         """``call()``, tried again after a short async sleep while the database is locked."""
-        deadline = time.monotonic() + self.wait_limit
+        limit = self.wait_limit
+        deadline = time.monotonic() + limit
         pause = FIRST_PAUSE
         while True:
             try:
@@ -234,7 +242,7 @@ class InlineConnection:
                 if time.monotonic() >= deadline:
                     raise DatabaseLocked(
                         f"database is locked: another process has held SQLite's lock for "
-                        f"more than {self.wait_limit:g} s"
+                        f"more than {limit:g} s"
                     ) from error
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE)
@@ -252,7 +260,7 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "database is locked" in str(error)
 
 
-def connector(path: str, wait_limit: float, gate: WriteGate) -> Any:
+def connector(path: str, wait_limit: Callable[[], float], gate: WriteGate) -> Any:
     """An ``async_creator`` for SQLAlchemy: a new inline connection to ``path``."""
 
     async def connect() -> InlineConnection:
