@@ -14,7 +14,6 @@ import shlex
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
@@ -56,8 +55,18 @@ def test_a_fresh_install_by_the_readme_gets_exactly_the_pinned_versions(which: i
     pins = pinned()
     args = shlex.split(readme_installs()[which])[2:]  # after ".venv/bin/pip install"
     report = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
-        + ["--report", "-", "--quiet", *args],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--report",
+            "-",
+            "--quiet",
+            *args,
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

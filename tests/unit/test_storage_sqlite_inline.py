@@ -212,9 +212,8 @@ async def test_waiting_for_another_process_never_blocks_the_loop_for_more_than_5
     other_process = asyncio.create_task(asyncio.to_thread(hold_the_write_lock, path, 1.0, locked))
     await asyncio.to_thread(locked.wait, 5)
 
-    async with Ticker(every=0.005) as ticker:
-        async with sessionmaker() as session, session.begin():
-            await write(session, "after the other process")
+    async with Ticker(every=0.005) as ticker, sessionmaker() as session, session.begin():
+        await write(session, "after the other process")
     await other_process
 
     assert await bodies(sessionmaker) == ["after the other process"]
