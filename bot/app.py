@@ -29,7 +29,7 @@ from flows import alerts as alert_flow
 from flows import reminders
 from handlers import get_routers
 from handlers.menu import set_default_menus
-from storage import crypto
+from storage import crypto, poller_lock
 from storage.db import create_engine, create_sessionmaker
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
@@ -146,8 +146,25 @@ async def run_polling(settings: Settings, token: str) -> None:
     """Long-poll through the inbox (bot/polling.py) and drain the outbox beside it
     (bot/delivery.py) until SIGTERM/SIGINT."""
     configure_encryption(settings)
-    await upgrade_async(settings.resolved_database_url)
     engine = create_engine(settings.resolved_database_url)
+    try:
+        polling_lock = await poller_lock.take(engine)  # before anything is changed
+    except poller_lock.AnotherPoller as error:
+        await engine.dispose()
+        raise SecondPoller(str(error)) from None
+    try:
+        await _run_polling(settings, token, engine)
+    finally:
+        await polling_lock.release()
+        await engine.dispose()
+
+
+class SecondPoller(RuntimeError):
+    """Another peerbot already polls Telegram with this database (the text says which)."""
+
+
+async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> None:
+    await upgrade_async(settings.resolved_database_url)
     bot = build_bot(settings, token)
     dispatcher = build_dispatcher(settings, engine)
     sessionmaker = create_sessionmaker(engine)
@@ -187,10 +204,9 @@ async def run_polling(settings: Settings, token: str) -> None:
         finally:
             await dispatcher.emit_shutdown(bot=bot, **workflow)
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()
         delivery.stop()  # sends in flight finish; waiting rows stay in the outbox
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(delivering, timeout=3.0)
         await bot.session.close()
         await presence.close()
-        await engine.dispose()

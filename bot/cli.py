@@ -127,6 +127,14 @@ def _add_report_commands(commands: Any) -> None:
     hours.set_defaults(handler=_report_hours)
 
 
+ANOTHER_POLLER = """\
+Another peerbot is already polling Telegram with this database{holder}.
+Telegram hands each update to one poller, and a running bot remembers the conversations
+it handles, so two would break people's conversations halfway. Stop the other one first,
+or give this one a database (DATABASE_URL) and a bot token (BOT_TOKEN) of its own.
+The command line (peerbot status, roles, match, …) works beside a running bot."""
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -138,9 +146,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import run_polling
+    from bot.app import SecondPoller, run_polling
 
-    asyncio.run(run_polling(settings, settings.bot_token.get_secret_value().strip()))
+    try:
+        asyncio.run(run_polling(settings, settings.bot_token.get_secret_value().strip()))
+    except SecondPoller as error:
+        print(ANOTHER_POLLER.format(holder=f" {error}" if str(error) else ""), file=sys.stderr)
+        return 3
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ from storage.sqlite_inline import WriteGate, connector
 BUSY_TIMEOUT_MS = 5000
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, lock_wait: float | None = None) -> AsyncEngine:
+    """``lock_wait``: how long a SQLite statement waits for a lock before it fails
+    (``BUSY_TIMEOUT_MS`` unless given)."""
     parsed = make_url(url)
     # An update holds its connection while the bot talks to Telegram (tens to hundreds of
     # ms), so the pool must hold as many connections as updates are in flight.
@@ -34,8 +36,9 @@ def create_engine(url: str) -> AsyncEngine:
     path = Path(parsed.database).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url,
-        async_creator=connector(str(path), BUSY_TIMEOUT_MS / 1000, WriteGate()),
+        # Whatever driver the URL names, SQLite runs through our inline one (see its module).
+        parsed.set(drivername="sqlite+inline"),
+        async_creator=connector(str(path), _wait_limit(lock_wait), WriteGate()),
         # Sessions end with their own commit or rollback; a second rollback on the way back
         # to the pool would only cost time.
         pool_reset_on_return=None,
@@ -46,13 +49,19 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def _wait_limit(lock_wait: float | None) -> Callable[[], float]:
+    if lock_wait is not None:
+        return lambda: lock_wait
+    return lambda: BUSY_TIMEOUT_MS / 1000  # read when a statement waits: a test may shorten it
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; NORMAL sync is safe with WAL and
-    # spares an fsync per commit; the busy timeout rides out brief locks.
+    # spares an fsync per commit. No busy timeout: SQLite would sleep in the event loop's
+    # thread; the inline connection waits for locks itself (up to BUSY_TIMEOUT_MS).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

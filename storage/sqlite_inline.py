@@ -1,29 +1,64 @@
-"""An asyncio SQLite connection that runs each statement in the event loop's own thread.
+"""SQLite for asyncio, run in the event loop's own thread, that waits without blocking it.
 
-aiosqlite hands every call (cursor, execute, fetch, close, commit) to a worker thread
-and back. On small indexed tables a statement takes microseconds, while each of those
-hand-offs costs about 100 µs here and takes half the bot's throughput. So SQLAlchemy's
-aiosqlite dialect is given this connection instead (through ``async_creator``, its
-documented hook), with the same interface and no thread.
+Why inline: aiosqlite hands every call (cursor, execute, fetch, close, commit) to a worker
+thread and back. On small indexed tables a statement takes microseconds, while each of
+those hand-offs costs about 100 µs here, which took half the bot's throughput.
 
-Running inline is safe because no await that really waits happens inside a write
-transaction of ours, with one exception that this module guards: a write transaction
-left open across a real await (a handler that flushes, then sends a message). One
-connection of the process writing at a time, decided by an asyncio lock *before* the
-first write, makes a second writer wait its turn without blocking the loop. Only
-another process holding the write lock (the CLI, a backup) makes a statement wait, for
-at most the busy timeout.
+Why it never freezes the loop: SQLite's own busy handler *sleeps* while another
+connection holds the lock it needs, which inline would stop the whole bot (no replies, no
+alerts, no polling) for up to the busy timeout. So connections are opened with no busy
+timeout at all: a statement that finds the database locked fails at once with
+SQLITE_BUSY, and is tried again after an ``asyncio.sleep`` (1 ms, doubling to 20 ms), until
+``wait_limit`` seconds have passed; then it fails with a clear "database is locked" error.
+A statement is retried only where SQLite says that is safe: outside a transaction, or a
+COMMIT. A write transaction therefore starts with ``BEGIN IMMEDIATE`` (which takes the
+write lock first, and can be retried) rather than pysqlite's deferred BEGIN, so no
+statement inside it ever meets a lock.
+
+Writers of this process take turns through an asyncio lock (``WriteGate``) taken before
+the first write of a transaction, so a second writer waits without blocking the loop,
+and gives up with a clear error after ``wait_limit`` too (a transaction left open across
+a hung request must not stop every other writer for good).
+
+How it plugs into SQLAlchemy: a dialect of our own (``InlineDialect``, registered as
+``sqlite+inline``) that is SQLAlchemy's aiosqlite dialect (types, SQL, exceptions) with
+the DBAPI adapter replaced by ours, so SQLAlchemy never reaches into a driver's private
+attributes (as its aiosqlite adapter does with aiosqlite's, e.g. to switch to AUTOCOMMIT).
+It subclasses SQLAlchemy's asyncio adapter classes, which are not public API: the
+SQLAlchemy minor version is pinned in pyproject.toml and constraints.txt, and
+tests/unit/test_storage_sqlite_inline.py exercises every method the adapter overrides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-# pysqlite (legacy transaction control) begins a transaction implicitly before these.
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN", "CREATE", "DROP", "ALTER")
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_dbapi,
+    SQLiteDialect_aiosqlite,
+)
+from sqlalchemy.util import parse_version_string
+from sqlalchemy.util.concurrency import await_
+
+T = TypeVar("T")
+
+# Statements that write. pysqlite (legacy transaction control) begins a transaction
+# implicitly before the first four; we begin it ourselves, IMMEDIATE.
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_WRITES = (*_DML, "BEGIN", "CREATE", "DROP", "ALTER")
+FIRST_PAUSE = 0.001
+LONGEST_PAUSE = 0.02  # well under the 50 ms a wait may hold anything else up
+
+
+class DatabaseLocked(sqlite3.OperationalError):
+    """The database stayed locked for longer than the wait limit: says by whom, and how long."""
 
 
 class WriteGate:
@@ -32,8 +67,15 @@ class WriteGate:
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        await self._lock.acquire()
+    async def acquire(self, wait_limit: float) -> None:
+        try:
+            async with asyncio.timeout(wait_limit):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseLocked(
+                f"database is locked: another connection of this process has been writing "
+                f"for more than {wait_limit:g} s (a transaction left open?)"
+            ) from None
 
     def release(self) -> None:
         self._lock.release()
@@ -51,19 +93,12 @@ class InlineCursor:
         await self.close()
 
     async def execute(self, operation: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        await self._connection.before(operation)
-        try:
-            self._cursor.execute(operation, parameters)
-        finally:
-            self._connection.after()
+        await self._connection.run(operation, lambda: self._cursor.execute(operation, parameters))
         return self
 
     async def executemany(self, operation: str, rows: Iterable[Sequence[Any]]) -> InlineCursor:
-        await self._connection.before(operation)
-        try:
-            self._cursor.executemany(operation, rows)
-        finally:
-            self._connection.after()
+        rows = list(rows)  # a retry must see them all again
+        await self._connection.run(operation, lambda: self._cursor.executemany(operation, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -100,42 +135,50 @@ class InlineCursor:
 
 
 class InlineConnection:
-    """The parts of aiosqlite.Connection that SQLAlchemy's aiosqlite dialect uses."""
+    """A sqlite3 connection with awaitable methods that wait for locks without blocking."""
 
-    def __init__(self, driver: sqlite3.Connection, gate: WriteGate) -> None:
+    def __init__(
+        self, driver: sqlite3.Connection, gate: WriteGate, wait_limit: Callable[[], float]
+    ) -> None:
         self.driver = driver
+        self._wait_limit = wait_limit
+        self.closed = False
         self._gate = gate
         self._writing = False
-        # SQLAlchemy's dialect checks these two names to see the connection is open.
-        self._conn = self._connection = driver
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
 
     @property
+    def wait_limit(self) -> float:
+        """Seconds a statement waits for a lock before it fails (read when it waits)."""
+        return self._wait_limit()
+
+    @property
     def isolation_level(self) -> str | None:
         return self.driver.isolation_level
 
-    async def before(self, operation: str) -> None:
-        if not self._writing and operation.lstrip()[:7].upper().startswith(_WRITES):
-            await self._gate.acquire()
-            self._writing = True
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self.driver.isolation_level = value  # None is AUTOCOMMIT
 
-    def after(self) -> None:
-        if self._writing and not self.driver.in_transaction:
-            self._done_writing()  # a statement that committed by itself (DDL, autocommit)
+    async def run(self, operation: str, call: Callable[[], T]) -> T:
+        """Run one statement: take the write turn first if it writes, wait out locks."""
+        await self._before(operation)
+        try:
+            if self.driver.in_transaction:
+                return call()  # SQLite says: not safe to retry inside a transaction
+            return await self._patiently(call)
+        finally:
+            self._after()
 
     async def execute_inline(self, operation: str, parameters: Sequence[Any]) -> None:
         """A statement whose rows nobody reads, run without a cursor of our own."""
-        await self.before(operation)
-        try:
-            self.driver.execute(operation, parameters)
-        finally:
-            self.after()
+        await self.run(operation, lambda: self.driver.execute(operation, parameters))
 
     async def commit(self) -> None:
         try:
-            self.driver.commit()
+            await self._patiently(self.driver.commit)  # a COMMIT may be retried
         finally:
             self._done_writing()
 
@@ -149,17 +192,60 @@ class InlineConnection:
         self.driver.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is None:
+        if self.closed:
             return
         try:
             self.driver.close()
         finally:
             self._done_writing()
-            self._connection = None
+            self.closed = True
 
     def stop(self) -> None:
+        self.closed = True
         self.driver.close()
         self._done_writing()
+
+    async def _before(self, operation: str) -> None:
+        if self._writing:
+            return
+        keyword = operation.lstrip()[:7].upper()
+        if not keyword.startswith(_WRITES):
+            return
+        await self._gate.acquire(self.wait_limit)
+        self._writing = True
+        if keyword.startswith(_DML) and self._transactional and not self.driver.in_transaction:
+            try:
+                await self._patiently(lambda: self.driver.execute("BEGIN IMMEDIATE"))
+            except BaseException:
+                self._done_writing()
+                raise
+
+    @property
+    def _transactional(self) -> bool:
+        return self.driver.isolation_level is not None
+
+    def _after(self) -> None:
+        if self._writing and not self.driver.in_transaction:
+            self._done_writing()  # a statement that committed by itself (DDL, autocommit)
+
+    async def _patiently(self, call: Callable[[], T]) -> T:
+        """``call()``, tried again after a short async sleep while the database is locked."""
+        limit = self.wait_limit
+        deadline = time.monotonic() + limit
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                return call()
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseLocked(
+                        f"database is locked: another process has held SQLite's lock for "
+                        f"more than {limit:g} s"
+                    ) from error
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
 
     def _done_writing(self) -> None:
         if self._writing:
@@ -167,11 +253,75 @@ class InlineConnection:
             self._gate.release()
 
 
-def connector(path: str, timeout: float, gate: WriteGate) -> Any:
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY  # extended codes keep the primary in the low byte
+    return "database is locked" in str(error)
+
+
+def connector(path: str, wait_limit: Callable[[], float], gate: WriteGate) -> Any:
     """An ``async_creator`` for SQLAlchemy: a new inline connection to ``path``."""
 
     async def connect() -> InlineConnection:
-        driver = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
-        return InlineConnection(driver, gate)
+        # timeout=0: no busy handler sleeping in the loop's thread; InlineConnection waits.
+        driver = sqlite3.connect(path, timeout=0, check_same_thread=False)
+        return InlineConnection(driver, gate, wait_limit)
 
     return connect
+
+
+# --- SQLAlchemy's side ------------------------------------------------------------------
+
+
+class _InlineAdapter(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's aiosqlite adapter, minus everything that reached into aiosqlite."""
+
+    __slots__ = ()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._connection.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._connection.isolation_level = value  # no thread to hand it to
+
+    def rollback(self) -> None:
+        if not self._connection.closed:
+            AsyncAdapt_dbapi_connection.rollback(self)
+
+    def commit(self) -> None:
+        if not self._connection.closed:
+            AsyncAdapt_dbapi_connection.commit(self)
+
+    def _terminate_force_close(self) -> None:
+        self._connection.stop()
+
+
+class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self) -> None:
+        # sqlite3 has every name the dialect reads from aiosqlite (which re-exports them).
+        super().__init__(sqlite3, sqlite3)
+        self.has_stop = True
+
+    def connect(self, *args: Any, **kwargs: Any) -> _InlineAdapter:
+        creator = kwargs.pop("async_creator_fn", None)
+        if creator is None:
+            raise sqlite3.ProgrammingError("sqlite+inline connects through async_creator only")
+        return _InlineAdapter(self, await_(creator(*args, **kwargs)))
+
+
+class InlineDialect(SQLiteDialect_aiosqlite):
+    driver = "inline"
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> Any:
+        return _InlineDBAPI()
+
+    def retrieve_dbapi_version(self, dbapi: Any) -> Any:
+        return parse_version_string(sqlite3.sqlite_version)
+
+
+registry.register("sqlite.inline", __name__, "InlineDialect")

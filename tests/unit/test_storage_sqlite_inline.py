@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_sessionmaker
@@ -190,3 +191,85 @@ async def test_many_concurrent_updates_all_land(
 
     await asyncio.wait_for(asyncio.gather(*(update(n) for n in range(30))), timeout=5)
     assert sorted(await bodies(sessionmaker)) == sorted(f"update {n}" for n in range(30))
+
+
+def hold_the_write_lock(path: Path, seconds: float, locked: threading.Event) -> None:
+    """Another process (the CLI, a backup) holding SQLite's write lock for a while."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+async def test_waiting_for_another_process_never_blocks_the_loop_for_more_than_50_ms(
+    path: Path, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    locked = threading.Event()
+    other_process = asyncio.create_task(asyncio.to_thread(hold_the_write_lock, path, 1.0, locked))
+    await asyncio.to_thread(locked.wait, 5)
+
+    async with Ticker(every=0.005) as ticker, sessionmaker() as session, session.begin():
+        await write(session, "after the other process")
+    await other_process
+
+    assert await bodies(sessionmaker) == ["after the other process"]
+    assert ticker.ticks >= 50  # the loop ran on while the write waited about a second
+    assert ticker.longest_gap < 0.05
+
+
+async def test_a_lock_held_longer_than_the_wait_limit_fails_with_a_clear_error(
+    path: Path, engine: AsyncEngine
+) -> None:
+    impatient = create_sessionmaker(create_engine(f"sqlite+aiosqlite:///{path}", lock_wait=0.3))
+    locked = threading.Event()
+    other_process = asyncio.create_task(asyncio.to_thread(hold_the_write_lock, path, 1.0, locked))
+    await asyncio.to_thread(locked.wait, 5)
+
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match=r"database is locked: another process .* 0\.3 s"):
+        async with impatient() as session, session.begin():
+            await write(session, "never")
+    waited = time.monotonic() - started
+    await other_process
+
+    assert 0.25 <= waited < 0.8
+    async with impatient() as session, session.begin():  # the lock is gone: writes work again
+        await write(session, "later")
+    assert await bodies(impatient) == ["later"]
+
+
+async def test_a_writer_of_this_process_stuck_with_its_transaction_open_times_out_the_next(
+    path: Path, engine: AsyncEngine
+) -> None:
+    impatient = create_sessionmaker(create_engine(f"sqlite+aiosqlite:///{path}", lock_wait=0.3))
+    stuck = impatient()
+    await write(stuck, "stuck")  # e.g. a handler waiting on a request that hangs
+
+    with pytest.raises(OperationalError, match="another connection of this process"):
+        await asyncio.wait_for(_write_one(impatient, "next"), timeout=3)
+
+    await stuck.rollback()
+    await stuck.close()
+    await _write_one(impatient, "after")
+    assert await bodies(impatient) == ["after"]
+
+
+async def _write_one(sessionmaker: async_sessionmaker[AsyncSession], body: str) -> None:
+    async with sessionmaker() as session, session.begin():
+        await write(session, body)
+
+
+async def test_autocommit_connections_write_without_a_transaction(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("INSERT INTO notes (body) VALUES ('at once')"))
+    # Committed by itself, and the pooled connection is back to transactions.
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert raw.driver_connection.isolation_level is not None
+        seen = await connection.scalar(text("SELECT body FROM notes"))
+    assert seen == "at once"
