@@ -34,7 +34,6 @@ from storage.db import create_engine, create_sessionmaker
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
 from storage.models import utcnow
-from storage.presence import announce_presence
 
 log = logging.getLogger(__name__)
 
@@ -171,17 +170,15 @@ async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> N
     await schedule_missing_reminders(sessionmaker, settings)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
     fallback = Undeliverable(dispatcher["i18n"])
-    # Claims name this process, so a restart releases what a killed one had claimed.
-    presence = await announce_presence(engine)
     delivery = DeliveryWorker(
         bot,
         sessionmaker,
         on_undeliverable=fallback.given_up,
         on_reached=fallback.reached,
-        presence=presence,
     )
     wake_on_outbox_commits(engine, delivery)  # an alert goes out when its update commits
     dispatcher["delivery"] = delivery
+    await delivery.release_claims_of_the_dead()  # we hold the poller lock: theirs are stale
     delivering = asyncio.create_task(delivery.run(), name="delivery")
     scheduler = start_scheduler(sessionmaker, settings, dispatcher["i18n"])
     workflow = {"dispatcher": dispatcher, "bots": (bot,), **dispatcher.workflow_data}
@@ -209,4 +206,3 @@ async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> N
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(delivering, timeout=3.0)
         await bot.session.close()
-        await presence.close()

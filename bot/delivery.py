@@ -45,12 +45,11 @@ Once, and only once?
 --------------------
 Rows are claimed atomically (``storage.outbox.claim_due``: a conditional UPDATE on
 SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and the claim is committed before
-anything is sent, so two workers never send one row. A claim is a lease, taken in the
-name of this process's worker (``storage.presence``): if the process dies after
-claiming, a worker that starts (the restarted bot) finds the claims of workers whose
-process is gone and releases them at once; claims of a live process are left alone. On
-a system where that cannot be told, the row is sent by whoever claims it after the lease
-expires (at most ``lease`` seconds later). No send starts later than
+anything is sent, so two workers never send one row. A claim is a lease: if the process
+dies after claiming, the restarted bot releases every claim at once before its worker
+starts (``release_claims_of_the_dead``; the poller lock, ``storage.poller_lock``, means
+no other worker is alive to hold one), instead of waiting for the lease to end. No send
+starts later than
 ``lease - request_timeout - 5 s`` after the claim, so a slow send cannot outlive its
 lease and be claimed by another worker meanwhile.
 
@@ -103,7 +102,6 @@ from bot.tracing import where
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
-from storage.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +265,6 @@ class DeliveryWorker:
         backoff_cap: float = 180.0,
         urgent_backoff_cap: float = 5.0,
         hold_horizon: float = 5.0,
-        presence: Presence | None = None,
     ) -> None:
         if lease < request_timeout + LEASE_MARGIN + 1:
             raise ValueError("the lease must outlast a request by more than LEASE_MARGIN")
@@ -284,7 +281,6 @@ class DeliveryWorker:
         self.backoff_cap = backoff_cap
         self.urgent_backoff_cap = urgent_backoff_cap
         self.hold_horizon = hold_horizon
-        self.presence = presence
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -307,7 +303,6 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Drain the outbox until ``stop()`` or cancellation (a worker runs once)."""
-        await self.release_claims_of_the_gone()
         failures = 0
         woken = False
         while not self._stopping:
@@ -331,31 +326,21 @@ class DeliveryWorker:
             timeout = 0.05 if woken and claimed == 0 else self.poll_interval
             woken = await self._idle(max(timeout, self.limiter.everything_held_for()))
 
-    async def release_claims_of_the_gone(self) -> int:
-        """Rows claimed by workers whose process is gone (killed while sending) are due
-        again now, instead of when their lease ends; returns how many."""
-        if self.presence is None:
-            return 0
-        released = 0
+    async def release_claims_of_the_dead(self) -> int:
+        """Rows a killed predecessor had claimed (while its sends hung) are due again now,
+        not when their lease ends; returns how many. Only for the bot starting under the
+        poller lock (``bot.app``): then no live process holds a claim."""
         try:
             async with self.sessionmaker() as session:
-                for worker in await outbox.claimers(session):
-                    if await self.presence.is_gone(worker):
-                        count = await outbox.release_claims_of(session, worker)
-                        log.warning(
-                            "outbox: %d rows claimed by worker %s, whose process is gone, "
-                            "are due again",
-                            count,
-                            worker,
-                        )
-                        released += count
+                released = await outbox.release_all_claims(session)
                 await session.commit()
-        except Exception as error:  # their leases still expire: nothing is lost
+        except Exception as error:  # the lease still frees them; never stop the worker here
             log.error(
-                "outbox: releasing the claims of gone workers failed (%s at %s)",
-                type(error).__name__,
-                where(error),
+                "outbox: releasing old claims failed (%s at %s)", type(error).__name__, where(error)
             )
+            return 0
+        if released:
+            log.warning("outbox: %d rows claimed by a process that is gone are due again", released)
         return released
 
     async def _idle(self, seconds: float) -> bool:
@@ -375,7 +360,6 @@ class DeliveryWorker:
                 session,
                 limit=self.batch_size,
                 lease=dt.timedelta(seconds=self.lease),
-                worker=self.presence.id if self.presence else None,
             )
             await session.commit()
         if claimed:

@@ -129,7 +129,7 @@ async def copies_of(session: AsyncSession, alert_id: int) -> list[tuple[int, int
     """(chat id, message id) of every alert message we sent for this case."""
     statement = select(OutboxMessage.chat_id, OutboxMessage.message_id).where(
         OutboxMessage.key.like(f"alert:{alert_id}:%"),
-        OutboxMessage.status == outbox.SENT,  # (a pending row's message_id names its claimer)
+        OutboxMessage.status == outbox.SENT,
         OutboxMessage.message_id.is_not(None),
     )
     return [(row.chat_id, row.message_id) for row in await session.execute(statement)]

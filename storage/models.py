@@ -363,7 +363,7 @@ class OutboxMessage(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    # What Telegram answered; while pending and claimed, the claiming worker (outbox.CLAIMED_BY).
+    # What Telegram answered (the sent message's id).
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -21,10 +21,6 @@ from storage.db import claimed_from, insert
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-# Telegram's message id once a row is sent; while it is pending and claimed, the number of
-# the worker holding the claim (storage.presence), so that a restarted process can release
-# at once what a dead one had claimed. (No row is pending and sent at once.)
-CLAIMED_BY = OutboxMessage.message_id
 URGENT, NORMAL = 0, 1  # priorities: urgent rows are claimed first and retried quickly
 
 
@@ -131,11 +127,9 @@ def _payload(
     return json.dumps(payload, ensure_ascii=False)
 
 
-async def claim_due(
-    session: AsyncSession, *, limit: int, lease: dt.timedelta, worker: int | None = None
-) -> list[Claimed]:
-    """Claim up to ``limit`` due rows for ``lease`` in the name of ``worker``; commit right
-    after to make the claim visible."""
+async def claim_due(session: AsyncSession, *, limit: int, lease: dt.timedelta) -> list[Claimed]:
+    """Claim up to ``limit`` due rows for ``lease``; commit right after to make the claim
+    visible."""
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -160,7 +154,6 @@ async def claim_due(
             {
                 OutboxMessage.claimed_until: now + lease,
                 OutboxMessage.attempts: OutboxMessage.attempts + 1,
-                CLAIMED_BY: worker,
             }
         )
         .returning(
@@ -215,7 +208,6 @@ async def retry_later(session: AsyncSession, row_id: int, delay: float, error: s
             {
                 OutboxMessage.due_at: utcnow() + dt.timedelta(seconds=delay),
                 OutboxMessage.claimed_until: None,
-                CLAIMED_BY: None,
                 OutboxMessage.last_error: error[:200],
             }
         )
@@ -230,34 +222,20 @@ async def give_up(session: AsyncSession, row_id: int, error: str) -> None:
             {
                 OutboxMessage.status: FAILED,
                 OutboxMessage.claimed_until: None,
-                CLAIMED_BY: None,
                 OutboxMessage.last_error: error[:200],
             }
         )
     )
 
 
-async def claimers(session: AsyncSession) -> set[int]:
-    """The workers holding unexpired claims."""
-    now = utcnow()
-    statement = (
-        select(CLAIMED_BY)
-        .distinct()
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.claimed_until > now,
-            CLAIMED_BY.is_not(None),
-        )
-    )
-    return set((await session.scalars(statement)).all())
-
-
-async def release_claims_of(session: AsyncSession, worker: int) -> int:
-    """Make the rows ``worker`` (a process that is gone) had claimed due again, now."""
+async def release_all_claims(session: AsyncSession) -> int:
+    """Make every claimed row due again now; returns how many. Only for a worker starting
+    under the poller lock (storage.poller_lock): no other worker is alive, so every claim
+    was left by a process that died while sending."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, CLAIMED_BY == worker)  # noqa: SIM300 (a column)
-        .values({OutboxMessage.claimed_until: None, CLAIMED_BY: None})
+        .where(OutboxMessage.status == PENDING, OutboxMessage.claimed_until.is_not(None))
+        .values(claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
