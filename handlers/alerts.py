@@ -103,6 +103,8 @@ def router() -> Router:
 
 # ----- the alert messages ---------------------------------------------------------------
 
+QUOTES_SHOWN = 5  # each at most 300 characters (flows.screening): an alert stays readable
+
 
 async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) -> str:
     """What supervisors read: the minimum needed to act, at a glance on a phone."""
@@ -125,7 +127,7 @@ async def alert_text(session: AsyncSession, alert: Alert, settings: Settings) ->
     if worded:
         lines.append(detected_by_line(worded))
     locale = seen.person.locale if seen.person else None
-    lines += [_quote(hit, locale) for hit in worded[-5:]]
+    lines += [_quote(hit, locale) for hit in worded[-QUOTES_SHOWN:]]
     lines.append(_("Opened: {time} UTC").format(time=f"{alert.opened_at:%Y-%m-%d %H:%M}"))
     lines += await _status_lines(session, alert)
     return "\n".join(lines)
@@ -559,10 +561,18 @@ def added_note(alert_id: int, added: list[AlertHit]) -> str:
     notes = []
     worded = [hit for hit in added if alert_flow.has_words(hit)]
     if worded:
+        # Capped like the alert: a long message's many sentences must not make the note
+        # too long for Telegram, which would lose it whole.
+        shown = [f"<i>“{escape(hit.sentence)}”</i>" for hit in worded[-QUOTES_SHOWN:]]
+        if len(worded) > QUOTES_SHOWN:
+            shown.insert(
+                0,
+                _("(+{count} earlier sentences of theirs)").format(
+                    count=len(worded) - QUOTES_SHOWN
+                ),
+            )
         notes.append(
-            _("➕ New message in alert #{id}:").format(id=alert_id)
-            + "\n"
-            + "\n".join(f"<i>“{escape(hit.sentence)}”</i>" for hit in worded)
+            _("➕ New message in alert #{id}:").format(id=alert_id) + "\n" + "\n".join(shown)
         )
     for hit in added:
         if hit.detector == alert_flow.TAP:

@@ -35,6 +35,7 @@ from flows import alerts as alert_flow
 from flows import crisis_plan, reach
 from flows import relay as relay_flow
 from flows.reach import Talk
+from handlers import long_text
 from handlers.alerts import (
     WriteToThem,
     announce,
@@ -51,7 +52,6 @@ from storage.outbox import Claimed
 log = logging.getLogger(__name__)
 
 SENT_MARK = "✍"  # as in the mentor relay: a quiet mark, not a reply per message
-TEXT_LIMIT = 3500  # one message, with room for the heading and the first-message footer
 
 
 class CaseReply(CallbackData, prefix="casereply"):
@@ -196,23 +196,28 @@ async def _to_person(session: AsyncSession, i18n: I18n, talk: Talk, text: str, k
     first = not await reach.has_written(session, talk.alert.id)
     reach.record(session, talk, talk.supervisor, text, utcnow())
     person = talk.person
+    pieces = long_text.parts(text)
     with i18n.use_locale(person.locale):
-        shown = _("💬 <b>Your program's supervisor</b>:") + "\n" + escape(text[:TEXT_LIMIT])
-        if first:
-            shown += "\n\n" + _(
-                "<i>You can answer here, in your own words or with a tap. What you send now "
-                "goes to the supervisor, until one of you sends /end.</i>"
-            )
+        heading = _("💬 <b>Your program's supervisor</b>:")
+        footer = _(
+            "<i>You can answer here, in your own words or with a tap. What you send now "
+            "goes to the supervisor, until one of you sends /end.</i>"
+        )
         markup = one_tap_answers()
-    await outbox.enqueue(
-        session,
-        key=key,
-        chat_id=person.telegram_id,
-        method="sendMessage",
-        params=_html(shown, markup),
-        on_undeliverable=f"tell_supervisor:{talk.supervisor.id}",
-        urgent=True,  # someone in crisis waits for it
-    )
+    for number, piece in enumerate(pieces):
+        shown = (heading + "\n" if number == 0 else "") + escape(piece)
+        last = number == len(pieces) - 1
+        if last and first:
+            shown += "\n\n" + footer
+        await outbox.enqueue(
+            session,
+            key=key if number == 0 else f"{key}:{number}",
+            chat_id=person.telegram_id,
+            method="sendMessage",
+            params=_html(shown, markup if last else None),
+            on_undeliverable=f"tell_supervisor:{talk.supervisor.id}" if number == 0 else None,
+            urgent=True,  # someone in crisis waits for it
+        )
 
 
 def one_tap_answers() -> InlineKeyboardMarkup:
@@ -237,9 +242,10 @@ async def _to_supervisor(
             who=escape(talk.person.pseudonym), id=talk.alert.id
         )
     if message.text is not None:
-        await _enqueue(
-            session, key, supervisor, "sendMessage", _html(heading + "\n" + escape(said or ""))
-        )
+        for number, piece in enumerate(long_text.parts(message.text)):
+            shown = (heading + "\n" if number == 0 else "") + escape(piece)
+            part_key = key if number == 0 else f"{key}:{number}"
+            await _enqueue(session, part_key, supervisor, "sendMessage", _html(shown))
         return
     # A voice message, a photo…: the heading, then the message itself.
     await _enqueue(session, f"{key}:from", supervisor, "sendMessage", _html(heading))

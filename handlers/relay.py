@@ -39,7 +39,7 @@ from flows import relay as relay_flow
 from flows.crisis_lines import CrisisLine, CrisisLines
 from flows.relay import Conversation
 from flows.states import Worrying
-from handlers import render
+from handlers import long_text, render
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import give_back
 from handlers.filters import HasRole
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 SENT_MARK = "✍"
 # Telegram counts what is shown (tags and entities aside): 4096 for a text, 1024 for a caption.
-TEXT_LIMIT = 4000  # a part of a long message, leaving room for the sender's name
 CAPTION_LIMIT = 1024
 CAPTIONED = frozenset({"photo", "video", "document", "audio", "voice", "animation"})
 OPENERS = (
@@ -730,10 +729,9 @@ async def _pass_on(
 async def _pass_on_text(
     session: AsyncSession, i18n: I18n, conversation: Conversation, text: str, key: str
 ) -> None:
-    """Relay text, headed with the sender's name; a long text in parts (cut before
-    escaping, so no part ends inside an entity)."""
+    """Relay text, headed with the sender's name; a long text in parts (handlers/long_text)."""
     sender = f"<b>{escape(conversation.me.known_as)}</b>"
-    parts = [escape(text[i : i + TEXT_LIMIT]) for i in range(0, len(text), TEXT_LIMIT)] or [""]
+    parts = [escape(part) for part in long_text.parts(text)]
     markup = await _answer_button(session, i18n, conversation)
     for number, part in enumerate(parts):
         shown = f"{sender}: {part}" if number == 0 else part

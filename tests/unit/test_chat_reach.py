@@ -10,6 +10,7 @@ got her message through the relay, is told what to do and what not to.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -309,3 +310,22 @@ async def test_a_supervisor_asking_directly_about_suicide_is_not_paged_about_her
     async with sessionmaker() as session:
         alerts = list((await session.execute(select(Alert))).scalars())
     assert [a.id for a in alerts] == [alert.id], "no alert about the supervisor"
+
+
+async def test_long_messages_both_ways_arrive_whole_in_parts(harness, watch, sessionmaker) -> None:
+    await program(sessionmaker)
+    alert, copies = await raised_alert(harness, watch, sessionmaker)
+    dana, lucia = person(harness, watch, DANA), person(harness, watch, LUCIA, "es")
+    await dana.tap("Write to them", copies[f"alert:{alert.id}:l0:dm:{DANA}"])
+    words = [f"palabra{n}" for n in range(900)]  # about 8,000 characters each way
+
+    await dana.say(" ".join(words))
+    await lucia.say(" ".join(reversed(words)))
+
+    to_lucia = to(await outbox_rows(sessionmaker, "case:"), LUCIA)
+    to_dana = to(await outbox_rows(sessionmaker, "case:"), DANA)
+    for rows, expected in ((to_lucia, words), (to_dana, list(reversed(words)))):
+        assert len(rows) >= 3 and all(len(r.text) <= 4096 for r in rows)
+        shown = " ".join(r.text.split(":", 1)[1] if i == 0 else r.text for i, r in enumerate(rows))
+        assert re.findall(r"palabra\d+", shown) == expected
+    assert to_lucia[-1].labels and not to_lucia[0].labels, "the answers come with the last part"

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.delivery import DeliveryWorker
 from bot.undeliverable import Undeliverable
 from handlers.keyboards import ReachOut
+from handlers.long_text import PART
 from handlers.relay import MenteeChoice
 from storage import users
 from storage.models import Match, Profile, Relay, ReviewItem, Role
@@ -434,10 +435,10 @@ async def test_a_long_message_arrives_whole_in_parts(harness, sessionmaker) -> N
     await program(sessionmaker)
     _, ana, ben, _ = people(harness)
     await ben.send("/reachout")
-    long = "x" * 3999 + "&" + "y" * 90  # the cut falls right after the "&"
+    long = "x" * (PART - 1) + "&" + "y" * 90  # the cut falls right after the "&"
     await ana.say(long)
     first, second = await relayed(sessionmaker, BEN)
-    assert first.text == "<b>Ana</b>: " + "x" * 3999 + "&amp;"
+    assert first.text == "<b>Ana</b>: " + "x" * (PART - 1) + "&amp;"
     assert second.text == "y" * 90
     assert first.on_undeliverable and not second.on_undeliverable  # one notice if blocked
 
