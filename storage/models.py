@@ -232,6 +232,9 @@ class AlertHit(Base):
     detector: Mapped[str] = mapped_column(String(16), default="lexicon", server_default="lexicon")
     # The detector's reason, for the supervisor: may quote the person's words, so encrypted.
     why: Mapped[str | None] = mapped_column(EncryptedText)
+    # The Telegram update the hit came from: an update handled again after a crash finds
+    # its hits already here, and pages nobody a second time.
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class AuditEvent(Base):
