@@ -89,6 +89,8 @@ class CrisisScreening(BaseMiddleware):
         person: User | None = data.get("user")
         update = data.get("event_update")
         update_id = update.update_id if update is not None else None
+        # Read now: after a failed write the session's objects cannot be read any more.
+        zone = person.timezone if person is not None else None
         try:
             person = await self._record(session, message, person, hits, language, update_id)
             if message.chat.type != "private" and not person.is_onboarded:
@@ -102,7 +104,7 @@ class CrisisScreening(BaseMiddleware):
         except SQLAlchemyError as error:
             await crisis_answer.database_failed(session, error, f"an alert (update {update_id})")
             if message.chat.type == "private":
-                answer = crisis_reply_from_memory(person, message.from_user.language_code)
+                answer = crisis_reply_from_memory(zone, message.from_user.language_code)
                 await crisis_answer.send_from_memory(data["bot"], message.chat.id, answer)
             return person
         bot: Bot = data["bot"]

@@ -39,6 +39,14 @@ DONE = "done"  # the value of the button that closes the symptom multi-select
 HELP_OFFER_MOOD = 1
 
 
+def already_taken(tapped: str, current: str | None) -> bool:
+    """A tap for ``tapped`` is for a step the log has gone past (``current`` is asked now)."""
+    try:
+        return current is not None and ORDER.index(Step(tapped)) < ORDER.index(Step(current))
+    except ValueError:
+        return False
+
+
 def next_step(step: Step) -> Step | None:
     index = ORDER.index(step)
     return ORDER[index + 1] if index + 1 < len(ORDER) else None

@@ -887,14 +887,12 @@ async def crisis_reply(
 
 
 def crisis_reply_from_memory(
-    user: User | None, language_tag: str | None
+    timezone: str | None, language_tag: str | None
 ) -> list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]]:
     """The crisis answer when the database is failing: the crisis lines come from memory, in
     the person's language, and nothing is promised that could not be done (no alert could be
     stored, so no supervisor was told)."""
-    where = crisis_plan.where_to_call(
-        get_i18n().current_locale, user.timezone if user is not None else None, language_tag
-    )
+    where = crisis_plan.where_to_call(get_i18n().current_locale, timezone, language_tag)
     opener = _(
         "💛 Thank you for telling me. What you're going through matters, and you don't have "
         "to face it alone."

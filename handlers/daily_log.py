@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ async def answer_tapped(
 ) -> None:
     draft = await state.get_data()
     if not is_current_prompt(query, draft, callback_data.step):
+        if _shows_a_step_taken(query, draft, callback_data.step):
+            await _catch_up(query, draft, settings)
+            return
         await query.answer(_("This button has expired."))
         return
     step = Step(callback_data.step)
@@ -114,6 +118,24 @@ async def answer_tapped(
         return
     draft["step"] = progress.step.value
     await state.set_data(draft)
+    await _show(query.message, draft, settings)
+
+
+def _shows_a_step_taken(query: CallbackQuery, draft: dict[str, Any], step: str) -> bool:
+    """The pressed message is the question being asked, but it still shows a step already
+    answered: the answer was stored, and the edit showing the next question never arrived
+    (the process died while it hung). The tap is that one handled again, or pressed again."""
+    return (
+        isinstance(query.message, Message)
+        and draft.get("prompt") == query.message.message_id
+        and daily_log.already_taken(step, draft.get("step"))
+    )
+
+
+async def _catch_up(query: CallbackQuery, draft: dict[str, Any], settings: Settings) -> None:
+    """Bring the question shown up to date; the answer given before stands."""
+    with contextlib.suppress(TelegramBadRequest):  # a replayed tap's query has expired
+        await query.answer()
     await _show(query.message, draft, settings)
 
 

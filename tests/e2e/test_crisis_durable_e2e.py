@@ -9,6 +9,7 @@ with SIGKILL at the worst moments.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -172,3 +173,32 @@ async def test_kill_9_while_the_crisis_sends_hang_pages_and_answers_once(
     assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1
     assert not sent_to(standin, SUPERVISOR_CHAT, NOTE), "the same sentence is not a new one"
     assert len(crisis_answers(standin, person)) == 1
+
+
+# --- item 8: a database that cannot be written ---------------------------------------------
+
+
+@pytest.mark.timeout(150)
+async def test_a_locked_database_still_gives_the_crisis_lines_in_the_persons_language(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 703, "es", "Europe/Madrid", "Garza-70")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    bot = await bot_factory(**QUIET_ALERTS)
+    lucia = standin.user(703, "Lucía", language_code="en")  # her app speaks English
+    # Another process takes the database's write lock and keeps it: every write fails.
+    holder = sqlite3.connect(tmp_path / "peerbot.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        await standin.send_text(lucia, "Quiero suicidarme esta noche.")
+        answer = await standin.next_reply(lucia.id, timeout=60)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert "024" in answer.text, "the crisis lines of her country"
+    assert "Gracias por contármelo" in answer.text, "in the language she chose"
+    assert "supervisión" in answer.text and "he avisado" not in answer.text, "no false promise"
+    assert "DATABASE FAILING" in bot.log_text()
+    assert "Quiero" not in bot.log_text(), "her words are never logged"

@@ -273,3 +273,12 @@ def test_same_as_yesterday_copies_every_answer_but_the_note_and_asks_for_today_s
     assert finished.step is None
     assert finished.answers["note"] == "Same again."
     assert finished.answers["symptoms"] == ["pain", "brain_fog"]
+
+
+def test_a_tap_for_a_step_the_log_has_gone_past_is_already_taken() -> None:
+    assert daily_log.already_taken("energy", "activity")
+    assert daily_log.already_taken("symptom_intensity", "note")
+    assert not daily_log.already_taken("activity", "activity")  # asked now
+    assert not daily_log.already_taken("note", "energy")  # not asked yet
+    assert not daily_log.already_taken("energy", None)  # no log going on
+    assert not daily_log.already_taken("forged", "energy")
