@@ -95,7 +95,7 @@ async def answer_tapped(
 ) -> None:
     draft = await state.get_data()
     if not is_current_prompt(query, draft, callback_data.step):
-        if _shows_a_step_taken(query, draft, callback_data.step):
+        if _shows_a_step_taken(query, draft, callback_data, settings):
             await _catch_up(query, draft, settings)
             return
         await query.answer(_("This button has expired."))
@@ -121,14 +121,33 @@ async def answer_tapped(
     await _show(query.message, draft, settings)
 
 
-def _shows_a_step_taken(query: CallbackQuery, draft: dict[str, Any], step: str) -> bool:
+def _shows_a_step_taken(
+    query: CallbackQuery, draft: dict[str, Any], answer: LogAnswer, settings: Settings
+) -> bool:
     """The pressed message is the question being asked, but it still shows a step already
-    answered: the answer was stored, and the edit showing the next question never arrived
-    (the process died while it hung). The tap is that one handled again, or pressed again."""
+    answered, and the tap gives that same answer: it was stored, and the edit showing the
+    next question never arrived (the process died while it hung). The tap is that one
+    handled again, or pressed again on the question left behind."""
+    message = query.message
     return (
-        isinstance(query.message, Message)
-        and draft.get("prompt") == query.message.message_id
-        and daily_log.already_taken(step, draft.get("step"))
+        isinstance(message, Message)
+        and draft.get("prompt") == message.message_id
+        and _is_on(message, query.data)
+        and daily_log.repeats_a_taken_answer(
+            answer.step,
+            answer.value,
+            draft.get("step"),
+            draft.get("answers", {}),
+            settings.log_symptoms,
+        )
+    )
+
+
+def _is_on(message: Message, data: str | None) -> bool:
+    """The message, as Telegram showed it when pressed, carries a button with ``data``."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        button.callback_data == data for row in markup.inline_keyboard for button in row
     )
 
 

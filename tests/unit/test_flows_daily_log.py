@@ -275,10 +275,16 @@ def test_same_as_yesterday_copies_every_answer_but_the_note_and_asks_for_today_s
     assert finished.answers["symptoms"] == ["pain", "brain_fog"]
 
 
-def test_a_tap_for_a_step_the_log_has_gone_past_is_already_taken() -> None:
-    assert daily_log.already_taken("energy", "activity")
-    assert daily_log.already_taken("symptom_intensity", "note")
-    assert not daily_log.already_taken("activity", "activity")  # asked now
-    assert not daily_log.already_taken("note", "energy")  # not asked yet
-    assert not daily_log.already_taken("energy", None)  # no log going on
-    assert not daily_log.already_taken("forged", "energy")
+def test_the_same_tap_again_for_a_step_the_log_has_gone_past_repeats_its_answer() -> None:
+    answers = {"symptom_intensity": 8, "symptoms": ["pain"], "energy": 2}
+    repeats = daily_log.repeats_a_taken_answer
+    assert repeats("energy", "2", "activity", answers, SYMPTOMS)
+    assert repeats("symptom_intensity", "8", "activity", answers, SYMPTOMS)
+    assert repeats("symptoms", "done", "activity", answers, SYMPTOMS)
+    assert not repeats("energy", "5", "activity", answers, SYMPTOMS)  # a change of mind
+    assert not repeats("symptoms", "fatigue", "activity", answers, SYMPTOMS)
+    assert not repeats("activity", "as_planned", "activity", answers, SYMPTOMS)  # asked now
+    assert not repeats("note", "skip", "energy", answers, SYMPTOMS)  # not asked yet
+    assert not repeats("energy", "2", None, answers, SYMPTOMS)  # no log going on
+    assert not repeats("forged", "2", "activity", answers, SYMPTOMS)
+    assert not repeats("energy", "x", "activity", answers, SYMPTOMS)
