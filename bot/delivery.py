@@ -25,7 +25,8 @@ Who retries what
     same transaction as the give-up;
   - 401 (the token was revoked): nothing is given up; everything is held for a minute.
 * **Replies a handler sends directly** (the person is waiting): ``RetryRequests`` in the
-  bot's session, a few quick attempts.
+  bot's session, for up to 75 s. The crisis answer is also an outbox row, held back while
+  its update sends it, and released to this worker if that fails (``bot.crisis_answer``).
 * **getUpdates**: the poller's own backoff (``bot.polling``).
 
 Limits (in memory, per process): about 30 messages/s for the bot, one per second per

@@ -30,6 +30,14 @@ _commit_pending: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
 )
 
 
+async def commit_now() -> None:
+    """Commit what the update being handled has changed so far (a crisis answer's outbox
+    rows before it is sent, and its bookkeeping right after)."""
+    commit = _commit_pending.get()
+    if commit is not None:
+        await commit()
+
+
 class UnitOfWork(BaseMiddleware):
     """Serialises one person's updates; gives each a session, the person, and commits.
 

@@ -8,6 +8,10 @@ it; each update is handed to the dispatcher as a task and its row deleted when t
 handler has finished (successfully, or with an error the errors router handled). At
 start, what is left in the inbox is handled first, in ``update_id`` order.
 
+When the inbox cannot be written (the database is failing), the updates are handled
+from memory anyway, loudly: screening answers a crisis message with the crisis lines
+without the database, and everything else tells the person it cannot save right now.
+
 Handling is at least once: an update whose handler was cut short by a crash is handled
 again from the start. The handlers are written for that (what an update changed is
 committed before the bot speaks; a stale button press is refused), so a replay costs at
@@ -99,6 +103,7 @@ class Poller:
         self._stop = asyncio.Event()
         self._handling: set[asyncio.Task[None]] = set()
         self._replayed: set[int] = set()
+        self._unstored: set[int] = set()  # handled from memory: no inbox row to delete
         self._finished: list[int] = []
         self._finished_event = asyncio.Event()
         self._closing = False
@@ -183,16 +188,19 @@ class Poller:
                 continue
             try:
                 new = await self._store(fresh)
-            except Exception as error:  # not stored: not confirmed, Telegram sends them again
-                failures += 1
-                log.error(
-                    "inbox: storing %d updates failed (%s at %s)",
-                    len(updates),
+            except Exception as error:
+                # The database is failing. Waiting for it would leave a person in crisis
+                # without their crisis lines, which screening can give from memory: the
+                # updates are handled now, without the inbox's second chance.
+                log.critical(
+                    "DATABASE FAILING: %d updates could not be stored in the inbox (%s at %s); "
+                    "handling them from memory: a crash now would lose them",
+                    len(fresh),
                     type(error).__name__,
                     where(error),
                 )
-                await self._back_off(error, failures)
-                continue
+                new = {u.update_id for u in fresh}
+                self._unstored.update(new)
             get_updates.offset = max(u.update_id for u in updates) + 1
             for update in fresh:
                 if update.update_id in new:
@@ -268,6 +276,9 @@ class Poller:
         self._finish(update.update_id)
 
     def _finish(self, update_id: int) -> None:
+        if update_id in self._unstored:
+            self._unstored.discard(update_id)
+            return
         self._finished.append(update_id)
         self._finished_event.set()
 

@@ -22,8 +22,10 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import Message, TelegramObject
 from aiogram.utils.i18n import I18n
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import crisis_answer
 from bot.settings import Settings
 from flows import alerts as alert_flow
 from flows import onboarding, reach
@@ -32,7 +34,7 @@ from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
 from flows.states import CrisisPlanning, NoteWriting, Worrying
 from handlers.alerts import announce, staffed_now
-from handlers.crisis import crisis_reply
+from handlers.crisis import crisis_reply, crisis_reply_from_memory
 from storage import cases, users
 from storage.models import Role, User, utcnow
 
@@ -117,8 +119,48 @@ class CrisisScreening(BaseMiddleware):
 
     async def _raise(
         self, message: Message, hits: list[Any], data: dict[str, Any], language: str
-    ) -> User:
+    ) -> User | None:
+        """Record the case, queue it for the supervisors, answer the person; with a failing
+        database, answer the person from memory all the same."""
         session: AsyncSession = data["session"]
+        person: User | None = data.get("user")
+        update = data.get("event_update")
+        update_id = update.update_id if update is not None else None
+        # Read now: after a failed write the session's objects cannot be read any more.
+        zone = person.timezone if person is not None else None
+        try:
+            person = await self._record(session, message, data, hits, language, update_id)
+            if message.chat.type != "private" and not person.is_onboarded:
+                return person  # in a group: only to someone who has started the bot
+            # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
+            supervisors = self._settings.supervisor_chat_id
+            replies = await crisis_reply(
+                session,
+                person,
+                message.from_user.language_code,
+                staffed=staffed_now(self._settings),
+                reachable=not await alert_flow.nobody_to_tell(session, supervisors),
+            )
+        except SQLAlchemyError as error:
+            await crisis_answer.database_failed(session, error, f"an alert (update {update_id})")
+            if message.chat.type == "private":
+                answer = crisis_reply_from_memory(zone, message.from_user.language_code)
+                await crisis_answer.send_from_memory(data["bot"], message.chat.id, answer)
+            return person
+        bot: Bot = data["bot"]
+        key = update_id if update_id is not None else f"m{message.chat.id}.{message.message_id}"
+        await crisis_answer.send(bot, session, person.telegram_id, replies, key)
+        return person
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        message: Message,
+        data: dict[str, Any],
+        hits: list[Any],
+        language: str,
+        update_id: int | None,
+    ) -> User:
         person: User | None = data.get("user")
         if person is None:
             # Safety comes before paperwork: someone not yet registered still reaches a supervisor.
@@ -144,30 +186,17 @@ class CrisisScreening(BaseMiddleware):
             join_window=dt.timedelta(minutes=settings.alert_join_minutes),
             ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
             said_in=said_in,
+            update_id=update_id,
         )
         await announce(session, case, settings, self._i18n)
         log.warning(
             "crisis screening: alert %s %s for user %s (severity %s, rules %s)",
             case.alert.id,
-            "opened" if case.is_new else "joined",
+            "seen again" if case.replayed else "opened" if case.is_new else "joined",
             person.id,
             case.alert.severity,
             ",".join(hit.rule for hit in hits),
         )
-        # In a group the answer goes privately, and only to someone who has started the bot.
-        if message.chat.type == "private" or person.is_onboarded:
-            bot: Bot = data["bot"]
-            # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
-            reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
-            replies = await crisis_reply(
-                session,
-                person,
-                message.from_user.language_code,
-                staffed=staffed_now(settings),
-                reachable=reachable,
-            )
-            for text, markup in replies:
-                await bot.send_message(person.telegram_id, text, reply_markup=markup)
         return person
 
 

@@ -44,6 +44,9 @@ class Case:
     is_new: bool
     added: list[AlertHit]
     worsened: bool = False  # a joined hit raised the case's severity
+    # The update was handled before (a replay after a crash): its hits are already in the
+    # case and the supervisors were told then. Nothing is added, nobody is paged again.
+    replayed: bool = False
 
 
 async def record_hits(
@@ -56,9 +59,18 @@ async def record_hits(
     ack_within: dt.timedelta,
     raised_by: str = WORDS,
     said_in: str | None = None,
+    update_id: int | None = None,
 ) -> Case:
     """Open a case for these hits, or add them to the person's recent open case.
-    ``said_in`` is where the words were said (flows.reach.WHERE)."""
+    ``said_in`` is where the words were said (flows.reach.WHERE).
+
+    ``update_id`` names the Telegram update the hits came from: when that update is
+    handled again (the process died before it was done), its case is returned as it is."""
+    if update_id is not None:
+        recorded = await alerts.case_of_update(session, update_id)
+        if recorded is not None:
+            log.info("alert %s: update %s was recorded before", recorded.id, update_id)
+            return Case(recorded, is_new=False, added=[], replayed=True)
     worst = max(hits, key=lambda hit: hit.severity)
     case = await alerts.open_case_of(session, person.id, since=now - join_window)
     is_new, worsened = case is None, False
@@ -94,6 +106,7 @@ async def record_hits(
             detector=hit.detector,
             why=hit.why or None,
             said_in=said_in,
+            update_id=update_id,
         )
         for hit in hits
     ]
@@ -110,6 +123,7 @@ async def raise_by_tap(
     now: dt.datetime,
     join_window: dt.timedelta,
     ack_within: dt.timedelta,
+    update_id: int | None = None,
 ) -> Case:
     """The person tapped "I need to talk to someone now": a top-severity alert, no words
     needed. A second tap while their case is open joins it (nobody is paged again)."""
@@ -129,6 +143,7 @@ async def raise_by_tap(
         join_window=join_window,
         ack_within=ack_within,
         raised_by=TAP,
+        update_id=update_id,
     )
 
 

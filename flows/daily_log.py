@@ -39,6 +39,27 @@ DONE = "done"  # the value of the button that closes the symptom multi-select
 HELP_OFFER_MOOD = 1
 
 
+def repeats_a_taken_answer(
+    tapped: str,
+    value: str,
+    current: str | None,
+    answers: Mapping[str, Any],
+    symptoms: Sequence[str],
+) -> bool:
+    """A tap for a step the log has gone past (``current`` is asked now), giving the answer
+    that step already holds: the same tap again, not a change of mind."""
+    try:
+        step = Step(tapped)
+        if current is None or ORDER.index(step) >= ORDER.index(Step(current)):
+            return False
+        if step is Step.SYMPTOMS:
+            return value == DONE  # the toggles before it are in the stored list already
+        taken = choose(step, value, answers, symptoms)
+    except (ValueError, InvalidAnswer):
+        return False
+    return taken.answers.get(step.value) == answers.get(step.value)
+
+
 def next_step(step: Step) -> Step | None:
     index = ORDER.index(step)
     return ORDER[index + 1] if index + 1 < len(ORDER) else None

@@ -411,6 +411,8 @@ async def announce(
 ) -> None:
     """Queue the alert for the supervisor channel and the supervisors paged at ``level``."""
     alert = case.alert
+    if case.replayed:
+        return  # queued when the update was first handled, in the same transaction
     if not case.is_new and level == 0:
         await _add_to_case(session, case, settings, i18n)
         return

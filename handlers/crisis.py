@@ -32,6 +32,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    Update,
 )
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -1196,6 +1197,24 @@ async def crisis_reply(
     return messages
 
 
+def crisis_reply_from_memory(
+    timezone: str | None, language_tag: str | None
+) -> list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]]:
+    """The crisis answer when the database is failing: the crisis lines come from memory, in
+    the person's language, and nothing is promised that could not be done (no alert could be
+    stored, so no supervisor was told)."""
+    where = crisis_plan.where_to_call(get_i18n().current_locale, timezone, language_tag)
+    opener = _(
+        "💛 Thank you for telling me. What you're going through matters, and you don't have "
+        "to face it alone."
+    )
+    honest = _(
+        "Because of a problem on my side, I could not pass this on to a supervisor just now. "
+        "Please reach out to one of the numbers above now: they are there for you."
+    )
+    return [(text, None) for text in chunks([opener, lines_text(where), honest])]
+
+
 # --- "I need to talk to someone now": help that needs no words ----------------------------
 
 
@@ -1227,6 +1246,7 @@ async def help_now_pressed(
     settings: Settings,
     i18n: I18n,
     bot: Bot,
+    event_update: Update | None = None,
 ) -> None:
     """One tap raises a top-severity alert for the presser, always the presser: the button
     names nobody, so a forged one can only ask help for oneself. A second tap while the case
@@ -1243,6 +1263,7 @@ async def help_now_pressed(
         now=utcnow(),
         join_window=dt.timedelta(minutes=settings.alert_join_minutes),
         ack_within=dt.timedelta(minutes=settings.escalation_ack_minutes),
+        update_id=event_update.update_id if event_update is not None else None,
     )
     await announce(session, case, settings, i18n)
     log.warning(

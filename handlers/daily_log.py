@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ async def answer_tapped(
 ) -> None:
     draft = await state.get_data()
     if not is_current_prompt(query, draft, callback_data.step):
+        if _shows_a_step_taken(query, draft, callback_data, settings):
+            await _catch_up(query, draft, settings)
+            return
         await query.answer(_("This button has expired."))
         return
     step = Step(callback_data.step)
@@ -114,6 +118,43 @@ async def answer_tapped(
         return
     draft["step"] = progress.step.value
     await state.set_data(draft)
+    await _show(query.message, draft, settings)
+
+
+def _shows_a_step_taken(
+    query: CallbackQuery, draft: dict[str, Any], answer: LogAnswer, settings: Settings
+) -> bool:
+    """The pressed message is the question being asked, but it still shows a step already
+    answered, and the tap gives that same answer: it was stored, and the edit showing the
+    next question never arrived (the process died while it hung). The tap is that one
+    handled again, or pressed again on the question left behind."""
+    message = query.message
+    return (
+        isinstance(message, Message)
+        and draft.get("prompt") == message.message_id
+        and _is_on(message, query.data)
+        and daily_log.repeats_a_taken_answer(
+            answer.step,
+            answer.value,
+            draft.get("step"),
+            draft.get("answers", {}),
+            settings.log_symptoms,
+        )
+    )
+
+
+def _is_on(message: Message, data: str | None) -> bool:
+    """The message, as Telegram showed it when pressed, carries a button with ``data``."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        button.callback_data == data for row in markup.inline_keyboard for button in row
+    )
+
+
+async def _catch_up(query: CallbackQuery, draft: dict[str, Any], settings: Settings) -> None:
+    """Bring the question shown up to date; the answer given before stands."""
+    with contextlib.suppress(TelegramBadRequest):  # a replayed tap's query has expired
+        await query.answer()
     await _show(query.message, draft, settings)
 
 

@@ -71,6 +71,17 @@ async def get(session: AsyncSession, alert_id: int) -> Alert | None:
     return await session.get(Alert, alert_id)
 
 
+async def case_of_update(session: AsyncSession, update_id: int) -> Alert | None:
+    """The case an update's hits were recorded in, if that update was handled before."""
+    statement = (
+        select(Alert)
+        .join(AlertHit, AlertHit.alert_id == Alert.id)
+        .where(AlertHit.update_id == update_id)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def hits_of(session: AsyncSession, alert_id: int) -> list[AlertHit]:
     statement = select(AlertHit).where(AlertHit.alert_id == alert_id).order_by(AlertHit.id)
     return list((await session.execute(statement)).scalars())

@@ -255,6 +255,9 @@ class AlertHit(Base):
     # Where the words were said (flows.reach.WHERE): mid-log, in their crisis plan, in a
     # conversation with their mentor… None for a tap, a mentor's concern, or older hits.
     said_in: Mapped[str | None] = mapped_column(String(16))
+    # The Telegram update the hit came from: an update handled again after a crash finds
+    # its hits already here, and pages nobody a second time.
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class CaseConversation(Base):

@@ -268,3 +268,37 @@ async def count(session: AsyncSession, status: str) -> int:
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
     )
     return int(await session.scalar(statement) or 0)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    key: str
+    status: str
+
+
+async def rows_with_keys(session: AsyncSession, keys: Sequence[str]) -> list[Row]:
+    """The rows under ``keys``, in the order of ``keys`` (missing keys are left out)."""
+    statement = select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.status).where(
+        OutboxMessage.key.in_(keys)
+    )
+    found = {row.key: Row(row.id, row.key, row.status) for row in await session.execute(statement)}
+    return [found[key] for key in keys if key in found]
+
+
+async def hold(session: AsyncSession, row_ids: Sequence[int], until: dt.datetime) -> None:
+    """Keep the worker off these pending rows until ``until``: their caller sends them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == PENDING)
+        .values(due_at=until)
+    )
+
+
+async def release(session: AsyncSession, row_ids: Sequence[int], error: str) -> None:
+    """Hand these pending rows to the worker now: their caller could not send them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == PENDING)
+        .values(due_at=utcnow(), claimed_until=None, last_error=error[:200])
+    )

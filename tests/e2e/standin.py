@@ -193,11 +193,29 @@ class TgChat:
 class ApiError(Exception):
     """An error answer: HTTP status plus the Bot API's error body."""
 
-    def __init__(self, status: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        html: bool = False,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.html = html  # answered as Telegram's front end does: an HTML page, not JSON
+
+    def response(self) -> web.Response:
+        if self.html:
+            page = (
+                f"<html>\r\n<head><title>{self.status} {self.description}</title></head>\r\n"
+                f"<body>\r\n<center><h1>{self.status} {self.description}</h1></center>\r\n"
+                "<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+            )
+            return web.Response(text=page, status=self.status, content_type="text/html")
+        return web.json_response(self.body(), status=self.status)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -208,6 +226,26 @@ class ApiError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
+
+
+class _CallerGone(Exception):
+    """The caller of a hung request went away before it was answered."""
+
+
+@dataclass
+class _TimedHang:
+    """Calls of `method` (to `chat_id`, if given) are held unanswered until `until`."""
+
+    method: str  # lower case
+    chat_id: int | None
+    until: float
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        return (
+            self.method == method
+            and (self.chat_id is None or self.chat_id == chat_id)
+            and time.monotonic() < self.until
+        )
 
 
 def _bad_request(reason: str) -> ApiError:
@@ -225,6 +263,7 @@ class _Fault:
     chat_id: int | None
     times: int | None = None
     until: float | None = None
+    html: bool = False
 
     def matches(self, method: str, chat_id: int | None, now: float) -> bool:
         if self.method != method or (self.chat_id is not None and self.chat_id != chat_id):
@@ -242,7 +281,10 @@ class _Fault:
             retry_after = 1  # aiogram only raises TelegramRetryAfter when one is given
         template = self.description or DEFAULT_ERRORS.get(self.status, "Injected failure")
         return ApiError(
-            self.status, template.format(retry_after=retry_after), retry_after=retry_after
+            self.status,
+            template.format(retry_after=retry_after),
+            retry_after=retry_after,
+            html=self.html,
         )
 
 
@@ -542,7 +584,9 @@ class TelegramStandIn:
         self._open_callbacks: set[str] = set()
         self._faults: list[_Fault] = []
         self._hangs: list[_Hang] = []
+        self._timed_hangs: list[_TimedHang] = []
         self._released = asyncio.Event()  # hung requests end (and were not carried out)
+        self.hung = 0  # requests that were held by `hang_for`
         self._limits: _RateLimits | None = None
         self._reply_cursors: dict[int, int] = {}
         self._update_ids = itertools.count(10_001)
@@ -606,17 +650,21 @@ class TelegramStandIn:
         call = Call(method, await _read_params(request), time.monotonic())
         self.calls.append(call)
         try:
-            result = await self._answer(request.match_info["token"], call)
+            result = await self._answer(request.match_info["token"], call, request)
         except ApiError as error:
             call.status, call.error = error.status, error.description
-            response = web.json_response(error.body(), status=error.status)
+            response = error.response()
+        except _CallerGone:
+            call.status, call.error = 499, "the caller went away while the request hung"
+            await self._notify()
+            return web.Response(status=499)
         else:
             call.result = copy.deepcopy(result)
             response = web.json_response({"ok": True, "result": result})
         await self._notify()
         return response
 
-    async def _answer(self, token: str, call: Call) -> Any:
+    async def _answer(self, token: str, call: Call, request: web.Request) -> Any:
         if not _TOKEN.fullmatch(token):
             raise ApiError(401, "Unauthorized")
         name = call.method.lower()
@@ -627,6 +675,7 @@ class TelegramStandIn:
         chat_id = _as_chat_id(call.params.get("chat_id"))
         if any(hang.takes(name, chat_id) for hang in self._hangs):
             await self._hang(call)
+        await self._hang_if_asked(name, chat_id, request)
         self._raise_injected_fault(name, chat_id, call.at)
         if name in _BLOCKABLE_METHODS and chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -645,6 +694,21 @@ class TelegramStandIn:
         await self._notify()
         await self._released.wait()
         raise ApiError(504, "Gateway Timeout")
+
+    async def _hang_if_asked(self, method: str, chat_id: int | None, request: web.Request) -> None:
+        """A hung request waits, unanswered, until the hang ends. If the caller went away
+        meanwhile (it timed out, or the process was killed), the request never reached
+        Telegram's back end: nothing is done, as for a request lost on the way."""
+        hang = next((h for h in self._timed_hangs if h.matches(method, chat_id)), None)
+        if hang is None:
+            return
+        self.hung += 1
+        await self._notify()
+        while time.monotonic() < hang.until and not self._closing:
+            await asyncio.sleep(0.05)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise _CallerGone
 
     def _raise_injected_fault(self, method: str, chat_id: int | None, now: float) -> None:
         fault = next((f for f in self._faults if f.matches(method, chat_id, now)), None)
@@ -1127,10 +1191,14 @@ class TelegramStandIn:
         retry_after: int | None = None,
         description: str | None = None,
         chat_id: int | None = None,
+        html: bool = False,
     ) -> None:
-        """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error."""
+        """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error;
+        `html=True` answers with an HTML page, as Telegram's front end does for a 502."""
         self._faults.append(
-            _Fault(method.lower(), status, description, retry_after, chat_id, times=times)
+            _Fault(
+                method.lower(), status, description, retry_after, chat_id, times=times, html=html
+            )
         )
 
     def fail_for(
@@ -1142,11 +1210,14 @@ class TelegramStandIn:
         retry_after: int | None = None,
         description: str | None = None,
         chat_id: int | None = None,
+        html: bool = False,
     ) -> None:
         """Answer every call of `method` with an error for the next `seconds`."""
         until = time.monotonic() + seconds
         self._faults.append(
-            _Fault(method.lower(), status, description, retry_after, chat_id, until=until)
+            _Fault(
+                method.lower(), status, description, retry_after, chat_id, until=until, html=html
+            )
         )
 
     def hang(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
@@ -1168,6 +1239,11 @@ class TelegramStandIn:
         """Answer sends over these limits with 429 (counted in `rate_limited`); Telegram's
         own are 30, 1 and 20."""
         self._limits = _RateLimits(per_second, per_chat_per_second, per_group_per_minute)
+
+    def hang_for(self, method: str, seconds: float, *, chat_id: int | None = None) -> None:
+        """Hold every call of `method` (to `chat_id`, if given) unanswered for `seconds`; a
+        call whose caller gave up meanwhile is dropped, never carried out."""
+        self._timed_hangs.append(_TimedHang(method.lower(), chat_id, time.monotonic() + seconds))
 
     # --- Test side: waiting and reading
 

@@ -6,6 +6,7 @@ talk to it only as Telegram would: updates in, API calls out.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -172,3 +173,58 @@ async def test_kill_9_in_the_middle_of_a_log_loses_nothing(
     assert "Activity: less than planned" in summary.text
     [log] = stored_logs(tmp_path / "peerbot.sqlite3")
     assert log[:9] == (8, '["pain"]', 2, "less", 2, 3, 5.0, 4, 9)
+
+
+async def test_kill_9_while_the_next_question_hangs_then_the_chat_catches_up(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    bot = await bot_factory()
+    sam = standin.user(504, "Sam", language_code="en")
+    await onboard(standin, sam, ENGLISH)
+    await standin.send_text(sam, "/log")
+    question = await reply_containing(standin, sam.id, "1/10")
+    await standin.tap(sam, question, "8")
+    question = await standin.next_reply(sam.id, timeout=TIMEOUT)  # symptoms
+    for label in ("Pain", "Done"):
+        await standin.tap(sam, question, label)
+        question = await standin.next_reply(sam.id, timeout=TIMEOUT)
+    assert "2/10" not in question.text  # energy is asked: three answers are in
+
+    # The energy answer is stored, but the edit showing the next question hangs: killed.
+    standin.hang_for("editMessageText", 3, chat_id=sam.id)
+    mark = standin.hung
+    await standin.tap(sam, question, "2")
+    await asyncio.wait_for(_until(lambda: standin.hung > mark), TIMEOUT)
+    bot.kill9()
+    await bot.wait()
+    await asyncio.sleep(3)  # the hang is over
+    await bot_factory()
+
+    # The replayed tap brings the question shown up to date: the activity question.
+    shown = await reply_containing(standin, sam.id, "how active")
+    assert shown.message["message_id"] == question.message["message_id"]
+    assert "This button has expired." not in _popups(standin)
+    await standin.tap(sam, shown, "Less than planned")
+    question = await reply_containing(standin, sam.id, "5/10")
+    for label in ("2", "3", "5", "4", "9"):
+        await standin.tap(sam, question, label)
+        question = await standin.next_reply(sam.id, timeout=TIMEOUT)
+    await standin.tap(sam, question, "Skip")
+    await reply_containing(standin, sam.id, "Saved")
+
+    [log] = stored_logs(tmp_path / "peerbot.sqlite3")
+    assert log[:9] == (8, '["pain"]', 2, "less", 2, 3, 5.0, 4, 9)
+    assert "This button has expired." not in _popups(standin)
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.02)
+
+
+def _popups(standin: TelegramStandIn) -> list[str]:
+    return [
+        str(call.params.get("text"))
+        for call in standin.calls
+        if call.method.lower() == "answercallbackquery" and call.params.get("text")
+    ]

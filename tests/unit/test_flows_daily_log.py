@@ -273,3 +273,18 @@ def test_same_as_yesterday_copies_every_answer_but_the_note_and_asks_for_today_s
     assert finished.step is None
     assert finished.answers["note"] == "Same again."
     assert finished.answers["symptoms"] == ["pain", "brain_fog"]
+
+
+def test_the_same_tap_again_for_a_step_the_log_has_gone_past_repeats_its_answer() -> None:
+    answers = {"symptom_intensity": 8, "symptoms": ["pain"], "energy": 2}
+    repeats = daily_log.repeats_a_taken_answer
+    assert repeats("energy", "2", "activity", answers, SYMPTOMS)
+    assert repeats("symptom_intensity", "8", "activity", answers, SYMPTOMS)
+    assert repeats("symptoms", "done", "activity", answers, SYMPTOMS)
+    assert not repeats("energy", "5", "activity", answers, SYMPTOMS)  # a change of mind
+    assert not repeats("symptoms", "fatigue", "activity", answers, SYMPTOMS)
+    assert not repeats("activity", "as_planned", "activity", answers, SYMPTOMS)  # asked now
+    assert not repeats("note", "skip", "energy", answers, SYMPTOMS)  # not asked yet
+    assert not repeats("energy", "2", None, answers, SYMPTOMS)  # no log going on
+    assert not repeats("forged", "2", "activity", answers, SYMPTOMS)
+    assert not repeats("energy", "x", "activity", answers, SYMPTOMS)

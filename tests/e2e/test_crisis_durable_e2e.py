@@ -1,0 +1,204 @@
+"""The crisis promise under faults: the person's crisis answer arrives once, whatever
+Telegram or the process does meanwhile, and the supervisors hear of it once.
+
+Every test runs the real bot process against the stand-in, which answers with HTML 502s
+(as Telegram's front end does), floods with 429s, hangs requests, and the bot is killed
+with SIGKILL at the worst moments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import StartBot
+from tests.e2e.standin import Call, TelegramStandIn, TgUser
+from tests.e2e.test_alerts_e2e import (
+    ALERT_ENV,
+    PRIMARY,
+    SUPERVISOR_CHAT,
+    TIMEOUT,
+    onboarded_mentee,
+    supervisors_on_call,
+)
+
+CRISIS = "I want to kill myself tonight."
+OPENER = "Thank you for telling me"  # the crisis answer's first words
+NOTE = "New message in alert"
+# Alerts wait for their acknowledgement much longer than these tests take.
+QUIET_ALERTS = {**ALERT_ENV, "ESCALATION_ACK_MINUTES": 30}
+# An alert claimed by the worker when the process died waits for its claim's lease (30 s)
+# before the restarted bot sends it; how soon is another matter (issue 10, item 11).
+AFTER_LEASE = 45
+
+
+def sent_to(standin: TelegramStandIn, chat_id: int, words: str) -> list[Call]:
+    """Messages Telegram accepted for ``chat_id`` that contain ``words``."""
+    return [
+        call
+        for call in standin.calls
+        if call.ok
+        and call.method.lower() == "sendmessage"
+        and str(call.params.get("chat_id")) == str(chat_id)
+        and words in str(call.params.get("text", ""))
+    ]
+
+
+def crisis_answers(standin: TelegramStandIn, person: TgUser) -> list[Call]:
+    return sent_to(standin, person.id, OPENER)
+
+
+async def until(condition, timeout: float = TIMEOUT, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def a_mentee_in_crisis_setting(standin: TelegramStandIn, tmp_path: Path) -> TgUser:
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 701, "en", "Europe/London", "Heron-70")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    return standin.user(701, "Rosalind", language_code="en")
+
+
+# --- item 4: the crisis answer and replies are durable ------------------------------------
+
+
+async def test_an_html_502_on_the_crisis_answer_does_not_lose_it(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    person = await a_mentee_in_crisis_setting(standin, tmp_path)
+    await bot_factory(**QUIET_ALERTS)
+    standin.fail("sendMessage", 502, html=True, chat_id=person.id)
+
+    await standin.send_text(person, CRISIS)
+
+    await until(lambda: crisis_answers(standin, person), what="the crisis answer")
+    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), what="the alert")
+    await asyncio.sleep(1.5)  # a second copy would have come by now
+    assert len(crisis_answers(standin, person)) == 1
+    assert "Samaritans" in crisis_answers(standin, person)[0].result["text"]
+
+
+async def test_an_html_502_on_help_is_retried_not_apologised_for(
+    standin: TelegramStandIn, bot_factory: StartBot
+) -> None:
+    await bot_factory()
+    sam = standin.user(702, "Sam", language_code="en")
+    standin.fail("sendMessage", 502, html=True, chat_id=sam.id)
+
+    await standin.send_text(sam, "/help")
+    reply = await standin.next_reply(sam.id, timeout=TIMEOUT)
+
+    assert "peer-mentorship" in reply.text
+    await asyncio.sleep(1.0)
+    assert not sent_to(standin, sam.id, "went wrong")
+
+
+# Slow on purpose (~50 s): Telegram answers the person's chat with 429 for 45 s.
+@pytest.mark.timeout(150)
+async def test_a_45_second_429_storm_delays_the_crisis_answer_and_help_but_loses_neither(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    person = await a_mentee_in_crisis_setting(standin, tmp_path)
+    await bot_factory(**QUIET_ALERTS)
+    storm_ends = time.monotonic() + 45
+    standin.fail_for("sendMessage", 429, 45, retry_after=5, chat_id=person.id)
+
+    await standin.send_text(person, CRISIS)
+    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), what="the alert")
+    await standin.send_text(person, "/help")
+
+    await until(lambda: crisis_answers(standin, person), timeout=75, what="the crisis answer")
+    await until(lambda: sent_to(standin, person.id, "/crisis"), timeout=75, what="/help")
+    assert time.monotonic() >= storm_ends - 1
+    await asyncio.sleep(2.0)
+    assert len(crisis_answers(standin, person)) == 1, "the crisis answer arrives once"
+    assert len(sent_to(standin, person.id, "Samaritans")) == 1
+    assert not sent_to(standin, person.id, "went wrong")
+
+
+# --- item 10: a crisis message handled again after kill -9 changes nothing ----------------
+
+
+@pytest.mark.parametrize("delay_ms", [10, 30, 50])
+async def test_kill_9_just_after_a_crisis_message_pages_and_answers_once(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path, delay_ms: int
+) -> None:
+    person = await a_mentee_in_crisis_setting(standin, tmp_path)
+    bot = await bot_factory(**QUIET_ALERTS)
+
+    await standin.send_text(person, CRISIS)
+    # The moment Telegram took the crisis answer: the alert is stored, the update not done.
+    await until(lambda: crisis_answers(standin, person), what="the crisis answer")
+    await asyncio.sleep(delay_ms / 1000)
+    bot.kill9()
+    await bot.wait()
+    await bot_factory(**QUIET_ALERTS)
+
+    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), AFTER_LEASE, "the alert")
+    await until(lambda: sent_to(standin, PRIMARY, "Alert #1"), AFTER_LEASE, "the on-call's page")
+    await asyncio.sleep(2.0)
+    assert len(sent_to(standin, SUPERVISOR_CHAT, "Alert #1")) == 1
+    assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1
+    assert not sent_to(standin, SUPERVISOR_CHAT, NOTE), "the same sentence is not a new one"
+    assert len(crisis_answers(standin, person)) == 1
+
+
+async def test_kill_9_while_the_crisis_sends_hang_pages_and_answers_once(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    person = await a_mentee_in_crisis_setting(standin, tmp_path)
+    bot = await bot_factory(**QUIET_ALERTS)
+    hang_ends = time.monotonic() + 4
+    standin.hang_for("sendMessage", 4)  # the crisis answer and the alerts alike
+
+    await standin.send_text(person, CRISIS)
+    await until(lambda: standin.hung >= 2, what="the sends to hang")
+    bot.kill9()
+    await bot.wait()
+    await asyncio.sleep(max(0.0, hang_ends - time.monotonic()))
+    await bot_factory(**QUIET_ALERTS)
+
+    await until(lambda: crisis_answers(standin, person), what="the crisis answer")
+    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), AFTER_LEASE, "the alert")
+    await until(lambda: sent_to(standin, PRIMARY, "Alert #1"), AFTER_LEASE, "the on-call's page")
+    await asyncio.sleep(2.0)
+    assert len(sent_to(standin, SUPERVISOR_CHAT, "Alert #1")) == 1
+    assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1
+    assert not sent_to(standin, SUPERVISOR_CHAT, NOTE), "the same sentence is not a new one"
+    assert len(crisis_answers(standin, person)) == 1
+
+
+# --- item 8: a database that cannot be written ---------------------------------------------
+
+
+@pytest.mark.timeout(150)
+async def test_a_locked_database_still_gives_the_crisis_lines_in_the_persons_language(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 703, "es", "Europe/Madrid", "Garza-70")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    bot = await bot_factory(**QUIET_ALERTS)
+    lucia = standin.user(703, "Lucía", language_code="en")  # her app speaks English
+    # Another process takes the database's write lock and keeps it: every write fails.
+    holder = sqlite3.connect(tmp_path / "peerbot.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        await standin.send_text(lucia, "Quiero suicidarme esta noche.")
+        answer = await standin.next_reply(lucia.id, timeout=60)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert "024" in answer.text, "the crisis lines of her country"
+    assert "Gracias por contármelo" in answer.text, "in the language she chose"
+    assert "supervisión" in answer.text and "he avisado" not in answer.text, "no false promise"
+    assert "DATABASE FAILING" in bot.log_text()
+    assert "Quiero" not in bot.log_text(), "her words are never logged"
