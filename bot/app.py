@@ -29,7 +29,7 @@ from flows import alerts as alert_flow
 from flows import reminders
 from handlers import get_routers
 from handlers.menu import set_default_menus
-from storage import crypto, poller_lock
+from storage import crypto, keys, poller_lock
 from storage.db import create_engine, create_sessionmaker
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
@@ -162,8 +162,23 @@ class SecondPoller(RuntimeError):
     """Another peerbot already polls Telegram with this database (the text says which)."""
 
 
+class KeysDoNotOpen(RuntimeError):
+    """Stored text exists that no configured key opens (the text names the columns)."""
+
+
+async def _refuse_unopenable_data(engine: AsyncEngine) -> None:
+    """A lost key file (a new one is made), or a rotation ended by dropping the old key
+    before `peerbot keys rotate`: starting anyway would fail every person whose data it
+    cannot read, so the bot does not start."""
+    async with create_sessionmaker(engine)() as session:
+        closed = await keys.unreadable(session, crypto.cipher())
+    if closed:
+        raise KeysDoNotOpen(", ".join(closed))
+
+
 async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> None:
     await upgrade_async(settings.resolved_database_url)
+    await _refuse_unopenable_data(engine)
     bot = build_bot(settings, token)
     dispatcher = build_dispatcher(settings, engine)
     sessionmaker = create_sessionmaker(engine)

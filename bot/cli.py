@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import screening_cli
 from bot.settings import Settings
 from flows.screening import use_model
-from storage import alerts, invites, oncall, users
+from storage import alerts, crypto, invites, keys, oncall, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade
 from storage.models import Role
@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     stop.set_defaults(handler=_oncall_end)
     shift_commands.add_parser("list", help="who is on call now").set_defaults(handler=_oncall_list)
 
+    key_commands = commands.add_parser("keys", help="encryption keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    key_commands.add_parser(
+        "check", help="do the configured keys open all stored text?"
+    ).set_defaults(handler=_keys_check)
+    key_commands.add_parser(
+        "rotate", help="re-encrypt everything under the first key of ENCRYPTION_KEY"
+    ).set_defaults(handler=_keys_rotate)
     commands.add_parser("status", help="alerts, on-call, delivery and channel health").set_defaults(
         handler=_status
     )
@@ -134,6 +143,16 @@ it handles, so two would break people's conversations halfway. Stop the other on
 or give this one a database (DATABASE_URL) and a bot token (BOT_TOKEN) of its own.
 The command line (peerbot status, roles, match, …) works beside a running bot."""
 
+KEYS_DO_NOT_OPEN = """\
+peerbot will not start: stored text exists that none of the configured encryption keys
+opens ({columns}). Starting anyway would fail everyone whose data it cannot read.
+
+  - If data/peerbot.key (or ENCRYPTION_KEY) was lost or replaced, put the original key
+    back from your backup and start again.
+  - If you are rotating keys, configure the new key first and the old one after it
+    (ENCRYPTION_KEY=new,old), run `peerbot keys rotate`, and only then drop the old key.
+  - `peerbot keys check` tells whether the configured keys open everything."""
+
 
 def _positive(text: str) -> float:
     value = float(text)
@@ -146,13 +165,46 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
-    from bot.app import SecondPoller, run_polling
+    from bot.app import KeysDoNotOpen, SecondPoller, run_polling
 
     try:
         asyncio.run(run_polling(settings, settings.bot_token.get_secret_value().strip()))
     except SecondPoller as error:
         print(ANOTHER_POLLER.format(holder=f" {error}" if str(error) else ""), file=sys.stderr)
         return 3
+    except KeysDoNotOpen as error:
+        print(KEYS_DO_NOT_OPEN.format(columns=error), file=sys.stderr)
+        return 4
+    return 0
+
+
+def _keys_check(settings: Settings, args: argparse.Namespace) -> int:
+    async def check(session: AsyncSession) -> list[str]:
+        return await keys.unreadable(session, crypto.cipher())
+
+    closed = _with_session(settings, check)
+    if closed:
+        print(KEYS_DO_NOT_OPEN.format(columns=", ".join(closed)), file=sys.stderr)
+        return 1
+    print("the configured keys open all stored text")
+    return 0
+
+
+def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    async def rotate(session: AsyncSession) -> int:
+        return await keys.rotate(session, crypto.cipher())
+
+    try:
+        count = _with_session(settings, rotate)
+    except ValueError as error:
+        print(
+            f"nothing rotated: {error}. Configure the key it was written with too.", file=sys.stderr
+        )
+        return 1
+    print(
+        f"{count} stored values are now encrypted under the first key; the others can be "
+        "dropped from ENCRYPTION_KEY (keep a backup of them until you have checked)."
+    )
     return 0
 
 

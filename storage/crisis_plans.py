@@ -13,13 +13,14 @@ from storage.models import CrisisPlanSection, utcnow
 
 
 async def sections(session: AsyncSession, user_id: int) -> dict[str, str]:
-    """The person's whole plan: section id → text (decrypted), only the filled sections."""
+    """The person's whole plan: section id → text (decrypted), only the filled sections
+    (a section no configured key opens is left out: the crisis lines still come)."""
     rows = await session.execute(
         select(CrisisPlanSection.section, CrisisPlanSection.text).where(
             CrisisPlanSection.user_id == user_id
         )
     )
-    return {section: text for section, text in rows.all()}
+    return {section: text for section, text in rows.all() if text is not None}
 
 
 async def filled(session: AsyncSession, user_id: int) -> set[str]:

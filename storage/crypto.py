@@ -21,6 +21,18 @@ class Cipher:
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode("ascii")
 
+    def opens(self, token: str) -> bool:
+        """Whether one of the keys opens ``token``."""
+        try:
+            self._fernet.decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeEncodeError):
+            return False
+        return True
+
+    def rotate(self, token: str) -> str:
+        """``token`` encrypted again under the newest key (the first)."""
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
     def decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode()
@@ -51,7 +63,9 @@ def parse_keys(text: str) -> list[bytes]:
 
 
 def load_or_create_key_file(data_dir: Path) -> list[bytes]:
-    """Read the key kept in the data folder, creating it owner-only on first run."""
+    """Read the key kept in the data folder, creating it owner-only on first run. (A key
+    created while data exists opens none of it: ``peerbot run`` then refuses to start,
+    see ``storage.keys``.)"""
     path = data_dir / KEY_FILE_NAME
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)

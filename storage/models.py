@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +60,9 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value
 
 
+_log = logging.getLogger(__name__)
+
+
 class EncryptedText(TypeDecorator[str]):
     """Text that is encrypted with the configured key before it reaches the database."""
 
@@ -69,7 +73,16 @@ class EncryptedText(TypeDecorator[str]):
         return cipher().encrypt(value) if value is not None else None
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
-        return cipher().decrypt(value) if value is not None else None
+        """A value no configured key opens reads as None, loudly: the safety path (the
+        person's row, their conversation, their plan) must still work for them, and
+        ``peerbot run`` refuses to start when the newest stored text is unreadable."""
+        if value is None:
+            return None
+        try:
+            return cipher().decrypt(value)
+        except ValueError:
+            _log.error("UNREADABLE: a stored value opens with none of the configured keys")
+            return None
 
 
 class Role(enum.StrEnum):
