@@ -25,6 +25,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -542,7 +543,7 @@ async def _begin(press: Press) -> None:
 
 
 async def _skip(press: Press) -> None:
-    draft = await _current_draft(press)
+    draft = await _current_prompt(press, CrisisPlanning.writing)
     if draft is None or not draft.get("walk"):
         await press.query.answer(_("This button has expired."))
         return
@@ -558,7 +559,7 @@ async def _skip(press: Press) -> None:
 
 
 async def _cancel(press: Press) -> None:
-    draft = await _current_draft(press)
+    draft = await _current_prompt(press, CrisisPlanning.writing)
     if draft is None:
         await press.query.answer(_("This button has expired."))
         return
@@ -567,7 +568,7 @@ async def _cancel(press: Press) -> None:
 
 
 async def _trim(press: Press) -> None:
-    draft = await _current_draft(press)
+    draft = await _current_prompt(press, CrisisPlanning.writing)
     if draft is None or not draft.get("kept"):
         await press.query.answer(_("This button has expired."))
         return
@@ -626,19 +627,8 @@ async def _ask_how_they_feel(writer: Writer, section: Section, data: dict[str, A
     await writer.state.set_data({**data, "prompt": sent.message_id, "kept": None, "saved": True})
 
 
-async def _current_question(press: Press) -> dict[str, Any] | None:
-    """The state's data, when the pressed button is on the question that waits."""
-    if await press.state.get_state() != CrisisPlanning.feeling.state:
-        return None
-    data = await press.state.get_data()
-    message = press.query.message
-    if not isinstance(message, Message) or data.get("prompt") != message.message_id:
-        return None
-    return data
-
-
 async def _feels_now(press: Press) -> None:
-    data = await _current_question(press)
+    data = await _current_prompt(press, CrisisPlanning.feeling)
     section = crisis_plan.parse_section(data.get("section")) if data else None
     if data is None or section is None:
         await press.query.answer(_("This button has expired."))
@@ -669,7 +659,7 @@ async def _feels_now(press: Press) -> None:
 
 
 async def _not_now(press: Press) -> None:
-    data = await _current_question(press)
+    data = await _current_prompt(press, CrisisPlanning.feeling)
     section = crisis_plan.parse_section(data.get("section")) if data else None
     if data is None or section is None:
         await press.query.answer(_("This button has expired."))
@@ -1086,9 +1076,10 @@ async def give_back(state: FSMContext, data: dict[str, Any]) -> str:
     return ""
 
 
-async def _current_draft(press: Press) -> dict[str, Any] | None:
-    """The writing state's data, when the pressed button is on the prompt that is current."""
-    if await press.state.get_state() != CrisisPlanning.writing.state:
+async def _current_prompt(press: Press, step: State) -> dict[str, Any] | None:
+    """The state's data, when the plan waits at ``step`` and the pressed button is on the
+    prompt it is waiting with (an older copy's buttons do nothing)."""
+    if await press.state.get_state() != step.state:
         return None
     data = await press.state.get_data()
     message = press.query.message
