@@ -15,12 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import reminders
 from flows.alerts import (
     ALL_SUPERVISORS,
+    NOBODY_REACHED,
     already_paged,
+    copy_reached,
+    direct_copy_failed,
     reach_supervisors_directly,
     supervisor_channel_reached,
 )
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
+from storage.models import utcnow
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,9 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         # A supervisor's message to the person of an alert did not arrive: they must know.
         await tell_supervisor(session, i18n, row, supervisor)
 
+    async def nobody_reached(session: AsyncSession, row: Claimed, error: str, _: str) -> None:
+        await direct_copy_failed(session, row, error, now=utcnow())
+
     async def pause_reminders(session: AsyncSession, row: Claimed, _: str, person: str) -> None:
         log.warning("reminders of user %s paused: their chat cannot be reached", person)
         await reminders.pause_unreachable(session, int(person))
@@ -53,6 +60,7 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,
+        NOBODY_REACHED: nobody_reached,
     }
 
 
@@ -71,5 +79,8 @@ class Undeliverable:
         await fallback(session, row, error, argument)
 
     async def reached(self, session: AsyncSession, row: Claimed) -> None:
-        if (row.on_undeliverable or "").partition(":")[0] == ALL_SUPERVISORS:
+        name = (row.on_undeliverable or "").partition(":")[0]
+        if name == ALL_SUPERVISORS:
             await supervisor_channel_reached(session, row)
+        if name in (ALL_SUPERVISORS, NOBODY_REACHED):
+            await copy_reached(session, row)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import onboarding
 from flows.screening import Hit
 from storage import alerts, oncall, outbox, status, users
-from storage.models import Alert, AlertHit, AlertStatus, User
+from storage.models import Alert, AlertHit, AlertStatus, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,71 @@ async def reach_supervisors_directly(
             params=params,
             urgent=True,
             combine=undelivered.combine,  # a burst of them still leaves together
+            on_undeliverable=NOBODY_REACHED,
         )
+
+
+# A supervisor's direct copy of an alert could not be delivered either: if no supervisor
+# has it, the alert reached nobody. It stays red in /status and `peerbot status`, goes to
+# every admin, and is tried again every few minutes until a supervisor gets it.
+NOBODY_REACHED = "nobody_reached"
+RETRY_UNREACHED = dt.timedelta(minutes=5)
+
+
+def unreached_key(alert_id: int) -> str:
+    return f"alert_{alert_id}_reached_nobody"
+
+
+async def direct_copy_failed(
+    session: AsyncSession, failed: outbox.Claimed, error: str, *, now: dt.datetime
+) -> None:
+    alert_id = _alert_of(failed.key)
+    if alert_id is None or await alerts.reached_a_supervisor(session, alert_id):
+        return
+    alert = await alerts.get(session, alert_id)
+    if alert is None or alert.status == AlertStatus.RESOLVED:
+        return
+    log.error("ALERT %s REACHED NOBODY (%s): offered to the admins, retried", alert_id, error[:80])
+    await status.report(
+        session,
+        unreached_key(alert_id),
+        f"alert #{alert_id} reached no supervisor (the channel and every direct copy failed): "
+        f"sent to the admins, tried again every {int(RETRY_UNREACHED.total_seconds() // 60)} min",
+    )
+    params = {k: v for k, v in failed.params.items() if k not in ("chat_id", "message_thread_id")}
+    for admin in await users.list_with_roles(session, [Role.ADMIN]):
+        await outbox.enqueue(
+            session,
+            key=f"alert:{alert_id}:nobody:admin:{admin.telegram_id}",
+            chat_id=admin.telegram_id,
+            method=failed.method,
+            params=params,
+            urgent=True,
+        )
+    round_ = int(now.timestamp() // RETRY_UNREACHED.total_seconds())
+    await outbox.enqueue(
+        session,
+        key=f"alert:{alert_id}:nobody:retry:{round_}:{failed.chat_id}",
+        chat_id=failed.chat_id,
+        method=failed.method,
+        params=params,
+        due_at=now + RETRY_UNREACHED,
+        urgent=True,
+        on_undeliverable=NOBODY_REACHED,
+    )
+
+
+async def copy_reached(session: AsyncSession, delivered: outbox.Claimed) -> None:
+    """A supervisor's copy got through: the alert is no longer one that reached nobody."""
+    alert_id = _alert_of(delivered.key)
+    if alert_id is not None:
+        await status.clear(session, unreached_key(alert_id))
+
+
+def _alert_of(key: str) -> int | None:
+    kind, _, rest = key.partition(":")
+    number = rest.split(":", 1)[0]
+    return int(number) if kind == "alert" and number.isdigit() else None
 
 
 async def supervisor_channel_reached(session: AsyncSession, delivered: outbox.Claimed) -> None:

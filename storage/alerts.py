@@ -163,6 +163,21 @@ async def cases_in_copy(session: AsyncSession, chat_id: int, message_id: int) ->
     return list(dict.fromkeys(int(key.split(":")[1]) for key in keys))
 
 
+async def reached_a_supervisor(session: AsyncSession, alert_id: int) -> bool:
+    """Whether any copy of the alert (not an admin's) was delivered: the channel's, a page,
+    a direct copy."""
+    sent = await session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.key.like(f"alert:{alert_id}:%"),
+            OutboxMessage.key.not_like(f"alert:{alert_id}:nobody:admin:%"),
+            OutboxMessage.status == outbox.SENT,
+        )
+        .limit(1)
+    )
+    return sent is not None
+
+
 async def forget_words(session: AsyncSession, alert_id: int) -> None:
     """Drop every copy of the words of a resolved case whose person erased their data: its
     hits, the examples labelled from them, the messages of its conversation with a
