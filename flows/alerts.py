@@ -127,23 +127,27 @@ async def raise_by_tap(
 ) -> Case:
     """The person tapped "I need to talk to someone now": a top-severity alert, no words
     needed. A second tap while their case is open joins it (nobody is paged again)."""
-    tap = Hit(
-        category=HELP_NOW,
-        severity=TAP_SEVERITY,
-        language=person.locale,
-        sentence="",
-        rule="tap:help_now",
-        detector=TAP,
-    )
     return await record_hits(
         session,
         person,
-        [tap],
+        [_help_now(person, "tap:help_now")],
         now=now,
         join_window=join_window,
         ack_within=ack_within,
         raised_by=TAP,
         update_id=update_id,
+    )
+
+
+def _help_now(person: User, rule: str) -> Hit:
+    """A plea without words: a tap on "I need to talk to someone now", or its equal."""
+    return Hit(
+        category=HELP_NOW,
+        severity=TAP_SEVERITY,
+        language=person.locale,
+        sentence="",
+        rule=rule,
+        detector=TAP,
     )
 
 
@@ -194,16 +198,7 @@ async def raise_from_plan(
     not say). Saying "yes" is a plea, even when the words have since left the plan: then it
     counts as a tap on "I need to talk to someone now"."""
     if not hits:
-        hits = [
-            Hit(
-                category=HELP_NOW,
-                severity=TAP_SEVERITY,
-                language=person.locale,
-                sentence="",
-                rule="plan:feels_now",
-                detector=TAP,
-            )
-        ]
+        hits = [_help_now(person, "plan:feels_now")]
     return await record_hits(
         session,
         person,
