@@ -639,12 +639,15 @@ async def _feels_now(press: Press) -> None:
     settings = press.settings
     case = await _raise_from_plan(press, section, settings, feels_it_now=True)
     await give_back(press.state, data)
-    if case.is_new:
+    # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
+    reachable = not await alert_flow.nobody_to_tell(press.session, settings.supervisor_chat_id)
+    if case.is_new or not reachable:
         for text, markup in await crisis_reply(
             press.session,
             press.user,
             press.query.from_user.language_code,
             staffed=staffed_now(settings),
+            reachable=reachable,
         ):
             await press.bot.send_message(press.user.telegram_id, text, reply_markup=markup)
         return
@@ -706,8 +709,13 @@ async def _raise_from_plan(
     return case
 
 
-def unanswered_text(*, staffed: bool) -> str:
+def unanswered_text(*, staffed: bool, reachable: bool) -> str:
     """When the question was left unanswered (the clock ran out, or /cancel)."""
+    if not reachable:
+        return _(
+            "Your crisis plan is saved. Right now nobody from the program can be told through "
+            "me, so please don't wait for us: /crisis shows the numbers to call, now."
+        )
     return (
         _(
             "Your crisis plan is saved. I didn't hear whether it's how you feel right now, so "
@@ -750,8 +758,10 @@ async def feeling_cancelled(
         await _raise_from_plan(
             Writer(user, session, state, bot), section, settings, feels_it_now=False
         )
+    reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
     await message.answer(
-        unanswered_text(staffed=staffed_now(settings)), reply_markup=crisis_keyboard()
+        unanswered_text(staffed=staffed_now(settings), reachable=reachable),
+        reply_markup=crisis_keyboard(),
     )
 
 
@@ -808,8 +818,10 @@ async def feeling_unanswered_due(session: AsyncSession, due: list[Due], tick: An
         log.warning(
             "crisis plan: no answer in time, alert %s for user %s", case.alert.id, person.id
         )
+        reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
         with i18n.use_locale(person.locale):
-            params = {"text": unanswered_text(staffed=staffed), "parse_mode": "HTML"}
+            text = unanswered_text(staffed=staffed, reachable=reachable)
+            params = {"text": text, "parse_mode": "HTML"}
         await outbox.enqueue(
             session,
             key=f"plancheck:{person.id}:{case.alert.id}",
@@ -1163,7 +1175,7 @@ async def crisis_reply(
     language_tag: str | None,
     *,
     staffed: bool,
-    reachable: bool = True,
+    reachable: bool,
 ) -> list[tuple[str, ReplyKeyboardMarkup | InlineKeyboardMarkup | None]]:
     """Messages for someone whose words suggest they may be in danger: warmth first, then
     their own plan (or the crisis lines and an offer to make one), then what happens next."""

@@ -358,14 +358,20 @@ async def _raise_worry(
         mentee.id,
         user.id,
     )
-    text = worry_confirmation(mentee, case.is_new, staffed_now(settings))
+    reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
+    text = worry_confirmation(mentee, case.is_new, staffed_now(settings), reachable=reachable)
     await bot.send_message(message.chat.id, text + ("\n\n" + resumed if resumed else ""))
 
 
-def worry_confirmation(mentee: User, is_new: bool, staffed: bool) -> str:
+def worry_confirmation(mentee: User, is_new: bool, staffed: bool, *, reachable: bool) -> str:
     """What happens next, for the mentor: who knows now, and what to do if it can't wait."""
     name = escape(mentee.known_as)
-    if is_new:
+    if not reachable:  # no channel and no supervisor: never "a supervisor knows"
+        text = _(
+            "Thank you for telling me. Right now nobody from the program can be told through "
+            "me, so please don't wait for us."
+        )
+    elif is_new:
         text = _(
             "Thank you for telling me. I've let the program's on-call supervisor know you're "
             "worried about {name}. A supervisor will look into it and may contact you or {name}."
@@ -375,7 +381,7 @@ def worry_confirmation(mentee: User, is_new: bool, staffed: bool) -> str:
             "Thank you for telling me. The supervisors already have an open case about {name}; "
             "I've added your concern to it."
         ).format(name=name)
-    if not staffed:
+    if reachable and not staffed:
         text += "\n" + _(
             "It's outside the program's staffed hours, so the supervisors' reply may take longer."
         )

@@ -442,3 +442,23 @@ async def test_a_tap_alert_teaches_the_lexicon_nothing(harness, watch, sessionma
     await sue.tap("False alarm", outcomes)
     assert (await alert_rows(sessionmaker))[0].status == AlertStatus.RESOLVED
     assert await labelled_rows(sessionmaker) == []
+
+
+async def test_with_nobody_to_tell_a_worried_mentor_is_not_told_a_supervisor_knows(
+    harness, watch, sessionmaker, settings
+) -> None:
+    """No supervisor channel and no supervisor yet: the mentor hears the truth and the
+    number to call, never "I've let the on-call supervisor know"."""
+    await program(sessionmaker)
+    async with sessionmaker() as session:
+        sue = await users.get_by_telegram_id(session, SUPERVISOR)
+        sue.role = Role.MENTEE
+        await session.commit()
+    settings.supervisor_chat_id = None
+    ben = person(harness, watch, BEN)
+    await ben.send("/mentees")
+    await ben.tap("I'm worried about Ana")
+    await ben.tap("Skip")
+    told = ben.last_text()
+    assert "nobody from the program can be told" in told and "call" in told
+    assert "supervisor know" not in told
