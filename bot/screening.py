@@ -32,7 +32,7 @@ from flows import onboarding, reach
 from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
-from flows.states import CrisisPlanning, NoteWriting, Worrying
+from flows.states import CaseNoting, CrisisPlanning, NoteWriting, Worrying
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply, crisis_reply_from_memory
 from storage import cases, users
@@ -40,8 +40,11 @@ from storage.models import Role, User, utcnow
 
 log = logging.getLogger(__name__)
 
-# Steps where a mentor writes about their mentee, whose words reach supervisors anyway.
-ABOUT_SOMEONE_ELSE = frozenset({Worrying.reason.state, NoteWriting.answering.state})
+# Steps where a mentor writes about their mentee, whose words reach supervisors anyway, or
+# a supervisor writes a note on a case ("she said she has the pills" is not their crisis).
+ABOUT_SOMEONE_ELSE = frozenset(
+    {Worrying.reason.state, NoteWriting.answering.state, CaseNoting.writing.state}
+)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

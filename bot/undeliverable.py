@@ -22,6 +22,7 @@ from flows.alerts import (
     reach_supervisors_directly,
     supervisor_channel_reached,
 )
+from handlers.alerts import REPOST, repost_escalation
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.models import utcnow
@@ -48,6 +49,10 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         # A supervisor's message to the person of an alert did not arrive: they must know.
         await tell_supervisor(session, i18n, row, supervisor)
 
+    async def repost(session: AsyncSession, row: Claimed, _: str, fallback: str) -> None:
+        # An escalation could not edit the channel's message of the case: post it anew.
+        await repost_escalation(session, row, fallback)
+
     async def nobody_reached(session: AsyncSession, row: Claimed, error: str, _: str) -> None:
         await direct_copy_failed(session, row, error, now=utcnow())
 
@@ -61,6 +66,7 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,
         NOBODY_REACHED: nobody_reached,
+        REPOST: repost,
     }
 
 

@@ -48,3 +48,10 @@ class Worrying(StatesGroup):
     # A mentor's optional reason for "I'm worried about them". The state's data: the match,
     # the message whose buttons count, and whatever the mentor was doing before (given back).
     reason = State()
+
+
+class CaseNoting(StatesGroup):
+    # A supervisor's note on a case, typed in their private chat. The state's data: the case
+    # ("alert_id"), the prompt whose Cancel counts ("prompt"), and "resolve" when the note is
+    # the one "Resolve → Other" needs before it resolves the case.
+    writing = State()

@@ -4,6 +4,7 @@ from aiogram import Router
 
 from handlers import (
     alerts,
+    cases,
     common,
     crisis,
     daily_log,
@@ -27,6 +28,7 @@ def get_routers() -> list[Router]:
         errors.router(),
         crisis.router(),  # before every flow: /crisis and the 🆘 button work in any state
         daily_log.router(),  # first: most updates are steps of a daily log
+        cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
         group.router(),
         start.router(),

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import alerts as alert_flow
+from flows import cases as cases_flow
 from flows import reach, screening
+from flows import relay as relay_flow
 from flows.languages import SUPPORTED
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
@@ -82,6 +84,13 @@ class WriteToThem(CallbackData, prefix="write"):
     alert_id: int
 
 
+class CaseAction(CallbackData, prefix="case"):
+    """A supervisor's case view and its notes (handlers/cases.py)."""
+
+    action: str  # "view" | "private" | "note"
+    alert_id: int
+
+
 class ShiftAction(CallbackData, prefix="shift"):
     action: str  # "primary" | "backup" | "end"
 
@@ -90,13 +99,10 @@ def router() -> Router:
     r = Router(name="alerts")
     r.callback_query.register(alert_pressed, AlertAction.filter())
     # Roles read fresh: whatever touches alerts follows `peerbot roles` at once.
-    staff = HasRole(Role.SUPERVISOR, Role.ADMIN, fresh=True)
     supervisor = HasRole(Role.SUPERVISOR, fresh=True)
     private = F.chat.type == "private"
-    r.message.register(list_alerts, Command("alerts"), private, staff)
     r.message.register(show_oncall, Command("oncall"), private, supervisor)
     r.callback_query.register(shift_pressed, ShiftAction.filter())
-    r.message.register(show_status, Command("status"), private, staff)
     r.message.register(report_missed, Command("missed"), private, supervisor)
     return r
 
@@ -394,10 +400,12 @@ def alert_buttons(alert: Alert) -> InlineKeyboardMarkup | None:
             button(_("I'm contacting them"), AlertAction(action="contact", alert_id=alert.id))
         )
     buttons.append(button(_("Resolve…"), AlertAction(action="resolve", alert_id=alert.id)))
+    buttons.append(button(_("📋 Case"), CaseAction(action="view", alert_id=alert.id)))
     return rows(buttons, 1)
 
 
 def outcome_buttons(alert: Alert) -> InlineKeyboardMarkup:
+    # "Other" asks for a note first: handlers/cases.py takes that press before this router.
     buttons = [
         button(str(name), AlertAction(action="outcome", alert_id=alert.id, outcome=outcome))
         for outcome, name in OUTCOME_NAMES.items()
@@ -418,7 +426,20 @@ async def announce(
         return
     stage = f"l{level}"
     paged = await alert_flow.recipients(session, level)
-    if settings.supervisor_chat_id is not None:
+    # If the channel cannot be reached, the supervisors paged below already have the
+    # alert: the fallback copies go to everyone else, so nobody gets it twice.
+    fallback = alert_flow.all_supervisors_but(paged)
+    if (
+        settings.supervisor_chat_id is not None
+        and level
+        and (
+            await _edit_channel_copies(
+                session, alert, settings, i18n, level=level, fallback=fallback
+            )
+        )
+    ):
+        pass  # the channel's message says it now; the supervisors paged below get it anew
+    elif settings.supervisor_chat_id is not None:
         if case.is_new and settings.supervisor_topics:
             await _open_topic(session, alert, settings.supervisor_chat_id)
         await _queue_alert(
@@ -430,15 +451,79 @@ async def announce(
             locale=settings.default_locale,
             key=f"alert:{alert.id}:{stage}:channel",
             level=level,
-            # If the channel cannot be reached, the supervisors paged below already have
-            # the alert: the fallback copies go to everyone else, so nobody gets it twice.
-            fallback=alert_flow.all_supervisors_but(paged),
+            fallback=fallback,
         )
     await _page(session, alert, settings, i18n, paged, stage=stage, level=level)
     if not paged and settings.supervisor_chat_id is None:
         log.error(
             "ALERT %s HAS NOBODY TO GO TO: no supervisor channel and no supervisors", alert.id
         )
+
+
+# An escalation edits the channel's message of the case (its fallback posts it anew).
+REPOST = "repost_alert"
+
+
+async def _edit_channel_copies(
+    session: AsyncSession,
+    alert: Alert,
+    settings: Settings,
+    i18n: I18n,
+    *,
+    level: int,
+    fallback: str,
+) -> bool:
+    """Say on the channel's own message(s) of the case that nobody acknowledged it in time,
+    rather than posting it again. False when the channel has no message of it yet."""
+    channel = settings.supervisor_chat_id
+    copies = sorted(
+        {where for where in await alerts.copies_of(session, alert.id) if where[0] == channel}
+    )
+    if not copies:
+        return False
+    for chat_id, message_id in copies:
+        with i18n.use_locale(settings.default_locale):
+            text, markup = await copy_view(session, alert, settings, (chat_id, message_id))
+            text = escalated_line(alert, settings, level) + "\n\n" + text
+        await outbox.enqueue(
+            session,
+            key=f"alertedit:{alert.id}:esc{level}:{chat_id}:{message_id}",
+            chat_id=chat_id,
+            method="editMessageText",
+            params=_message(text, markup) | {"message_id": message_id},
+            # Too old, deleted, refused: the escalated alert is posted anew, as before.
+            on_undeliverable=f"{REPOST}:{fallback}",
+            urgent=True,
+        )
+    return True
+
+
+def escalated_line(alert: Alert, settings: Settings, level: int) -> str:
+    return _("⏫ <b>Alert #{id} escalated</b>: nobody acknowledged it in {minutes:g} min.").format(
+        id=alert.id, minutes=settings.escalation_ack_minutes * level
+    )
+
+
+async def repost_escalation(session: AsyncSession, failed: outbox.Claimed, fallback: str) -> None:
+    """The channel's message of an escalated case could not be edited: post it anew, as
+    it reads (the same text and buttons), paging the channel as before."""
+    kind, alert_id, stage, *_rest = failed.key.split(":")
+    if kind != "alertedit" or not alert_id.isdigit():
+        return
+    alert = await alerts.get(session, int(alert_id))
+    if alert is None or alert.status != AlertStatus.OPEN:
+        return  # answered meanwhile: nothing left to escalate
+    params = {k: v for k, v in failed.params.items() if k not in ("chat_id", "message_id")}
+    log.warning("alert %s: its channel message could not be edited; posted anew", alert.id)
+    await outbox.enqueue(
+        session,
+        key=f"alert:{alert.id}:l{stage.removeprefix('esc')}:channel",
+        chat_id=failed.chat_id,
+        method="sendMessage",
+        params=params,
+        on_undeliverable=fallback or None,
+        urgent=True,
+    )
 
 
 async def _page(
@@ -695,35 +780,49 @@ async def alert_pressed(
         await query.answer(_("Someone has already acted on this alert."))
     else:
         await query.answer(_("Thank you. Everyone on the alert can see it."))
+    if changed and action == "outcome":
+        await case_closed(session, alert, user, i18n, now)
     await refresh_copies(session, alert, settings, i18n, skip=where)
     text, markup = await copy_view(session, alert, settings, where)
     with contextlib.suppress(TelegramBadRequest):  # a double tap: the message already says so
         await message.edit_text(text, reply_markup=markup)
 
 
-# ----- /alerts, /oncall, /status --------------------------------------------------------
-
-
-async def list_alerts(message: Message, session: AsyncSession) -> None:
-    open_alerts = await alerts.unresolved(session)
-    if not open_alerts:
-        await message.answer(_("No open alerts."))
+async def case_closed(
+    session: AsyncSession, alert: Alert, by: User, i18n: I18n, now: dt.datetime
+) -> None:
+    """A resolved case ends its open conversation with the person; both sides are told,
+    each in their own language (the person: how to reach help again)."""
+    talk = await cases_flow.close_conversation(session, alert, by, now)
+    if talk is None:
         return
-    now = utcnow()
-    lines = [_("<b>Open alerts</b>")]
-    for alert in open_alerts:
-        minutes = int((now - alert.opened_at).total_seconds() // 60)
-        lines.append(
-            _("#{id} · {severity} · {category} · {who} · {status} · {minutes} min ago").format(
-                id=alert.id,
-                severity=SEVERITY_NAMES.get(alert.severity, alert.severity),
-                category=CATEGORY_NAMES.get(alert.category, alert.category),
-                who=escape(alert.pseudonym or "?"),
-                status=STATUS_NAMES.get(alert.status, alert.status),
-                minutes=minutes,
-            )
+    with i18n.use_locale(talk.person.locale):
+        to_person = _(
+            "Your conversation with the supervisor has ended: they have closed your case. "
+            "If you need someone again, tap 🆘 or send /crisis at any time."
         )
-    await message.answer("\n".join(lines))
+        mentor = await relay_flow.current(session, talk.person)
+        if mentor is not None:
+            to_person += "\n" + _("What you send now goes to {name} again.").format(
+                name=escape(mentor.other.known_as)
+            )
+    with i18n.use_locale(talk.supervisor.locale):
+        to_supervisor = _(
+            "Case #{id} was resolved by {name}: your conversation with {who} has ended. "
+            "They were told how to reach help again."
+        ).format(id=alert.id, name=escape(by.known_as), who=escape(talk.person.pseudonym))
+    for person, text in ((talk.person, to_person), (talk.supervisor, to_supervisor)):
+        await outbox.enqueue(
+            session,
+            key=f"case:{talk.conversation.id}:resolved:{person.id}",
+            chat_id=person.telegram_id,
+            method="sendMessage",
+            params={"text": text, "parse_mode": "HTML"},
+            urgent=True,
+        )
+
+
+# ----- /oncall, /status (/alerts: handlers/cases.py) --------------------------------------------------------
 
 
 async def show_oncall(message: Message, session: AsyncSession) -> None:

@@ -264,6 +264,7 @@ async def test_crisis_mid_log_answers_alerts_the_channel_and_the_log_goes_on(
         "✉️ Write to them through me",
         "I'm contacting them",
         "Resolve…",
+        "📋 Case",
     ]
     await standin.wait_for("sendMessage", to_chat(PRIMARY, "Alert #1"), timeout=TIMEOUT)
     [(_id, category, severity, status, _by, _level)] = alert_rows(tmp_path / "peerbot.sqlite3")

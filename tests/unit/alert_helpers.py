@@ -39,7 +39,13 @@ from tests.fakes import BOT_USER
 SUPERVISOR_CHAT = -1001
 ONLY_SUPERVISORS = "Only supervisors can use these buttons."
 MOVED_ON = "Someone has already acted on this alert."
-BUTTONS = ["Acknowledge", "✉️ Write to them through me", "I'm contacting them", "Resolve…"]
+BUTTONS = [
+    "Acknowledge",
+    "✉️ Write to them through me",
+    "I'm contacting them",
+    "Resolve…",
+    "📋 Case",
+]
 
 _ids = itertools.count(7_000)
 

@@ -114,6 +114,7 @@ async def test_unacknowledged_alerts_escalate_to_backups_then_everyone_then_stop
                 "✉️ Write to them through me",
                 "I'm contacting them",
                 "Resolve…",
+                "📋 Case",
             ]
     [channel] = [r for r in alert_messages(rows) if r.key == f"alert:{alert_id}:l1:channel"]
     assert channel.text.startswith("⏰ <b>Still not acknowledged</b> after 5 minutes.")

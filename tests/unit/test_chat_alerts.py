@@ -739,7 +739,7 @@ async def test_im_contacting_them_stops_escalation(harness, watch, sessionmaker,
     assert (stored.acknowledged_by, stored.escalate_at) == (SUPERVISOR_2, None)
     [edit] = edits(watch, mark)
     assert "Eve is contacting them." in edit.text and "Acknowledged by Eve" in edit.text
-    assert labels_of(edit) == ["✉️ Write to them through me", "Resolve…"]
+    assert labels_of(edit) == ["✉️ Write to them through me", "Resolve…", "📋 Case"]
     await make_overdue(sessionmaker, alert.id)
     assert await escalate_due(sessionmaker, settings, harness.dispatcher["i18n"]) == 0
 
@@ -855,7 +855,7 @@ async def test_only_supervisors_take_shifts(harness, watch, sessionmaker, presse
 async def test_alerts_lists_the_open_alerts(harness, watch, sessionmaker) -> None:
     await staff(sessionmaker)
     sup = person(harness, watch, SUPERVISOR)
-    assert (await sup.send("/alerts")).text == "No open alerts."
+    assert (await sup.send("/alerts")).text.startswith("No open cases right now.")
     await mentee(sessionmaker)
     await member(sessionmaker, OTHER_MENTEE, pseudonym="Crane-7")
     first, copies = await raised(harness, watch, sessionmaker)
