@@ -394,8 +394,9 @@ async def test_an_unacknowledged_alert_reaches_the_on_call_and_backups_again(
     except AssertionError as error:
         raise process.failure(f"no re-alert (level 1) reached the backup: {error}") from None
     await standin.wait_for("sendMessage", to_chat(PRIMARY, "Alert #1", "level 1"), timeout=TIMEOUT)
+    # The group's message of the case says so (an edit: tests/e2e/test_cases_e2e.py).
     await standin.wait_for(
-        "sendMessage", to_chat(SUPERVISOR_CHAT, "Still not acknowledged"), timeout=TIMEOUT
+        "editMessageText", to_chat(SUPERVISOR_CHAT, "Alert #1 escalated"), timeout=TIMEOUT
     )
     assert again.at > first_page.at
     assert not any(to_chat(OFF_DUTY)(c) for c in standin.calls if c.at <= again.at)
