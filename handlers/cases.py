@@ -284,7 +284,7 @@ def _history_lines(
 
     def flush() -> None:
         if run:
-            lines.append(_conversation_run(run, who))
+            lines.append(f"{_when(run[0], alert)} · {_conversation_run(run, who)}")
             run.clear()
 
     for entry in entries:
@@ -296,11 +296,20 @@ def _history_lines(
         flush()
         line = _entry_line(entry, who, locale, in_private=in_private)
         if line:
-            lines.append(f"{entry.at:%H:%M} · {line}")
+            lines.append(f"{_when(entry, alert)} · {line}")
     flush()
     if not lines:
         lines.append(_("Nothing yet."))
     return lines
+
+
+def _when(entry: Entry, alert: Alert) -> str:
+    """The time (UTC, as in alerts); the date too once the case runs past its first day."""
+    return (
+        f"{entry.at:%H:%M}"
+        if entry.at.date() == alert.opened_at.date()
+        else f"{entry.at:%m-%d %H:%M}"
+    )
 
 
 def _id(person: User | None) -> int | None:
@@ -379,7 +388,7 @@ def _conversation_run(run: list[Entry], who: str) -> str:
         text = _("💬 {who} answered — messages: {count} ({times})").format(
             who=who, count=len(run), times=times
         )
-    return f"{first.at:%H:%M} · {text}"
+    return text
 
 
 def _in_parts(lines: list[str]) -> list[str]:
