@@ -163,7 +163,9 @@ async def case_pressed(
     in_private = message.chat.id == user.telegram_id
     if callback_data.action == "view":
         await query.answer()
-        await _send_view(bot, message.chat.id, session, alert, in_private=in_private)
+        # In a forum group, the view goes to the topic it was asked from.
+        thread = message.message_thread_id if message.is_topic_message else None
+        await _send_view(bot, message.chat.id, session, alert, in_private=in_private, thread=thread)
     elif callback_data.action == "private":
         if await _send_view(bot, user.telegram_id, session, alert, in_private=True):
             await query.answer(_("Sent to our private chat."))
@@ -221,7 +223,13 @@ async def _authorised(
 
 
 async def _send_view(
-    bot: Bot, chat_id: int, session: AsyncSession, alert: Alert, *, in_private: bool
+    bot: Bot,
+    chat_id: int,
+    session: AsyncSession,
+    alert: Alert,
+    *,
+    in_private: bool,
+    thread: int | None = None,
 ) -> bool:
     """The case's view, in as many messages as it takes; False if the chat refused it."""
     parts = await case_view(session, alert, in_private=in_private)
@@ -229,7 +237,9 @@ async def _send_view(
     try:
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
-            await bot.send_message(chat_id, part, reply_markup=markup if last else None)
+            await bot.send_message(
+                chat_id, part, reply_markup=markup if last else None, message_thread_id=thread
+            )
     except TelegramAPIError:
         return False
     return True

@@ -315,6 +315,11 @@ async def test_resolve_other_asks_for_a_note_then_resolves_and_ends_the_conversa
     edited = [
         r for r in await outbox_rows(sessionmaker, "alertedit:") if "Resolved by Eve" in r.text
     ]
+    await eve.tap("📋 Case")  # on the "resolved" answer, in her private chat
+    history = eve.last_text()
+    assert "✔️ Resolved by Eve: Other" in history
+    assert "📝 Note by Eve: <i>“Her GP took over; agreed with her and her sister.”</i>" in history
+    assert "🔚 Eve ended the conversation" in history
     assert edited, "every copy of the alert says it"
     # Lucía's next message is no longer passed to Dana.
     before = len([r for r in await outbox_rows(sessionmaker, "case:") if r.chat_id == DANA])
@@ -378,6 +383,10 @@ async def test_an_escalation_edits_the_channel_message_and_still_pages_directly(
         f"⏫ <b>Alert #{alert.id} escalated</b>: nobody acknowledged it in 5 min."
     )
     assert SENTENCE_ES in edit.text and "Acknowledge" in edit.labels
+    mark = len(harness.telegram.sent)
+    await person(harness, watch, EVE).tap("📋 Case", channel)
+    [view] = sent_since(harness, mark, SUPERVISOR_CHAT)
+    assert "⏫ Nobody acknowledged in time: escalated (level 1)" in view.text
 
     # The message is gone (deleted, too old): the escalated alert is posted anew.
     claimed = outbox.Claimed(
