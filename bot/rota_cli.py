@@ -127,11 +127,11 @@ async def _hand_over_now(
     """The shift under way (if any) takes over now, and the bot's tick is set for the next
     event. Between shifts, whoever is on call stays until the next boundary."""
     from bot.i18n import create_i18n
-    from handlers.oncall import schedule_next, tell_hand_over
+    from handlers.oncall import remind, schedule_next, tell_hand_over
 
     said = []
+    i18n = create_i18n(settings.default_locale)
     if rota_flow.covering(rota, now) is not None:
-        i18n = create_i18n(settings.default_locale)
         with i18n.context():
             change = await rota_flow.hand_over(session, rota, now)
             await tell_hand_over(session, i18n, rota, change, now)
@@ -142,6 +142,11 @@ async def _hand_over_now(
             "No shift of the rota is under way now; on call until the next one starts: "
             + await _who(session, primary)
         )
+    # A shift starting sooner than the reminder's lead gets its reminder now.
+    for shift in rota_flow.shifts_around(rota, now, 1):
+        if now < shift.start <= now + rota_flow.REMIND_BEFORE:
+            with i18n.context():
+                await remind(session, i18n, rota, shift, now)
     await schedule_next(session, rota, now)
     return said
 
