@@ -377,9 +377,7 @@ class RotaShift(Base):
     starts: Mapped[dt.time] = mapped_column(Time)
     ends: Mapped[dt.time] = mapped_column(Time)
     timezone: Mapped[str] = mapped_column(String(64))
-    primary_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    primary_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     backup_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -13,16 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows import rota as rota_flow
 from storage import schedules, users
 from storage.models import OutboxMessage, Role, RotaShift, utcnow
-from tests.unit.test_cli_safety import (  # noqa: F401 (the fixture)
+from tests.unit import test_cli_safety
+from tests.unit.test_cli_safety import (
     MENTEE,
     SUPERVISOR,
     SUPERVISOR_2,
-    database,
     open_shifts,
     run,
     seed,
     supervisors,
 )
+
+database = test_cli_safety.database  # the operator's environment (a fixture)
 
 
 def rota_file(tmp_path: Path, text: str) -> str:
