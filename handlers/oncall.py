@@ -181,7 +181,7 @@ async def shift_pressed(
     if action == "end":
         await oncall.end(session, user)
         said = _("Your shift has ended.")
-    elif action == "backup" or action == "to_backup":
+    elif action in ("backup", "to_backup"):
         await oncall.take(session, user, oncall.BACKUP)
         said = _("You are a backup now.")
     else:
@@ -325,14 +325,12 @@ async def tell_hand_over(
     for person, kind in change.started:
         with i18n.use_locale(person.locale):
             until = when_for(person, change.shift.end, rota.zone) if change.shift else "?"
-            text = "\n".join(
-                [
-                    _("🟢 You are on call now, until {time}. Alerts come to you here first.")
-                    if kind == oncall.PRIMARY
-                    else _("🟢 You are the backup on call now, until {time}."),
-                    _("Open cases now: {count} (/alerts).").format(count=open_cases),
-                ]
+            began = (
+                _("🟢 You are on call now, until {time}. Alerts come to you here first.")
+                if kind == oncall.PRIMARY
+                else _("🟢 You are the backup on call now, until {time}.")
             ).format(time=until)
+            text = began + "\n" + _("Open cases now: {count} (/alerts).").format(count=open_cases)
         await _send(session, f"rota:start:{person.id}:{stamp}", person, text)
     for person in change.ended:
         with i18n.use_locale(person.locale):
