@@ -291,3 +291,16 @@ async def test_a_boundary_passes_over_someone_no_longer_a_supervisor(
         await session.commit()
     await run_due(sessionmaker, settings, create_i18n("en"), now=madrid(7, 8, 0, 5))
     assert await shifts(sessionmaker) == [(SUPERVISOR_2, "backup")]
+
+
+async def test_a_bot_that_was_down_applies_the_last_boundary_and_skips_stale_reminders(
+    harness, watch, sessionmaker, settings
+) -> None:
+    await staff(sessionmaker)
+    rota = "tz Europe/Madrid\nMon 08:00 12:00 900\nMon 12:00 16:00 901\nMon 16:00 20:00 902\n"
+    await set_rota(sessionmaker, rota, madrid(7, 7, 0))
+    # Down from 07:00 to 13:30: Eve's shift is under way; nobody hears of Dana's morning.
+    await run_due(sessionmaker, settings, create_i18n("en"), now=madrid(7, 13, 30))
+    assert await shifts(sessionmaker) == [(SUPERVISOR_2, "primary")]
+    sent = [(r.chat_id, r.key.split(":")[1]) for r in await outbox_rows(sessionmaker)]
+    assert sent == [(SUPERVISOR_2, "start")], "no reminder for a shift already begun"
