@@ -48,7 +48,7 @@ Handler = Callable[[AsyncSession, list[Due], Tick], Awaitable[None]]
 
 def due_handlers() -> dict[str, Handler]:
     """Every kind of scheduled thing, and who handles it."""
-    from handlers import crisis, matching, reminders  # they import Tick: import when asked
+    from handlers import crisis, matching, oncall, reminders  # they import Tick: when asked
 
     return {
         "plan_check": crisis.feeling_unanswered_due,
@@ -56,6 +56,7 @@ def due_handlers() -> dict[str, Handler]:
         "silence": reminders.silence_due,
         "digest": reminders.digest_due,
         "match_checkin": matching.ask_how_match_feels,
+        "rota": oncall.rota_due,
     }
 
 

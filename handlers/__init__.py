@@ -14,6 +14,7 @@ from handlers import (
     intake,
     matching,
     notes,
+    oncall,
     reach,
     relay,
     reminders,
@@ -30,6 +31,7 @@ def get_routers() -> list[Router]:
         daily_log.router(),  # first: most updates are steps of a daily log
         cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
+        oncall.router(),  # /oncall and its buttons
         group.router(),
         start.router(),
         intake.router(),

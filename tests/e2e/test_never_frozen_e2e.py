@@ -172,8 +172,9 @@ async def test_a_wall_clock_stepped_back_an_hour_does_not_stop_escalation(
     step.write_text("0")  # …and a moment later it is right again
 
     try:
+        # The group's message of the case is edited to say so (tests/e2e/test_cases_e2e.py).
         again = await standin.wait_for(
-            "sendMessage", to_chat(SUPERVISOR_CHAT, "Still not acknowledged"), timeout=TIMEOUT
+            "editMessageText", to_chat(SUPERVISOR_CHAT, "Alert #1 escalated"), timeout=TIMEOUT
         )
     except AssertionError as error:
         raise process.failure(f"escalation stopped after the clock step: {error}") from None
