@@ -16,19 +16,15 @@ import zoneinfo
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import nudges
-from flows import reminders as flow
 from flows.onboarding import CONSENT_VERSION
 from storage import crypto, daily_logs, schedules, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
 from storage.models import Match, Role, utcnow
-from tests.conftest import empty_database
-from tests.e2e.botproc import BotProcess
-from tests.e2e.conftest import ENCRYPTION_KEY, READY_TIMEOUT, StartBot, bot_env
+from tests.e2e.conftest import ENCRYPTION_KEY, StartBot
 from tests.e2e.standin import Call, TelegramStandIn
 from tests.e2e.test_daily_log_e2e import reply_containing, reply_with_button
 from tests.unit.chat_helpers import SAMPLE_ANSWERS
