@@ -19,24 +19,26 @@ import datetime as dt
 import gzip
 import json
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
 from flows.disguises import undisguise
-from flows.screening import without_idioms
+from flows.screening import lexicon_hits, without_idioms
 from flows.screening_corpus import Example
-from flows.screening_model import BLOCKS, FORMAT, pack_floats, words
+from flows.screening_model import BLOCKS, FORMAT, MIN_WORDS, pack_floats, words
 
 __all__ = ["TrainingUnavailable", "fit", "fit_alert_model", "write_model"]
 
 C = 16.0  # inverse regularisation; chosen by cross-validation by author (docs/screening.md)
 CATEGORY_C = 4.0
 MIN_DF = 2  # a feature seen in one message only teaches that message
-# The model alone, per language, on cross-validated training data. The issue allows 8 %
-# for the whole decision; the lexicons add their own and unseen wording adds more. 0.07
-# was tried first: on the held-out split German reached 0.082 with the lexicon, over
-# the retrain gate, so the held-out split was consulted for this one number.
+# The whole decision (lexicons, then the model), per language, on cross-validated
+# training data: at most this share of calm messages alert. The issue allows 8 %; unseen
+# wording adds more. 0.07 (then for the model alone) was tried first: on the held-out
+# split German reached 0.082 with the lexicon, over the retrain gate, so the held-out
+# split was consulted for this one number (docs/screening.md says when it was again).
 TARGET_FPR = 0.06
 FOLDS = 5
 SEED = 20261205
@@ -101,7 +103,7 @@ def fit(
     folds = _folds(examples)
     p_alert = sk.cross_val_predict(_alert_model(c), x, alert, cv=folds, method="predict_proba")
     p_alert = p_alert[:, 1]
-    thresholds = _thresholds(examples, p_alert, target_fpr)
+    thresholds = _thresholds(examples, p_alert, target_fpr, tokens)
 
     coef = model.coef_[0]
     blocks, start = {}, 0
@@ -123,6 +125,7 @@ def fit(
         target_fpr=target_fpr,
         folds="by author" if isinstance(folds, sk.PredefinedSplit) else "random",
         cv_recall=_cv_recall(examples, p_alert, thresholds),
+        cv_decision=_cv_decision(examples, p_alert, thresholds, tokens),
     )
     return {
         "format": FORMAT,
@@ -190,21 +193,37 @@ def _category_model(
     }
 
 
-def _thresholds(examples: Sequence[Example], p_alert, target_fpr: float) -> dict[str, float]:
-    """Per language, the lowest threshold whose out-of-fold false alerts stay within target."""
-    calm: dict[str, list[float]] = {}
-    for e, p in zip(examples, p_alert, strict=True):
-        calm.setdefault(e.lang, [])
-        if not e.alert:
-            calm[e.lang].append(float(p))
+def _thresholds(
+    examples: Sequence[Example], p_alert, target_fpr: float, tokens: list[list[str]]
+) -> dict[str, float]:
+    """Per language, the lowest threshold at which the bot's whole decision (the lexicons,
+    then the model) keeps its out-of-fold false alerts within ``target_fpr``.
+
+    A calm message a lexicon already alerts on is a false alert whatever the threshold, so
+    it uses up part of the allowance; one too short for the model (``MIN_WORDS``) can never
+    be the model's false alert."""
+    calm: dict[str, list] = defaultdict(lambda: [0, 0, []])  # messages, lexicon alerts, p
+    for e, p, t in zip(examples, p_alert, tokens, strict=True):
+        g = calm[e.lang]  # every language gets a threshold, calm examples or not
+        if e.alert:
+            continue
+        g[0] += 1
+        if _lexicon_alerts(e):
+            g[1] += 1
+        elif len(t) >= MIN_WORDS:
+            g[2].append(float(p))
     thresholds = {}
-    for lang, scores in calm.items():
-        scores.sort(reverse=True)
-        allowed = math.floor(target_fpr * len(scores))
+    for lang, (n, lexicon_false, scores) in sorted(calm.items()):
+        ordered = sorted(scores, reverse=True)
+        allowed = max(0, math.floor(target_fpr * n) - lexicon_false)
         # Alerting on p >= t: the first calm score past the allowance must fall below t.
-        edge = scores[allowed] + 1e-6 if allowed < len(scores) else 0.0
+        edge = ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.0
         thresholds[lang] = min(max(edge, 0.05), 0.95)  # never on a faint resemblance alone
     return thresholds
+
+
+def _lexicon_alerts(e: Example) -> bool:
+    return bool(lexicon_hits(undisguise(e.text), e.lang))
 
 
 def _cv_recall(examples: Sequence[Example], p_alert, thresholds: dict[str, float]):
@@ -213,6 +232,26 @@ def _cv_recall(examples: Sequence[Example], p_alert, thresholds: dict[str, float
         if e.alert:
             caught.setdefault(e.lang, []).append(int(p >= thresholds[e.lang]))
     return {lang: round(sum(v) / len(v), 3) for lang, v in sorted(caught.items())}
+
+
+def _cv_decision(
+    examples: Sequence[Example], p_alert, thresholds: dict[str, float], tokens: list[list[str]]
+) -> dict[str, dict[str, float]]:
+    """The whole decision's out-of-fold recall and false alerts per language."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for e, p, t in zip(examples, p_alert, tokens, strict=True):
+        hit = _lexicon_alerts(e) or (len(t) >= MIN_WORDS and p >= thresholds[e.lang])
+        row = tally[e.lang]
+        if e.alert:
+            row[0] += hit
+            row[1] += 1
+        else:
+            row[2] += hit
+            row[3] += 1
+    return {
+        lang: {"recall": round(a / max(b, 1), 3), "fpr": round(c / max(d, 1), 3)}
+        for lang, (a, b, c, d) in sorted(tally.items())
+    }
 
 
 def write_model(data: dict, path: Path) -> None:
