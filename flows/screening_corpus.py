@@ -70,6 +70,9 @@ class Example:
     text: str
     alert: bool
     kind: str | None = None
+    # The file it came from ("train-c"): each train file has its own author, so training
+    # can hold out one author at a time when it sets its thresholds. Not part of equality.
+    source: str | None = field(default=None, compare=False)
 
     @property
     def category(self) -> str | None:
@@ -86,11 +89,11 @@ def read_jsonl(path: Path, lines: Iterable[str] | None = None) -> list[Example]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
-        examples.append(_example(line, f"{path}, line {number}"))
+        examples.append(_example(line, f"{path}, line {number}", path.stem))
     return examples
 
 
-def _example(line: str, where: str) -> Example:
+def _example(line: str, where: str, source: str | None = None) -> Example:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -106,7 +109,7 @@ def _example(line: str, where: str) -> Example:
         raise CorpusError(f'{where}: "alert" must be true or false')
     if kind is not None and not isinstance(kind, str):
         raise CorpusError(f'{where}: "kind" must be a string when given')
-    return Example(lang=lang.lower(), text=text, alert=alert, kind=kind or None)
+    return Example(lang=lang.lower(), text=text, alert=alert, kind=kind or None, source=source)
 
 
 def corpus(split: str, languages: Iterable[str] | None = None) -> list[Example]:

@@ -22,6 +22,7 @@ weighs it (``1 + ln(count)`` times the piece's idf, then scaled to unit length).
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
 import itertools
@@ -29,6 +30,7 @@ import json
 import logging
 import math
 import re
+import sys
 import unicodedata
 import zlib
 from array import array
@@ -47,6 +49,7 @@ __all__ = [
     "Verdict",
     "char_grams",
     "load_model",
+    "pack_floats",
     "word_grams",
     "words",
 ]
@@ -54,7 +57,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "locales" / "screening_model.json.gz"
-FORMAT = 2
+# 3: each block is its features in row order and two base64 float32 arrays (idf, weight);
+# the category weights are one row per word feature. 2 (a [idf, weight] pair per feature)
+# cost twice the memory to load and more time.
+FORMAT = 3
 # Fewer words than this (after the idioms are blanked) and the model abstains: scaled to
 # unit length, one or two words weigh as much as a paragraph, and "im ~~~~" (what is left
 # of "I'm dead tired") is no evidence of anything. Short crises are the lexicon's.
@@ -144,7 +150,7 @@ class Model:
     thresholds: dict[str, float]  # per language: alert when the probability reaches this
     categories: tuple[str, ...]
     category_bias: tuple[float, ...]
-    category_weights: dict[str, tuple[float, ...]]  # word feature -> one weight per category
+    category_weights: array  # float32, a row of one weight per category for each word feature
     about: dict  # how and on what it was trained, its held-out figures
 
     def threshold(self, language: str) -> float:
@@ -177,9 +183,12 @@ class Model:
 
     def _category(self, features: list[str]) -> str:
         scores = list(self.category_bias)
+        k, index, weights = len(scores), self.blocks["word"].index, self.category_weights
         for f in set(features):
-            for c, w in enumerate(self.category_weights.get(f, ())):
-                scores[c] += w
+            row = index.get(f)
+            if row is not None:
+                for c in range(k):
+                    scores[c] += weights[row * k + c]
         return self.categories[max(range(len(scores)), key=scores.__getitem__)]
 
 
@@ -225,25 +234,41 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         raise ModelError(f"the screening model {path} is malformed: {exc!r}") from exc
 
 
+def floats(text: str) -> array:
+    """A base64 string of little-endian float32 values, as ``pack_floats`` writes it."""
+    values = array("f", base64.b64decode(text.encode("ascii"), validate=True))
+    if sys.byteorder != "little":  # pragma: no cover - every machine the bot runs on
+        values.byteswap()
+    return values
+
+
+def pack_floats(values) -> str:
+    """Little-endian float32 values as base64 (compact, exact, and cheap to load)."""
+    packed = array("f", (float(v) for v in values))
+    if sys.byteorder != "little":  # pragma: no cover
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
 def _from_dict(data: dict) -> Model:
     if data.get("format") != FORMAT:
         raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
     blocks = {}
     for name in BLOCKS:
-        index: dict[str, int] = {}
-        idf, weight = array("f"), array("f")
-        for row, (feature, (f_idf, f_weight)) in enumerate(data["blocks"][name].items()):
-            index[feature] = row
-            idf.append(f_idf)
-            weight.append(f_weight)
+        raw = data["blocks"][name]
+        features = raw["features"]
+        index = {feature: row for row, feature in enumerate(features)}
+        idf, weight = floats(raw["idf"]), floats(raw["weight"])
+        if not len(index) == len(features) == len(idf) == len(weight):
+            raise ValueError(f"block {name}: features, idf and weights differ in number")
         blocks[name] = _Block(index, idf, weight)
     categories = tuple(data["category"]["classes"])
     category_bias = tuple(float(b) for b in data["category"]["bias"])
-    category_weights = {f: tuple(w) for f, w in data["category"]["weights"].items()}
+    category_weights = floats(data["category"]["weights"])
     if not categories or len(category_bias) != len(categories):
         raise ValueError("the category model has no classes, or a bias per class is missing")
-    if any(len(w) != len(categories) for w in category_weights.values()):
-        raise ValueError("a category weight row has the wrong length")
+    if len(category_weights) != len(blocks["word"].index) * len(categories):
+        raise ValueError("the category weights are not one row per word feature")
     thresholds = {str(k): float(v) for k, v in data["thresholds"].items()}
     if not thresholds or not all(0 < t < 1 for t in thresholds.values()):
         raise ValueError(f"thresholds {thresholds} missing or out of range")

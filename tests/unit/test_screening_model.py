@@ -12,8 +12,8 @@ import pytest
 from flows import screening
 from flows.disguises import undisguise
 from flows.screening_corpus import Example
-from flows.screening_model import ModelError, load_model
-from flows.screening_training import fit, fit_alert_model, write_model
+from flows.screening_model import ModelError, floats, load_model, pack_floats, words
+from flows.screening_training import _folds, _thresholds, fit, fit_alert_model, write_model
 
 CRISES = [
     "i have been saving my pills for weeks and nobody knows",
@@ -164,3 +164,50 @@ def test_the_shipped_model_catches_wording_no_lexicon_entry_holds(
     assert hit.detector == "model" and hit.rule == "model"
     assert hit.severity == screening.MODEL_SEVERITY and hit.category in screening.CATEGORIES
     assert hit.why.startswith("model 0.") and hit.sentence == text
+
+
+def test_the_model_file_keeps_every_weight_exactly_and_refuses_arrays_that_disagree(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "model.json.gz"
+    data = fit(_examples())
+    write_model(data, path)
+    model = load_model(path)
+    word = data["blocks"]["word"]
+    assert list(model.blocks["word"].index) == word["features"]
+    assert list(model.blocks["word"].weight) == list(floats(word["weight"]))
+    assert floats(pack_floats([0.25, -1.5, 3.0])).tolist() == [0.25, -1.5, 3.0]
+
+    word["idf"] = pack_floats([1.0])  # one idf for many features
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    with pytest.raises(ModelError, match="malformed"):
+        load_model(path)
+
+
+def test_thresholds_are_set_holding_out_one_author_at_a_time() -> None:
+    examples = [
+        Example(e.lang, e.text, e.alert, e.kind, source=f"train-{'ab'[i % 2]}")
+        for i, e in enumerate(_examples())
+    ] + [Example("en", "walked to the shop and back today", False, source="train-lexicon")]
+    folds = _folds(examples)
+    tests = [set(test) for _, test in folds.split()]
+    assert len(tests) == 2  # one fold per author; train-lexicon is no author's fold
+    for test in tests:
+        assert len({examples[i].source for i in test if examples[i].source != "train-lexicon"}) == 1
+    without_authors = _folds([Example(e.lang, e.text, e.alert) for e in examples])
+    assert without_authors.get_n_splits() == 5  # random folds, as before
+
+
+def test_a_calm_message_the_lexicon_already_alerts_on_uses_up_the_allowance() -> None:
+    # Twenty calm English messages scored 0.00 … 0.95 out of fold; 10 % may alert, so two.
+    walks = [Example("en", f"walked the dog again today number {i}", False) for i in range(20)]
+    scores = [i / 20 for i in range(20)]
+    alone = _thresholds(walks, scores, 0.10, [words(e.text) for e in walks])["en"]
+    assert 0.85 < alone < 0.9  # the model's two highest (0.90, 0.95) alert
+    # The lowest-scored one is a message the lexicon alerts on whatever the model says:
+    # it is one of the two, so only the model's highest may alert now.
+    walks[0] = Example("en", "i want to kill myself", False)
+    assert screening.lexicon_hits(walks[0].text, "en")
+    counted = _thresholds(walks, scores, 0.10, [words(e.text) for e in walks])["en"]
+    assert 0.9 < counted < 0.95
