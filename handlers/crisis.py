@@ -56,7 +56,6 @@ from handlers.keyboards import (
     ConsentChoice,
     HelpNow,
     LogAnswer,
-    NoteAction,
     ZoneChoice,
     button,
     retire_buttons,
@@ -141,7 +140,7 @@ PROMPTS = {
 }
 
 # The callbacks of flows whose state is put aside while a part of the plan is written.
-PAUSED_FLOW_BUTTONS = (LogAnswer, NoteAction, CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
+PAUSED_FLOW_BUTTONS = (LogAnswer, CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
 _PAUSED_PREFIXES = frozenset(button.__prefix__ for button in PAUSED_FLOW_BUTTONS)
 
 
