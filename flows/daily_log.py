@@ -96,8 +96,12 @@ def parse_hours(text: str) -> float:
     return round(hours * 2) / 2  # half hours are precise enough
 
 
-def _whole(value: str) -> int:
+def _whole(value: str, options: Any = None) -> int:
     return int(value)
+
+
+def _hours(text: str, options: Any = None) -> float:
+    return parse_hours(text)
 
 
 def _sleep_label(value: str) -> str:
@@ -165,7 +169,7 @@ LOG = q.Questionnaire(
             __("About how many hours did you sleep last night? Tap, or type a number such as 6.5."),
             choices=tuple(f"{h:g}" for h in SLEEP_HOUR_CHOICES),
             labels=_sleep_label,
-            parse=parse_hours,
+            parse=_hours,
             widths=(7,),
             hint=__("Please tap a button, or type the hours as a number such as 6.5."),
         ),

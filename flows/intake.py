@@ -135,7 +135,15 @@ INTAKE = q.Questionnaire(
         _item(
             Step.LANGUAGES, Kind.SEVERAL, SUPPORTED, lambda code: NATIVE_NAMES.get(code, code), 3
         ),
-        _item(Step.CAPACITY, Kind.ONE, CAPACITIES, None, 5, parse=int, when=_for_mentors),
+        _item(
+            Step.CAPACITY,
+            Kind.ONE,
+            CAPACITIES,
+            None,
+            5,
+            parse=lambda value, _: int(value),
+            when=_for_mentors,
+        ),
         _item(Step.SHARES, Kind.SEVERAL, SHARES, SHARE_NAMES, when=_for_mentees),
         _item(Step.PREFERENCES, Kind.TEXT, (), None, limit=PREFERENCES_LIMIT),
     ),

@@ -33,6 +33,7 @@ class Kind(enum.StrEnum):
     SCALE = "scale"  # a whole number from low to high: a tap or typed
     NUMBER = "number"  # a number: a tap on a common value, or typed (``parse`` validates)
     TIME = "time"  # a time of day, HH:MM: typed (or a tap on ``choices``)
+    DATE = "date"  # a day: a tap on ``choices`` ("today") or typed (``parse`` reads both)
     TEXT = "text"  # free text up to ``limit`` characters, typed
 
 
@@ -50,10 +51,12 @@ class Step:
     high: int = 10
     low_label: LazyProxy | None = None
     high_label: LazyProxy | None = None
-    # A button's or a typed NUMBER's or TIME's value from its text, or raise InvalidAnswer.
-    parse: Callable[[str], Any] | None = None
+    # A button's value (or a typed NUMBER's, TIME's or DATE's) from its text and the
+    # context, or raise InvalidAnswer.
+    parse: Callable[[str, Any], Any] | None = None
     limit: int | Callable[[Any], int] = 0  # a TEXT's length limit
     when: Callable[[Mapping[str, Any], Any], bool] | None = None  # shown only when true
+    counts_as: str | None = None  # a follow-up: the counter shows that step's number
     skip: bool = False  # "Skip ▸" keeps what the step holds (or records none)
     widths: tuple[int, ...] = (1,)  # buttons per row, the last repeating
     hint: LazyProxy | None = None  # said after a typed answer that does not answer
@@ -136,7 +139,8 @@ class Questionnaire:
 
     def counter(self, name: str, answers: Mapping[str, Any], context: Any) -> tuple[int, int]:
         """The step's number among those shown, and how many are shown."""
-        shown = [s.name for s in self.shown(answers, context)]
+        shown = [s.name for s in self.shown(answers, context) if s.counts_as is None]
+        name = self.step(name).counts_as or name
         return (shown.index(name) + 1 if name in shown else 1), len(shown)
 
     def _index(self, name: str) -> int:
@@ -187,8 +191,8 @@ class Questionnaire:
             answers[name] = text or None
         elif step.kind is Kind.SCALE:
             answers[name] = scale_value(text, step.low, step.high)
-        elif step.kind in (Kind.NUMBER, Kind.TIME) and step.parse is not None:
-            answers[name] = step.parse(text)
+        elif step.kind in (Kind.NUMBER, Kind.TIME, Kind.DATE) and step.parse is not None:
+            answers[name] = step.parse(text, context)
         else:
             raise InvalidAnswer(text)
         return Progress(answers, self.next(name, answers, context))
@@ -223,7 +227,7 @@ class Questionnaire:
             raise InvalidAnswer(value)
         if step.kind is Kind.SCALE:
             return scale_value(value, step.low, step.high)
-        return step.parse(value) if step.parse is not None else value
+        return step.parse(value, context) if step.parse is not None else value
 
 
 def scale_value(text: str, low: int = 0, high: int = 10) -> int:
@@ -232,16 +236,16 @@ def scale_value(text: str, low: int = 0, high: int = 10) -> int:
     return int(text)
 
 
-def whole_number(low: int, high: int) -> Callable[[str], int]:
+def whole_number(low: int, high: int) -> Callable[[str, Any], int]:
     """A NUMBER step's ``parse`` for a whole number within bounds."""
 
-    def parse(text: str) -> int:
+    def parse(text: str, context: Any = None) -> int:
         return scale_value(text.strip(), low, high)
 
     return parse
 
 
-def time_of_day(text: str) -> str:
+def time_of_day(text: str, context: Any = None) -> str:
     """A TIME step's ``parse``: "8:05", "08.05", "0805" → "08:05"."""
     digits = text.strip().replace(".", ":").replace("h", ":")
     hours, _, minutes = digits.partition(":") if ":" in digits else (digits[:-2], "", digits[-2:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.settings import Settings
 from flows import daily_log, timezones
 from flows.daily_log import Options, Step
 from flows.questionnaire import Progress
-from handlers import reminders, render
+from handlers import render
 from handlers.alerts import HELP_NOW_LABEL
 from handlers.filters import HasRole
 from handlers.keyboards import HelpNow, LogAnswer, button
@@ -34,7 +35,9 @@ class DailyLog(Conversation):
     """The log on the questionnaire engine, with two rules of its own: "Same as yesterday"
     on its first question, and someone to talk to offered right after the lowest moods."""
 
-    def context(self, user: User | None, settings: Settings) -> Options:
+    async def context(
+        self, user: User | None, settings: Settings, session: AsyncSession | None = None
+    ) -> Options:
         return _options(settings.log_symptoms, settings.note_max_length)
 
     def extras(self, draft: dict[str, Any], step: str) -> tuple[str, ...]:
@@ -63,7 +66,9 @@ class DailyLog(Conversation):
             markup.append([button(str(HELP_NOW_LABEL), HelpNow())])
         return text
 
-    def special(self, step: str, value: str, draft: dict[str, Any]) -> Progress | None:
+    async def special(
+        self, step: str, value: str, draft: dict[str, Any], user: User, session: AsyncSession
+    ) -> Progress | None:
         if step == Step.INTENSITY and value == DITTO:
             if not draft.get("ditto"):
                 raise daily_log.InvalidAnswer(value)
@@ -84,7 +89,8 @@ class DailyLog(Conversation):
     ) -> None:
         day = dt.date.fromisoformat(draft["date"])
         await daily_logs.save(session, user.id, day, draft["answers"])
-        await reminders.after_log(session, user, day, draft["answers"], settings)  # nudges
+        for after in AFTER_SAVE:  # what else a saved log sets going (nudges, ...)
+            await after(session, user, day, draft["answers"], settings)
         await state.clear()
         text = (
             _("✓ Saved. Thank you for checking in.")
@@ -104,6 +110,12 @@ class DailyLog(Conversation):
 
 
 LOG = DailyLog(daily_log.LOG, LogAnswer)
+
+# What else a saved log sets going, in the log's transaction: each feature adds itself here
+# (handlers/reminders.py: the mentee's silence starts again, a shared hard day is told).
+AFTER_SAVE: list[
+    Callable[[AsyncSession, User, dt.date, Mapping[str, Any], Settings], Awaitable[None]]
+] = []
 
 
 @lru_cache(maxsize=8)
@@ -125,7 +137,7 @@ def router() -> Router:
 async def start_log(
     message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
 ) -> None:
-    context = LOG.context(user, settings)
+    context = await LOG.context(user, settings)
     if await LOG.resume(message, state, context):
         return
     today = timezones.today(user.timezone)
@@ -152,7 +164,8 @@ async def ask_again_after_help(message: Message, state: FSMContext, settings: Se
     """After "I need to talk to someone now" from the log: the same question, below the
     answer, without the offer (it was taken); the log goes on from there."""
     draft = await state.get_data()
-    await LOG.ask(message, state, {**draft, "help_asked": True}, LOG.context(None, settings))
+    context = await LOG.context(None, settings)
+    await LOG.ask(message, state, {**draft, "help_asked": True}, context)
 
 
 async def show_today(message: Message, user: User, session: AsyncSession) -> None:

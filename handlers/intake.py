@@ -45,7 +45,9 @@ class IntakeAnswer(CallbackData, prefix="intake"):
 class IntakeConversation(Conversation):
     """The intake on the questionnaire engine; complete, it stores the profile."""
 
-    def context(self, user: User | None, settings: Settings) -> Options:
+    async def context(
+        self, user: User | None, settings: Settings, session: AsyncSession | None = None
+    ) -> Options:
         return _options(user.role if user is not None else "", tuple(settings.log_symptoms))
 
     async def finish(
@@ -92,7 +94,7 @@ def router() -> Router:
 async def start_intake(
     message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
 ) -> None:
-    context = INTAKE.context(user, settings)
+    context = await INTAKE.context(user, settings)
     if await INTAKE.resume(message, state, context):
         return
     profile = await profiles.get(session, user.id)

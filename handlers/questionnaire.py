@@ -52,19 +52,45 @@ TOO_LONG = __(
 )
 
 
+REGISTRY: dict[str, Conversation] = {}  # every questionnaire in chat, by name: each adds itself
+
+
+class Refused(Exception):
+    """A tap a questionnaire's own rule turns down, saying why (a toast)."""
+
+
 class Conversation:
     """A declared questionnaire in chat. A questionnaire with rules of its own (an extra
     button, what happens when it is complete) subclasses this and overrides the hooks."""
 
+    resumed = __("Let's pick up where you left off.")  # said when /command finds it under way
+
     def __init__(self, flow: Questionnaire, answer: type[CallbackData]) -> None:
         self.flow = flow
         self.answer = answer  # callback data with ``step`` and ``value``
+        REGISTRY[flow.name] = self
 
     # --- hooks --------------------------------------------------------------------------
 
-    def context(self, user: User | None, settings: Settings) -> Hashable:
+    async def context(
+        self, user: User | None, settings: Settings, session: AsyncSession | None = None
+    ) -> Hashable:
         """What the steps depend on (hashable: questions are rendered once per context)."""
         return None
+
+    def label(self, step: Step, value: str, context: Hashable) -> str:
+        """A choice's label (the declaration's, unless the context names it)."""
+        return step.label(value)
+
+    def hint(self, step: Step, error: InvalidAnswer) -> str:
+        """Said after a typed answer that does not answer."""
+        if step.hint is not None:
+            return str(step.hint)
+        if step.kind is Kind.SCALE:
+            return _("Please tap a button, or type a whole number from 0 to 10.")
+        if step.skip:
+            return _("Please tap one of the buttons, or Skip.")
+        return _("Please tap one of the buttons.")
 
     def extras(self, draft: dict[str, Any], step: str) -> tuple[Hashable, ...]:
         """Marks for ``decorate``: what this question shows beyond its declaration."""
@@ -76,8 +102,11 @@ class Conversation:
         """Add to a question's text and rows for its ``extras`` (rendered once, cached)."""
         return text
 
-    def special(self, step: str, value: str, draft: dict[str, Any]) -> Progress | None:
-        """A tap the declaration does not know (a shortcut of this questionnaire's own)."""
+    async def special(
+        self, step: str, value: str, draft: dict[str, Any], user: User, session: AsyncSession
+    ) -> Progress | None:
+        """A tap the declaration does not know (a shortcut of this questionnaire's own, or a
+        choice checked against our records); ``Refused`` or ``InvalidAnswer`` turn it down."""
         return None
 
     async def finish(
@@ -120,7 +149,7 @@ class Conversation:
         draft = await state.get_data()
         if not draft.get("step"):
             return False
-        await message.answer(_("Let's pick up where you left off."))
+        await message.answer(str(self.resumed))
         await self.ask(message, state, draft, context)
         return True
 
@@ -145,7 +174,7 @@ class Conversation:
         settings: Settings,
     ) -> None:
         draft = await state.get_data()
-        context = self.context(user, settings)
+        context = await self.context(user, settings, session)
         name, value = callback_data.step, callback_data.value  # type: ignore[attr-defined]
         if not is_current_prompt(query, draft, name):
             if self._shows_a_step_taken(query, draft, name, value, context):
@@ -161,11 +190,13 @@ class Conversation:
                     raise InvalidAnswer(value)
                 progress = self.flow.trim(name, draft["kept"], draft["answers"], context)
             else:
-                progress = self.special(name, value, draft) or self.flow.tap(
-                    name, value, draft["answers"], context
-                )
+                progress = await self.special(name, value, draft, user, session)
+                progress = progress or self.flow.tap(name, value, draft["answers"], context)
         except InvalidAnswer:
             await query.answer(_("This button has expired."))
+            return
+        except Refused as refused:
+            await query.answer(str(refused))
             return
         await query.answer()
         draft = {**draft, "answers": progress.answers}
@@ -191,7 +222,7 @@ class Conversation:
         crisis_answered: bool = False,
     ) -> None:
         draft = await state.get_data()
-        context = self.context(user, settings)
+        context = await self.context(user, settings, session)
         name = draft["step"]
         step = self.flow.step(name)
         text = message.text or ""
@@ -202,15 +233,15 @@ class Conversation:
         except TooLong as too_long:
             await self._ask_shorter(message, state, draft, step, too_long)
             return
-        except InvalidAnswer:
+        except InvalidAnswer as wrong:
             value = self._button_named(step, text, context)
             if value is None:
                 if not crisis_answered:  # after a crisis answer, a correction would be cold
-                    await message.answer(self._hint(step))
+                    await message.answer(self.hint(step, wrong))
                 await self.ask(message, state, draft, context)
                 return
             progress = self.flow.tap(name, value, draft["answers"], context)
-            echo = escape(step.label(value))
+            echo = escape(self.label(step, value, context))
         answers = progress.answers
         if progress.step is None:
             await retire_buttons(bot, message.chat.id, draft.get("prompt"))
@@ -229,6 +260,7 @@ class Conversation:
         self,
         message: Message,
         user: User,
+        session: AsyncSession,
         state: FSMContext,
         settings: Settings,
         crisis_answered: bool = False,
@@ -236,7 +268,8 @@ class Conversation:
         """A sticker, photo, voice message or file where a tap or text was expected."""
         if not crisis_answered:  # a captioned photo screening answered needs no correction
             await message.answer(_("I can't read that here, so I'll ask again."))
-        await self.ask(message, state, await state.get_data(), self.context(user, settings))
+        context = await self.context(user, settings, session)
+        await self.ask(message, state, await state.get_data(), context)
 
     # --- showing questions --------------------------------------------------------------
 
@@ -298,7 +331,7 @@ class Conversation:
         picked = set(held) if isinstance(held, frozenset) else {held}
         choices = [
             button(
-                ("✓ " if value in picked else "") + step.label(value),
+                ("✓ " if value in picked else "") + self.label(step, value, context),
                 self.answer(step=step.name, value=value),  # type: ignore[call-arg]
             )
             for value in step.options(context)
@@ -340,6 +373,7 @@ class Conversation:
                         self.answer(step=step.name, value=TRIM),  # type: ignore[call-arg]
                     ),
                     button(str(skip), self.answer(step=step.name, value=SKIP)),  # type: ignore[call-arg]
+                    button(_("✕ Cancel"), CancelFlow()),
                 ],
                 1,
             ),
@@ -367,22 +401,13 @@ class Conversation:
 
     def _button_named(self, step: Step, text: str, context: Hashable) -> str | None:
         """A typed text naming one of a single choice's buttons (its label or its value)."""
-        if step.kind not in (Kind.ONE, Kind.NUMBER, Kind.TIME):
+        if step.kind not in (Kind.ONE, Kind.NUMBER, Kind.TIME, Kind.DATE):
             return None
         typed = text.strip().casefold()
         for value in step.options(context):
-            if typed in (value.casefold(), step.label(value).casefold()):
+            if typed in (value.casefold(), self.label(step, value, context).casefold()):
                 return value
         return None
-
-    def _hint(self, step: Step) -> str:
-        if step.hint is not None:
-            return str(step.hint)
-        if step.kind is Kind.SCALE:
-            return _("Please tap a button, or type a whole number from 0 to 10.")
-        if step.skip:
-            return _("Please tap one of the buttons, or Skip.")
-        return _("Please tap one of the buttons.")
 
     def _shows_a_step_taken(
         self, query: CallbackQuery, draft: dict[str, Any], name: str, value: str, context: Any
