@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import screening_cli
+from bot import rota_cli, screening_cli
 from bot.settings import Settings
 from flows.screening import use_model
 from storage import alerts, crypto, invites, keys, oncall, users
@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("telegram_id", type=int)
     stop.set_defaults(handler=_oncall_end)
     shift_commands.add_parser("list", help="who is on call now").set_defaults(handler=_oncall_list)
+    rota_cli.add_commands(shift_commands)
 
     key_commands = commands.add_parser("keys", help="encryption keys").add_subparsers(
         required=True, metavar="ACTION"

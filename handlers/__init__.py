@@ -13,6 +13,7 @@ from handlers import (
     intake,
     matching,
     notes,
+    oncall,
     reach,
     relay,
     reminders,
@@ -28,6 +29,7 @@ def get_routers() -> list[Router]:
         crisis.router(),  # before every flow: /crisis and the 🆘 button work in any state
         daily_log.router(),  # first: most updates are steps of a daily log
         alerts.router(),  # supervisors' buttons work in the supervisor group
+        oncall.router(),  # /oncall and its buttons
         group.router(),
         start.router(),
         intake.router(),

@@ -1,4 +1,5 @@
-"""Supervisors and alerts: the alert messages, their buttons, /alerts, /oncall and /status."""
+"""Supervisors and alerts: the alert messages, their buttons, /alerts and /status
+(/oncall and the rota: handlers/oncall.py)."""
 
 from __future__ import annotations
 
@@ -82,10 +83,6 @@ class WriteToThem(CallbackData, prefix="write"):
     alert_id: int
 
 
-class ShiftAction(CallbackData, prefix="shift"):
-    action: str  # "primary" | "backup" | "end"
-
-
 def router() -> Router:
     r = Router(name="alerts")
     r.callback_query.register(alert_pressed, AlertAction.filter())
@@ -94,8 +91,6 @@ def router() -> Router:
     supervisor = HasRole(Role.SUPERVISOR, fresh=True)
     private = F.chat.type == "private"
     r.message.register(list_alerts, Command("alerts"), private, staff)
-    r.message.register(show_oncall, Command("oncall"), private, supervisor)
-    r.callback_query.register(shift_pressed, ShiftAction.filter())
     r.message.register(show_status, Command("status"), private, staff)
     r.message.register(report_missed, Command("missed"), private, supervisor)
     return r
@@ -534,9 +529,10 @@ async def _add_to_case(
     """A new sentence joins the open case. Whoever follows the case sees it; nobody is paged
     again unless it is worse than before, and then the on-call gets the whole alert anew."""
     alert, stamp = case.alert, case.added[0].at.timestamp()
+    paged: list[User] = []
     if case.worsened:
-        on_call = await alert_flow.recipients(session, 0)
-        await _page(session, alert, settings, i18n, on_call, stage=f"worse{stamp}", level=0)
+        paged = await alert_flow.recipients(session, 0)
+        await _page(session, alert, settings, i18n, paged, stage=f"worse{stamp}", level=0)
     followers: list[tuple[int, str]] = []
     if settings.supervisor_chat_id is not None:
         followers.append((settings.supervisor_chat_id, settings.default_locale))
@@ -553,7 +549,9 @@ async def _add_to_case(
             method="sendMessage",
             params={"text": text, "parse_mode": "HTML"}
             | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
-            on_undeliverable="all_supervisors" if chat_id == settings.supervisor_chat_id else None,
+            # If the channel cannot be reached, its note goes to every supervisor directly,
+            # but those just paged with the whole alert anew: one message each, not two.
+            on_undeliverable=alert_flow.all_supervisors_but(paged) if channel else None,
             urgent=True,
         )
 
@@ -701,7 +699,7 @@ async def alert_pressed(
         await message.edit_text(text, reply_markup=markup)
 
 
-# ----- /alerts, /oncall, /status --------------------------------------------------------
+# ----- /alerts, /status ---------------------------------------------------------------
 
 
 async def list_alerts(message: Message, session: AsyncSession) -> None:
@@ -724,54 +722,6 @@ async def list_alerts(message: Message, session: AsyncSession) -> None:
             )
         )
     await message.answer("\n".join(lines))
-
-
-async def show_oncall(message: Message, session: AsyncSession) -> None:
-    await message.answer(await _oncall_text(session), reply_markup=_shift_buttons())
-
-
-async def _oncall_text(session: AsyncSession) -> str:
-    primary, backups = await oncall.on_call(session)
-    return (
-        _("On call now: {primary}").format(
-            primary=escape(primary.known_as) if primary else _("nobody")
-        )
-        + "\n"
-        + _("Backups: {backups}").format(
-            backups=", ".join(escape(b.known_as) for b in backups) or _("nobody")
-        )
-    )
-
-
-def _shift_buttons() -> InlineKeyboardMarkup:
-    return rows(
-        [
-            button(_("Take the shift"), ShiftAction(action="primary")),
-            button(_("Join as backup"), ShiftAction(action="backup")),
-            button(_("End my shift"), ShiftAction(action="end")),
-        ],
-        1,
-    )
-
-
-async def shift_pressed(
-    query: CallbackQuery, callback_data: ShiftAction, user: User | None, session: AsyncSession
-) -> None:
-    if user is not None:
-        await users.refresh_role(session, user)  # not what the bot remembers: as stored now
-    if user is None or user.role != Role.SUPERVISOR or not user.is_onboarded:
-        await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
-        return
-    if callback_data.action == "end":
-        await oncall.end(session, user)
-    else:
-        await oncall.take(
-            session, user, oncall.PRIMARY if callback_data.action == "primary" else oncall.BACKUP
-        )
-    alerts.audit(session, f"shift_{callback_data.action}", actor=user.telegram_id)
-    await query.answer(_("Done."))
-    if isinstance(query.message, Message):
-        await query.message.edit_text(await _oncall_text(session), reply_markup=_shift_buttons())
 
 
 async def show_status(message: Message, session: AsyncSession, settings: Settings) -> None:

@@ -363,6 +363,27 @@ class OnCallShift(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+class RotaShift(Base):
+    """One weekly shift of the on-call rota (``peerbot oncall rota set``): on ``weekday``
+    (0 Monday) from ``starts`` to ``ends`` in ``timezone`` (an end at or before the start is
+    the next day's), the primary and an optional backup. The bot hands over at its edges."""
+
+    __tablename__ = "rota_shifts"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line: Mapped[int] = mapped_column(Integer)  # its line in the file it was read from
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    starts: Mapped[dt.time] = mapped_column(Time)
+    ends: Mapped[dt.time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    primary_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    backup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class OutboxMessage(Base):
     """A message that must arrive later or to someone else, written with what caused it."""
 

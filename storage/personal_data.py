@@ -45,6 +45,7 @@ from storage.models import (
     Profile,
     Relay,
     ReviewItem,
+    RotaShift,
     Schedule,
     SessionNote,
     User,
@@ -163,6 +164,32 @@ async def _export_shifts(session: AsyncSession, user: User) -> list[dict[str, ob
         }
         for s in rows
     ]
+
+
+async def _export_rota(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(RotaShift)
+        .where(or_(RotaShift.primary_id == user.id, RotaShift.backup_id == user.id))
+        .order_by(RotaShift.id)
+    )
+    return [
+        {
+            "weekday": s.weekday,
+            "starts": s.starts.isoformat("minutes"),
+            "ends": s.ends.isoformat("minutes"),
+            "timezone": s.timezone,
+            "as": "primary" if s.primary_id == user.id else "backup",
+        }
+        for s in rows
+    ]
+
+
+async def _erase_rota(session: AsyncSession, user: User) -> None:
+    """Their shifts as primary go; where they were the backup, the shift stays without one."""
+    await session.execute(delete(RotaShift).where(RotaShift.primary_id == user.id))
+    await session.execute(
+        update(RotaShift).where(RotaShift.backup_id == user.id).values(backup_id=None)
+    )
 
 
 def _deleting(model: Any, *columns: Any) -> Eraser:
@@ -642,6 +669,7 @@ REGISTRY: tuple[Holding, ...] = (
         _deleting(OnCallShift, OnCallShift.user_id),
         _export_shifts,
     ),
+    Holding("rota_shifts", "a supervisor's place in the on-call rota", _erase_rota, _export_rota),
     Holding(
         "users", "who they are: id, pseudonym, name, language, zone", _erase_user, _export_user
     ),
@@ -663,6 +691,7 @@ EXPORT_NAMES = {
     "fsm_states": "conversation_in_progress",
     "audit_events": "steps_you_took_on_alerts",
     "oncall_shifts": "on_call_shifts",
+    "rota_shifts": "on_call_rota",
     "case_events": "messages_with_a_supervisor",
     "case_conversations": "conversations_with_a_supervisor",
 }

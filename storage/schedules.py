@@ -22,18 +22,18 @@ from storage.models import Schedule, utcnow
 
 # --- the kinds: one registry ----------------------------------------------------------------
 # A feature that schedules something adds its kind here, saying what a row's subject is: a
-# person (users.id) or a match (matches.id). /privacy exports and erases a person's rows of
+# person (users.id), a match (matches.id) or the program (0: nobody's personal data). /privacy exports and erases a person's rows of
 # every kind by this (storage/personal_data.py), and the scheduler refuses to start when a
 # kind has no due handler (handlers/due.py), so neither can be forgotten.
 
-PERSON, MATCH = "person", "match"  # what a row's subject_id names
+PERSON, MATCH, PROGRAM = "person", "match", "program"  # what a row's subject_id names
 KINDS: dict[str, str] = {}
 
 
 def kind(name: str, subject: str) -> str:
     """Declare a kind of scheduled thing (once); its name is what the rows carry."""
-    if subject not in (PERSON, MATCH):
-        raise ValueError(f"a schedule's subject is a person or a match, not {subject!r}")
+    if subject not in (PERSON, MATCH, PROGRAM):
+        raise ValueError(f"a schedule's subject is a person, a match or the program: {subject!r}")
     if KINDS.setdefault(name, subject) != subject:
         raise ValueError(f"schedule kind {name!r} is declared twice, differently")
     return name
@@ -48,6 +48,7 @@ SILENCE = kind("silence", PERSON)  # a mentee gone quiet: their mentor is nudged
 DIGEST = kind("digest", PERSON)  # a mentor's weekly summary
 PLAN_CHECK = kind("plan_check", PERSON)  # "Is this how you feel right now?" unanswered
 MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both sides
+ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ BOT_TOKEN = "123456:TEST"
 BOT_ID = 123456
 # One key for the whole run, so a restarted bot can still read what it stored.
 ENCRYPTION_KEY = Fernet.generate_key().decode()
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 60.0  # a generous bound: four bots may be starting at once
 
 StartBot = Callable[..., Awaitable[BotProcess]]
 

@@ -4,7 +4,6 @@ here) and outbox delivery, against the local Bot API stand-in.
 * A mentee who onboards in Kolkata (UTC+05:30) and picks the next minute gets the
   reminder within that minute, not before it, and [Log now] starts the daily log.
 * Three silent days (prepared in the database the bot uses): the mentor is nudged once.
-* Two bot processes on one PostgreSQL database: everyone due gets exactly one reminder.
 """
 
 from __future__ import annotations
@@ -155,69 +154,3 @@ async def test_three_silent_days_nudge_the_mentor_once(
     await asyncio.sleep(3)  # three more ticks
     assert len(sends_to(standin, MENTOR, "hasn't checked in")) == 1
     assert sends_to(standin, MENTEE, "hasn't checked in") == []
-
-
-# --- two processes, one PostgreSQL database ---------------------------------------------------
-
-ZONES = ("Asia/Kolkata", "America/St_Johns", "Europe/Berlin", "America/New_York", "UTC")
-PEOPLE = range(2001, 2021)
-
-
-async def due_people(url: str) -> None:
-    """20 onboarded people in five zones whose check-in time was a minute ago: all due."""
-    at = (utcnow() - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
-    async with session_of(url) as session:
-        for n, telegram_id in enumerate(PEOPLE):
-            zone = ZONES[n % len(ZONES)]
-            person = await users.create(
-                session, telegram_id=telegram_id, locale="en", pseudonym=f"Moss-{telegram_id}"
-            )
-            users.record_consent(session, person, CONSENT_VERSION)
-            users.finish_onboarding(person, zone, at.astimezone(zoneinfo.ZoneInfo(zone)).time())
-            await session.flush()
-            await schedules.set_due(session, flow.CHECKIN, person.id, at, {"at": at.isoformat()})
-        await session.commit()
-
-
-async def start_bot(standin: TelegramStandIn, data_dir: Path, url: str) -> BotProcess:
-    env = bot_env(standin, data_dir) | {"DATABASE_URL": url, "SCHEDULER_TICK_SECONDS": "1"}
-    process = BotProcess(env, cwd=data_dir, log_path=data_dir / "bot.log")
-    mark = standin.mark()
-    await process.start()
-    polled = standin.wait_for("getUpdates", after=mark, timeout=READY_TIMEOUT + 5)
-    await process.until_ready(polled, timeout=READY_TIMEOUT, what="its first getUpdates")
-    return process
-
-
-async def test_two_bot_processes_on_one_database_remind_everyone_once(
-    postgres_database: str | None, tmp_path: Path
-) -> None:
-    if postgres_database is None:
-        pytest.skip("PEERBOT_TEST_POSTGRES_URL is not set")
-    await empty_database(postgres_database)
-    processes: list[BotProcess] = []
-    # Each process has its own stand-in, so what each one sent is counted apart.
-    async with TelegramStandIn() as first, TelegramStandIn() as second:
-        try:
-            starting = []
-            for n, standin in enumerate((first, second)):
-                (tmp_path / f"bot{n}").mkdir()
-                starting.append(start_bot(standin, tmp_path / f"bot{n}", postgres_database))
-            processes += await asyncio.gather(*starting)
-            # Both are ticking every second when everyone comes due: they race for the rows.
-            await due_people(postgres_database)
-            deadline = time.monotonic() + TIMEOUT
-            while time.monotonic() < deadline:
-                got = {p for s in (first, second) for p in PEOPLE if sends_to(s, p, "check-in")}
-                if len(got) == len(PEOPLE):
-                    break
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(3)  # more ticks of both: nothing more may come
-            for telegram_id in PEOPLE:
-                sent = sends_to(first, telegram_id, "check-in")
-                sent += sends_to(second, telegram_id, "check-in")
-                assert len(sent) == 1, (telegram_id, len(sent))
-            assert all(p.running for p in processes)
-        finally:
-            for process in processes:
-                await process.stop()

@@ -41,7 +41,6 @@ from tests.unit.alert_helpers import (
     on_call,
     outbox_rows,
     set_role,
-    shifts,
     shown_message,
     the_alert,
     unstaffed_hours,
@@ -808,48 +807,7 @@ async def test_an_unreachable_channel_sends_the_alert_to_every_supervisor_and_sa
     assert (await the_alert(sessionmaker, alert.id)).acknowledged_by == SUPERVISOR_2
 
 
-# --- /oncall, /alerts, /status --------------------------------------------------------------------
-
-
-async def test_oncall_take_back_up_hand_over_and_end(harness, watch, sessionmaker) -> None:
-    await staff(sessionmaker)
-    dana, eve = person(harness, watch, SUPERVISOR), person(harness, watch, SUPERVISOR_2)
-    shown = await dana.send("/oncall")
-    assert "On call now: nobody" in shown.text and "Backups: nobody" in shown.text
-    assert dana.labels() == ["Take the shift", "Join as backup", "End my shift"]
-
-    assert await dana.tap("Take the shift") == "Done."
-    assert "On call now: Dana" in dana.shown().text
-    await eve.send("/oncall")
-    await eve.tap("Join as backup")
-    assert "On call now: Dana" in eve.shown().text and "Backups: Eve" in eve.shown().text
-    assert await shifts(sessionmaker) == [(SUPERVISOR, "primary"), (SUPERVISOR_2, "backup")]
-
-    await eve.tap("Take the shift")  # a hand-over: Dana's shift ends
-    assert await shifts(sessionmaker) == [(SUPERVISOR_2, "primary")]
-    await eve.tap("End my shift")
-    assert await shifts(sessionmaker) == []
-    assert "On call now: nobody" in eve.shown().text
-    actions = [(a[0], a[2]) for a in await audit_rows(sessionmaker)]
-    assert actions == [
-        ("shift_primary", SUPERVISOR),
-        ("shift_backup", SUPERVISOR_2),
-        ("shift_primary", SUPERVISOR_2),
-        ("shift_end", SUPERVISOR_2),
-    ]
-
-
-@pytest.mark.parametrize("presser", [MENTEE, MENTOR, ADMIN, STRANGER])
-async def test_only_supervisors_take_shifts(harness, watch, sessionmaker, presser) -> None:
-    await staff(sessionmaker)
-    await mentee(sessionmaker)
-    someone = person(harness, watch, presser)
-    said = "\n".join(s.text or "" for s in await someone.say("/oncall"))
-    assert "On call now" not in said
-    for action in ("primary", "backup"):
-        shown = shown_message(presser, 5000, "x", None)
-        assert await someone.press(f"shift:{action}", shown) == ONLY_SUPERVISORS
-    assert await shifts(sessionmaker) == []
+# --- /alerts, /status (/oncall: test_oncall.py) ----------------------------------------------
 
 
 async def test_alerts_lists_the_open_alerts(harness, watch, sessionmaker) -> None:
