@@ -19,7 +19,6 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram.utils.i18n import I18n
@@ -28,36 +27,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import where
 from bot.escalation import escalate_due
 from bot.settings import Settings
+from handlers.due import DUE, Handler, Tick
 from storage import schedules
 from storage.models import utcnow
-from storage.schedules import Due
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Tick:
-    settings: Settings
-    i18n: I18n
-    now: dt.datetime
-
-
-# handle(session, due rows, tick): queue what is due and set each row's next time.
-Handler = Callable[[AsyncSession, list[Due], Tick], Awaitable[None]]
-
-
 def due_handlers() -> dict[str, Handler]:
-    """Every kind of scheduled thing, and who handles it."""
-    from handlers import crisis, matching, oncall, reminders  # they import Tick: when asked
+    """Every kind of scheduled thing (``storage.schedules.KINDS``), and who handles it
+    (each handler registers itself, ``handlers.due``). A kind without one is a mistake
+    that would leave its rows due forever: it stops the bot at start, loudly."""
+    import handlers  # noqa: F401  (every router module, so every handler has registered)
 
-    return {
-        "plan_check": crisis.feeling_unanswered_due,
-        "checkin": reminders.checkin_due,
-        "silence": reminders.silence_due,
-        "digest": reminders.digest_due,
-        "match_checkin": matching.ask_how_match_feels,
-        "rota": oncall.rota_due,
-    }
+    missing = sorted(set(schedules.KINDS) - set(DUE))
+    if missing:
+        raise RuntimeError(f"schedule kinds without a due handler: {', '.join(missing)}")
+    return {kind: DUE[kind] for kind in schedules.KINDS}
 
 
 async def run_due(
@@ -145,7 +131,9 @@ class Ticks:
 def start_scheduler(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, i18n: I18n
 ) -> Ticks:
-    """Two short ticks: overdue alerts, and everything else that is due."""
+    """Two short ticks: overdue alerts, and everything else that is due. (A schedule kind
+    without a handler stops it here, at start, not at the first tick that finds one due.)"""
+    due_handlers()
     ticks = Ticks()
     ticks.every(settings.escalation_tick_seconds, escalate_due, sessionmaker, settings, i18n)
     ticks.every(settings.scheduler_tick_seconds, handle_due, sessionmaker, settings, i18n)

@@ -23,6 +23,7 @@ from babel.core import get_global
 from flows.crisis_lines import CrisisLines, crisis_lines, international
 from flows.screening import Hit, screen
 from flows.steps import TooLong
+from storage import schedules
 from storage.models import Role, User
 
 TEXT_LIMIT = 1000  # characters per section: a few lines someone can read in a hard moment
@@ -55,7 +56,7 @@ PREFILLED = frozenset({Section.PROFESSIONALS})
 # in crisis, with no energy left to tap, the help they needed. A false alarm costs a
 # supervisor a minute.
 FEELING_CHECK = dt.timedelta(minutes=10)
-FEELING_CHECK_KIND = "plan_check"  # the schedules row that raises the alert if no answer comes
+FEELING_CHECK_KIND = schedules.PLAN_CHECK  # the row that raises the alert if no answer comes
 
 
 @dataclass

@@ -1,19 +1,27 @@
-"""The intake: what a mentee or mentor tells us for matching, item by item, all skippable.
+"""The intake, declared for the questionnaire engine: what a mentee or mentor tells us for
+matching, item by item, all skippable, with Back.
 
 The draft (step and answers) lives in the conversation state like the daily log's, so a
 restart continues at the same question. Answers are ids (goals, symptoms, times...);
-handlers translate them. Running the intake again starts from the stored answers, and
-"Skip" keeps whatever an item holds.
+their labels are here, translated when shown. Running the intake again starts from the
+stored answers, and "Skip" (or "Keep") leaves whatever an item holds.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flows.languages import SUPPORTED
-from flows.steps import InvalidAnswer, Progress, TooLong
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+from flows import questionnaire as q
+from flows.daily_log import symptom_name
+from flows.languages import NATIVE_NAMES, SUPPORTED
+from flows.questionnaire import Kind
+from flows.states import Intake
 from storage.models import Role
 
 
@@ -40,15 +48,43 @@ CAPACITIES = ("1", "2", "3", "4", "5")
 SHARES = ("trends", "hard_days")
 PREFERENCES_LIMIT = 300
 
-MULTI = frozenset({Step.GOALS, Step.SYMPTOMS, Step.TIMES, Step.LANGUAGES, Step.SHARES})
-DONE, SKIP, BACK = "done", "skip", "back"
+GOAL_NAMES = {
+    "symptoms": __("Managing symptoms"),
+    "pacing": __("Activity planning and pacing"),
+    "sleep": __("Sleep"),
+    "social": __("Social life"),
+    "work": __("Work or study"),
+    "setbacks": __("Coping with setbacks"),
+    "healthcare": __("Dealing with doctors and care"),
+}
+FREQUENCY_NAMES = {
+    "daily": __("Daily"),
+    "few_weekly": __("A few times a week"),
+    "weekly": __("Weekly"),
+}
+STYLE_NAMES = {
+    "short": __("Short texts"),
+    "long": __("Longer talks"),
+    "either": __("Either is fine"),
+}
+TIME_NAMES = {"morning": __("Mornings"), "afternoon": __("Afternoons"), "evening": __("Evenings")}
+SUPPORT_NAMES = {
+    "practical": __("Practical (tips, planning)"),
+    "emotional": __("Emotional (listening, encouragement)"),
+    "both": __("Both"),
+}
+SHARE_NAMES = {
+    "trends": __("My 7-day trend"),
+    "hard_days": __("My hard days"),
+}
 
 
-def steps_for(role: str) -> tuple[Step, ...]:
-    """Mentors say how many mentees they can take; mentees what their mentor may see."""
-    own = Step.CAPACITY if role == Role.MENTOR else Step.SHARES
-    skipped = {Step.CAPACITY, Step.SHARES} - {own}
-    return tuple(step for step in Step if step not in skipped)
+@dataclass(frozen=True)
+class Options:
+    """What the intake's questions depend on: who answers, and the program's symptoms."""
+
+    role: str
+    symptoms: tuple[str, ...]
 
 
 def first_answers(stored: Mapping[str, Any], locale: str) -> dict[str, Any]:
@@ -59,65 +95,124 @@ def first_answers(stored: Mapping[str, Any], locale: str) -> dict[str, Any]:
     return answers
 
 
-def choices(step: Step, symptoms: Sequence[str]) -> tuple[str, ...]:
-    return {
-        Step.GOALS: GOALS,
-        Step.SYMPTOMS: tuple(symptoms),
-        Step.FREQUENCY: FREQUENCIES,
-        Step.STYLE: STYLES,
-        Step.TIMES: TIMES,
-        Step.SUPPORT: SUPPORT,
-        Step.LANGUAGES: SUPPORTED,
-        Step.CAPACITY: CAPACITIES,
-        Step.SHARES: SHARES,
-        Step.PREFERENCES: (),
-    }[step]
+def _for_mentors(answers: Mapping[str, Any], options: Options) -> bool:
+    return options.role == Role.MENTOR
 
 
-def next_step(step: Step, role: str) -> Step | None:
-    order = steps_for(role)
-    index = order.index(step)
-    return order[index + 1] if index + 1 < len(order) else None
+def _for_mentees(answers: Mapping[str, Any], options: Options) -> bool:
+    return options.role != Role.MENTOR
 
 
-def previous_step(step: Step, role: str) -> Step | None:
-    order = steps_for(role)
-    index = order.index(step)
-    return order[index - 1] if index > 0 else None
+def _asked(step: Step) -> Any:
+    return lambda options: question_text(step, options.role)
 
 
-def step_number(step: Step, role: str) -> int:
-    return steps_for(role).index(step) + 1
+def _item(step: Step, kind: Kind, choices: Any, labels: Any, width: int = 1, **more: Any) -> q.Step:
+    return q.Step(
+        step.value,
+        kind,
+        _asked(step),
+        choices=choices,
+        labels=labels,
+        widths=(width,),
+        skip=True,
+        **more,
+    )
 
 
-def choose(
-    step: Step, value: str, answers: Mapping[str, Any], role: str, symptoms: Sequence[str]
-) -> Progress:
-    """Take a tap: multi-select items toggle until Done; Skip leaves the item as it is;
-    Back goes to the item before."""
-    answers = dict(answers)
-    if value == BACK:
-        before = previous_step(step, role)
-        if before is None:
-            raise InvalidAnswer(value)
-        return Progress(answers, before)
-    if value in (SKIP, DONE):
-        return Progress(answers, next_step(step, role))
-    allowed = choices(step, symptoms)
-    if value not in allowed:
-        raise InvalidAnswer(value)
-    if step in MULTI:
-        chosen = set(answers.get(step) or ())
-        chosen ^= {value}
-        answers[step] = [item for item in allowed if item in chosen]  # in the listed order
-        return Progress(answers, step)
-    answers[step] = int(value) if step is Step.CAPACITY else value
-    return Progress(answers, next_step(step, role))
+INTAKE = q.Questionnaire(
+    name="intake",
+    state=Intake.answering,
+    header=__("About you · {number}/{total}"),
+    back=True,
+    steps=(
+        _item(Step.GOALS, Kind.SEVERAL, GOALS, GOAL_NAMES),
+        _item(Step.SYMPTOMS, Kind.SEVERAL, lambda options: options.symptoms, symptom_name, 2),
+        _item(Step.FREQUENCY, Kind.ONE, FREQUENCIES, FREQUENCY_NAMES),
+        _item(Step.STYLE, Kind.ONE, STYLES, STYLE_NAMES),
+        _item(Step.TIMES, Kind.SEVERAL, TIMES, TIME_NAMES, 3),
+        _item(Step.SUPPORT, Kind.ONE, SUPPORT, SUPPORT_NAMES),
+        _item(
+            Step.LANGUAGES, Kind.SEVERAL, SUPPORTED, lambda code: NATIVE_NAMES.get(code, code), 3
+        ),
+        _item(
+            Step.CAPACITY,
+            Kind.ONE,
+            CAPACITIES,
+            None,
+            5,
+            parse=lambda value, _: int(value),
+            when=_for_mentors,
+        ),
+        _item(Step.SHARES, Kind.SEVERAL, SHARES, SHARE_NAMES, when=_for_mentees),
+        _item(Step.PREFERENCES, Kind.TEXT, (), None, limit=PREFERENCES_LIMIT),
+    ),
+)
 
 
-def type_preferences(text: str, answers: Mapping[str, Any]) -> Progress:
-    """The one typed item. Too long: ``TooLong`` (the handler keeps the text for them)."""
-    text = text.strip()
-    if len(text) > PREFERENCES_LIMIT:
-        raise TooLong(len(text), PREFERENCES_LIMIT)
-    return Progress({**answers, Step.PREFERENCES: text or None}, None)
+def question_text(step: Step, role: str) -> str:
+    mentor = role == Role.MENTOR
+    tap_all = _("Tap all that apply, then Done.")
+    if step is Step.GOALS:
+        if mentor:
+            return _("What would you like to help mentees with?") + " " + tap_all
+        return _("What would you like to work on with a mentor?") + " " + tap_all
+    if step is Step.SYMPTOMS:
+        if mentor:
+            return (
+                _(
+                    "Which symptoms do you live with, or have lived with? This is optional: it "
+                    "helps us introduce you to mentees who will feel understood by you."
+                )
+                + " "
+                + tap_all
+            )
+        return (
+            _(
+                "Which symptoms do you live with? This is optional: it helps us find someone "
+                "who knows them first-hand."
+            )
+            + " "
+            + tap_all
+        )
+    if step is Step.FREQUENCY:
+        if mentor:
+            return _(
+                "How often could you be in touch with a mentee? Choose what fits your energy "
+                "on an ordinary week, not your best one."
+            )
+        return _("How often would you like to be in touch?")
+    if step is Step.STYLE:
+        return _("What suits you better?")
+    if step is Step.TIMES:
+        return _("Which times of day usually suit you?") + " " + tap_all
+    if step is Step.SUPPORT:
+        if mentor:
+            return _("What kind of support can you offer?")
+        return _("What kind of support would you like?")
+    if step is Step.LANGUAGES:
+        return _("Which languages could you talk in?") + " " + tap_all
+    if step is Step.CAPACITY:
+        return _("How many mentees could you support at the same time?")
+    if step is Step.SHARES:
+        return _(
+            "What may your mentor see? Nothing is shared unless you tick it, and /profile "
+            "changes it any time.\n\n"
+            "• <b>My 7-day trend</b>: your symptom and energy scores over the last week, "
+            "not your notes.\n"
+            "• <b>My hard days</b>: your mentor is told when a log shows a hard day, so they "
+            "can reach out.\n\n"
+            "Tap what you'd like to share, then Done. Nothing ticked means nothing is shared."
+        )
+    if mentor:
+        return _(
+            "Last one, optional: anything else we should know when we introduce you to "
+            "mentees? For example, a condition you know well, or limits you'd like us to "
+            "respect. Type it in a few words (up to {limit} characters), or Skip. Only the "
+            "program team reads it."
+        ).format(limit=PREFERENCES_LIMIT)
+    return _(
+        "Last one, optional: anything else that matters to you in a match? For example, "
+        "someone who also has children, or who works part-time. Type it in a few words (up "
+        "to {limit} characters), or Skip. Only the program team reads it."
+    ).format(limit=PREFERENCES_LIMIT)

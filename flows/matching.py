@@ -20,8 +20,8 @@ from flows import reminders
 from storage import matches, profiles, schedules
 from storage.models import Match, MatchStatus, Profile, Role, User
 
-CHECKIN = "match_checkin"  # the schedule kind of the week-later question
-SILENCE = "silence"  # the schedule kind of the "mentee has gone quiet" check
+CHECKIN = schedules.MATCH_CHECKIN  # the schedule kind of the week-later question
+SILENCE = schedules.SILENCE  # the schedule kind of the "mentee has gone quiet" check
 
 # Points. Goals weigh most (what the pair will work on), then lived symptom patterns.
 GOAL_POINTS, GOALS_COUNTED = 2.0, 3

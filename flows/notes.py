@@ -1,4 +1,5 @@
-"""Session notes: a mentor's short record of a session, and what a concern sets going.
+"""Session notes, declared for the questionnaire engine: a mentor's short record of a
+session, and what a concern sets going.
 
 A draft lives in the conversation state (step + answers, like the daily log), so a
 restart continues at the same question. A note flagged with a concern also lands in
@@ -11,11 +12,17 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.steps import InvalidAnswer, Progress, TooLong
+from flows import questionnaire as q
+from flows.questionnaire import Kind
+from flows.states import NoteWriting
+from flows.steps import InvalidAnswer
 from storage import matches, notes, reviews
 from storage.models import Match, ReviewItem, SessionNote
 
@@ -46,26 +53,36 @@ TOPICS = (
 DURATIONS = (15, 30, 45, 60, 90)
 MAX_MINUTES = 600
 OLDEST_DAYS = 366  # a note for a session more than a year ago is surely a typo
-TODAY, YESTERDAY, DONE, SKIP, YES, NO = "today", "yesterday", "done", "skip", "yes", "no"
-TEXT_STEPS = frozenset({Step.PROGRESS, Step.CONCERN_TEXT})
+TODAY, YESTERDAY, YES, NO = "today", "yesterday", "yes", "no"
+ONE_MENTEE = "one_mentee"  # in the answers: the mentor has one mentee, so nobody to choose
 
 
 class FutureDate(InvalidAnswer):
     """A session cannot have happened after today."""
 
 
-def first_step(mentee_count: int) -> Step:
-    """With one mentee there is nobody to choose: start at the date."""
-    return Step.DATE if mentee_count == 1 else Step.MENTEE
+TOPIC_NAMES = {
+    "symptoms": __("symptoms"),
+    "pacing": __("pacing and activity"),
+    "sleep": __("sleep"),
+    "mood": __("mood and coping"),
+    "relationships": __("relationships"),
+    "work": __("work or study"),
+    "healthcare": __("healthcare and appointments"),
+    "setbacks": __("setbacks"),
+    "goals": __("goals"),
+    "other": __("other"),
+}
 
 
-def step_number(step: Step, skipped_mentee: bool) -> tuple[int, int]:
-    """(number, total) of the questions the mentor sees; the concern text counts with the flag."""
-    shown = [s for s in ORDER if s is not Step.CONCERN_TEXT]
-    if skipped_mentee:
-        shown.remove(Step.MENTEE)
-    current = Step.CONCERN if step is Step.CONCERN_TEXT else step
-    return shown.index(current) + 1, len(shown)
+@dataclass(frozen=True)
+class Options:
+    """What the note's questions depend on: the mentor's day, the text limit, and their
+    mentees (id, name), whom the first question offers."""
+
+    today: dt.date
+    limit: int
+    mentees: tuple[tuple[str, str], ...] = ()
 
 
 async def mentee_match(session: AsyncSession, mentor_id: int, mentee_id: int) -> Match | None:
@@ -77,68 +94,108 @@ async def mentee_match(session: AsyncSession, mentor_id: int, mentee_id: int) ->
     return None
 
 
-def choose(step: Step, value: str, answers: Mapping[str, Any], today: dt.date) -> Progress:
-    """Take a tapped answer (the mentee step is checked against the database by the caller)."""
-    answers = dict(answers)
-    if step is Step.DATE:
-        if value not in (TODAY, YESTERDAY):
-            raise InvalidAnswer(value)
-        day = today if value == TODAY else today - dt.timedelta(days=1)
-        answers[step] = day.isoformat()
-        return Progress(answers, Step.DURATION)
-    if step is Step.DURATION:
-        answers[step] = parse_minutes(value)
-        return Progress(answers, Step.TOPICS)
-    if step is Step.TOPICS:
-        chosen = list(answers.get(step, []))
-        if value == DONE:
-            answers[step] = chosen
-            return Progress(answers, Step.PROGRESS)
-        if value not in TOPICS:
-            raise InvalidAnswer(value)
-        answers[step] = [t for t in TOPICS if (t in chosen) != (t == value)]
-        return Progress(answers, step)
-    if step in TEXT_STEPS:
-        if value != SKIP:
-            raise InvalidAnswer(value)
-        answers[step] = None
-        return Progress(answers, after_text(step))
-    if step is Step.CONCERN:
-        if value not in (YES, NO):
-            raise InvalidAnswer(value)
-        answers[step] = value == YES
-        answers[Step.CONCERN_TEXT] = None
-        return Progress(answers, Step.CONCERN_TEXT if value == YES else None)
-    raise InvalidAnswer(value)
+def _session_day(text: str, options: Options) -> str:
+    token = text.strip().casefold()
+    if token == TODAY:
+        return options.today.isoformat()
+    if token == YESTERDAY:
+        return (options.today - dt.timedelta(days=1)).isoformat()
+    return parse_date(text, options.today).isoformat()
 
 
-def type_answer(
-    step: Step, text: str, answers: Mapping[str, Any], today: dt.date, limit: int
-) -> Progress:
-    """Take a typed answer: a date, minutes, or the free text of progress or a concern."""
-    answers = dict(answers)
-    text = text.strip()
-    if step in TEXT_STEPS:
-        if len(text) > limit:
-            raise TooLong(len(text), limit)
-        answers[step] = text or None
-        return Progress(answers, after_text(step))
-    if step is Step.DATE:
-        answers[step] = parse_date(text, today).isoformat()
-        return Progress(answers, Step.DURATION)
-    if step is Step.DURATION:
-        answers[step] = parse_minutes(text)
-        return Progress(answers, Step.TOPICS)
-    raise InvalidAnswer(text)
+def _date_question(options: Options) -> str:
+    example = options.today - dt.timedelta(days=2)
+    return _("When was the session? Tap, or type the date, for example {short} or {iso}.").format(
+        short=f"{example:%d.%m}", iso=example.isoformat()
+    )
 
 
-def trimmed(step: Step, kept: str, answers: Mapping[str, Any], limit: int) -> Progress:
-    """Keep the first ``limit`` characters of a text that was too long."""
-    return Progress({**answers, step: kept[:limit].strip() or None}, after_text(step))
+def _with_several_mentees(answers: Mapping[str, Any], options: Options) -> bool:
+    return not answers.get(ONE_MENTEE)
 
 
-def after_text(step: Step) -> Step | None:
-    return Step.CONCERN if step is Step.PROGRESS else None
+def _concerned(answers: Mapping[str, Any], options: Options) -> bool:
+    return answers.get(Step.CONCERN) is True
+
+
+NOTE = q.Questionnaire(
+    name="session_note",
+    state=NoteWriting.answering,
+    header=__("Session note · {number}/{total}"),
+    steps=(
+        # The choices are the mentor's mentees, from our records (handlers/notes.py).
+        q.Step(
+            Step.MENTEE.value,
+            Kind.ONE,
+            __("Which mentee was the session with?"),
+            choices=lambda options: tuple(mentee for mentee, _name in options.mentees),
+            when=_with_several_mentees,
+        ),
+        q.Step(
+            Step.DATE.value,
+            Kind.DATE,
+            _date_question,
+            choices=(TODAY, YESTERDAY),
+            labels={TODAY: __("Today"), YESTERDAY: __("Yesterday")},
+            parse=_session_day,
+            widths=(2,),
+            hint=__(
+                "I couldn't read that date. Tap a button, or type it like 24.11 or 2026-11-24."
+            ),
+        ),
+        q.Step(
+            Step.DURATION.value,
+            Kind.NUMBER,
+            __("How long was it? Tap, or type the minutes."),
+            choices=tuple(str(m) for m in DURATIONS),
+            labels=lambda minutes: _("{minutes} min").format(minutes=minutes),
+            parse=lambda text, _options: parse_minutes(text),
+            widths=(5,),
+            hint=__("Please tap a button, or type the minutes as a number from 1 to 600."),
+        ),
+        q.Step(
+            Step.TOPICS.value,
+            Kind.SEVERAL,
+            __("What did you talk about? Tap all that apply, then Done."),
+            choices=TOPICS,
+            labels=TOPIC_NAMES,
+            widths=(2,),
+        ),
+        q.Step(
+            Step.PROGRESS.value,
+            Kind.TEXT,
+            lambda options: _(
+                "Any progress on their goals? A few words (up to {limit} characters), or skip."
+            ).format(limit=options.limit),
+            limit=lambda options: options.limit,
+            skip=True,
+        ),
+        q.Step(
+            Step.CONCERN.value,
+            Kind.ONE,
+            __(
+                "Is there anything a supervisor should look at? A worry about their health or "
+                "safety, or about the mentoring itself."
+            ),
+            choices=(NO, YES),
+            labels={NO: __("No"), YES: __("Yes, flag a concern")},
+            parse=lambda value, _options: value == YES,
+            widths=(2,),
+        ),
+        q.Step(
+            Step.CONCERN_TEXT.value,
+            Kind.TEXT,
+            lambda options: _(
+                "What worries you? A few words help the supervisor (up to {limit} characters), "
+                "or skip."
+            ).format(limit=options.limit),
+            limit=lambda options: options.limit,
+            skip=True,
+            when=_concerned,
+            counts_as=Step.CONCERN.value,
+        ),
+    ),
+)
 
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2}|\d{4}))?\.?$")

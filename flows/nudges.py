@@ -25,7 +25,7 @@ from flows.mentee_summary import SHARE_HARD_DAYS, is_hard_day
 from storage import matches, schedules
 from storage.models import DailyLog, Match, MatchStatus, Profile, Role, User
 
-SILENCE = "silence"
+SILENCE = schedules.SILENCE
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from flows.timezones import local_date
 from storage import schedules
 from storage.models import Role, Schedule, User
 
-CHECKIN = "checkin"
-DIGEST = "digest"
+CHECKIN = schedules.CHECKIN
+DIGEST = schedules.DIGEST
 LOGGERS = frozenset({Role.MENTEE, Role.MENTOR})
 # A reminder claimed this long after its time (the bot was down) is skipped, not sent late.
 STALE_AFTER = dt.timedelta(hours=3)

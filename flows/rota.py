@@ -31,12 +31,12 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import oncall
+from storage import oncall, schedules
 from storage import rota as rota_store
 from storage.models import Role, RotaShift, User
 
 REMIND_BEFORE = dt.timedelta(minutes=15)
-KIND = "rota"  # its row in storage.schedules (subject 0: there is one rota)
+KIND = schedules.ROTA  # its row in storage.schedules (subject 0: there is one rota)
 WEEK = 7 * 24 * 60  # minutes
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -47,16 +47,15 @@ from flows.crisis_lines import CrisisLine
 from flows.crisis_plan import FEELING_CHECK, FEELING_CHECK_KIND, FlaggedWords, Section, WhereToCall
 from flows.languages import match_language
 from flows.states import CrisisPlanning, DailyLogging, Onboarding
-from handlers import daily_log
+from handlers import daily_log, questionnaire
 from handlers.alerts import HELP_NOW_LABEL, announce, staffed_now
+from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import (
     CancelFlow,
     CheckinChoice,
     ConsentChoice,
     HelpNow,
-    LogAnswer,
-    NoteAction,
     ZoneChoice,
     button,
     retire_buttons,
@@ -140,9 +139,14 @@ PROMPTS = {
     ),
 }
 
-# The callbacks of flows whose state is put aside while a part of the plan is written.
-PAUSED_FLOW_BUTTONS = (LogAnswer, NoteAction, CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
-_PAUSED_PREFIXES = frozenset(button.__prefix__ for button in PAUSED_FLOW_BUTTONS)
+# The callbacks of flows whose state is put aside while a part of the plan is written:
+# every questionnaire on the engine (each adds itself to its registry), Cancel, onboarding's.
+PAUSED_FLOW_BUTTONS = (CancelFlow, ConsentChoice, ZoneChoice, CheckinChoice)
+
+
+def paused_prefixes() -> frozenset[str]:
+    engine = (conversation.answer.__prefix__ for conversation in questionnaire.REGISTRY.values())
+    return frozenset((*engine, *(button.__prefix__ for button in PAUSED_FLOW_BUTTONS)))
 
 
 def router() -> Router:
@@ -173,7 +177,7 @@ def router() -> Router:
 
 
 def _of_a_paused_flow(query: CallbackQuery) -> bool:
-    return (query.data or "").partition(":")[0] in _PAUSED_PREFIXES
+    return (query.data or "").partition(":")[0] in paused_prefixes()
 
 
 # --- the persistent button ----------------------------------------------------------------
@@ -791,7 +795,8 @@ async def feeling_typed(
     await state.update_data(prompt=sent.message_id)
 
 
-async def feeling_unanswered_due(session: AsyncSession, due: list[Due], tick: Any) -> None:
+@handles(schedules.PLAN_CHECK)
+async def feeling_unanswered_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Questions nobody answered in time: the alert is raised, and the person told so.
     (A part whose words have since left the plan raises nothing.)"""
     settings, i18n = tick.settings, tick.i18n

@@ -33,10 +33,6 @@ class LogAnswer(CallbackData, prefix="log"):
     value: str
 
 
-class NoteAction(CallbackData, prefix="note"):
-    action: str  # "trim" | "skip"
-
-
 class CancelFlow(CallbackData, prefix="cancel"):
     pass
 

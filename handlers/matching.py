@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -23,15 +23,13 @@ from flows import matching, team
 from flows.matching import Reasons
 from flows.states import Rematching
 from handlers import render, texts
+from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.intake import GOAL_NAMES
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
-from storage import matches, outbox, profiles
+from storage import matches, outbox, profiles, schedules
 from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.schedules import Due
-
-if TYPE_CHECKING:
-    from bot.scheduler import Tick
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +301,7 @@ async def queue_introductions(session: AsyncSession, done: matching.Confirmed, i
 # ----- a week later: how does the match feel? -------------------------------------------------
 
 
+@handles(schedules.MATCH_CHECKIN)
 async def ask_how_match_feels(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """The scheduler's "match_checkin": ask each side of each active match, once, privately."""
     for row in due:

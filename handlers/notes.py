@@ -7,18 +7,16 @@ reaches the supervisors through the outbox, with pseudonyms only.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram import F, Router
+from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,35 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows import notes as note_flow
 from flows import team, timezones
-from flows.notes import Step
-from flows.states import NoteWriting
+from flows.notes import TOPIC_NAMES
+from flows.notes import Step as NoteField
+from flows.questionnaire import Progress, Step
+from flows.steps import InvalidAnswer
 from handlers.filters import HasRole
-from handlers.keyboards import (
-    CancelFlow,
-    button,
-    is_current_prompt,
-    retire_buttons,
-    rows,
-    with_rows,
-)
+from handlers.questionnaire import Conversation, Refused
 from storage import matches, outbox
 from storage.models import ReviewItem, Role, User
 
 log = logging.getLogger(__name__)
-
-TOPIC_NAMES = {
-    "symptoms": __("symptoms"),
-    "pacing": __("pacing and activity"),
-    "sleep": __("sleep"),
-    "mood": __("mood and coping"),
-    "relationships": __("relationships"),
-    "work": __("work or study"),
-    "healthcare": __("healthcare and appointments"),
-    "setbacks": __("setbacks"),
-    "goals": __("goals"),
-    "other": __("other"),
-}
-TRIM = "trim"  # keep the first characters of a text that was too long
 
 
 class NoteStep(CallbackData, prefix="sn"):
@@ -62,15 +41,74 @@ class NoteStep(CallbackData, prefix="sn"):
     value: str
 
 
+class SessionNote(Conversation):
+    """The session note on the questionnaire engine. Its mentee buttons come from our
+    records and are checked against them on every tap; complete, the note is stored and a
+    concern reaches the supervisors."""
+
+    resumed = __("Let's pick up your note where you left off.")
+
+    async def context(
+        self, user: User | None, settings: Settings, session: AsyncSession | None = None
+    ) -> note_flow.Options:
+        today = timezones.today(user.timezone if user is not None else None)
+        mentees: list[tuple[str, str]] = []
+        if user is not None and session is not None:
+            for match in await matches.active_of_mentor(session, user.id):
+                mentee = await session.get(User, match.mentee_id)
+                if mentee is not None:
+                    mentees.append((str(mentee.id), mentee.known_as))
+        return note_flow.Options(today, settings.note_max_length, tuple(mentees))
+
+    def label(self, step: Step, value: str, context: Any) -> str:
+        if step.name == NoteField.MENTEE:
+            return dict(context.mentees).get(value, value)
+        return step.label(value)
+
+    def hint(self, step: Step, error: InvalidAnswer) -> str:
+        if isinstance(error, note_flow.FutureDate):
+            return _("That date hasn't come yet. Please give the day the session took place.")
+        return super().hint(step, error)
+
+    async def special(
+        self, step: str, value: str, draft: dict[str, Any], user: User, session: AsyncSession
+    ) -> Progress | None:
+        """A mentee's button is a hint: the match is looked up again, every time."""
+        if step != NoteField.MENTEE:
+            return None
+        match = (
+            await note_flow.mentee_match(session, user.id, int(value))
+            if value.isdecimal()
+            else None
+        )
+        if match is None:
+            raise Refused(_("I can't find that person among your mentees."))
+        chosen = {**draft["answers"], NoteField.MENTEE.value: match.mentee_id, "match_id": match.id}
+        return Progress(chosen, NoteField.DATE.value)
+
+    async def finish(
+        self,
+        message: Message,
+        user: User,
+        session: AsyncSession,
+        state: FSMContext,
+        draft: dict[str, Any],
+        settings: Settings,
+        *,
+        edit: bool,
+    ) -> None:
+        await _finish(message, user, session, state, settings, get_i18n(), draft, edit=edit)
+
+
+NOTE = SessionNote(note_flow.NOTE, NoteStep)
+
+
 def router() -> Router:
     r = Router(name="notes")
     r.message.filter(F.chat.type == "private")
     mentors = HasRole(Role.MENTOR)
     r.message.register(start_note, Command("note"), mentors)
-    writing = StateFilter(NoteWriting.answering)
-    r.callback_query.register(note_tapped, NoteStep.filter(), writing, mentors)
-    r.message.register(note_typed, writing, mentors, F.text, ~F.text.startswith("/"))
-    r.message.register(note_not_text, writing, mentors, ~F.text)
+    NOTE.register(r, mentors)
     return r
 
 
@@ -80,10 +118,8 @@ def router() -> Router:
 async def start_note(
     message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
 ) -> None:
-    draft = await state.get_data()
-    if await state.get_state() == NoteWriting.answering.state and draft.get("step"):
-        await message.answer(_("Let's pick up your note where you left off."))
-        await _ask(message, session, user, state, draft, settings)
+    context = await NOTE.context(user, settings, session)
+    if await NOTE.resume(message, state, context):
         return
     active = await matches.active_of_mentor(session, user.id)
     if not active:
@@ -94,283 +130,14 @@ async def start_note(
         )
         return
     answers: dict[str, Any] = {}
-    if len(active) == 1:
-        answers = {Step.MENTEE.value: active[0].mentee_id, "match_id": active[0].id}
-    draft = {
-        "step": note_flow.first_step(len(active)).value,
-        "answers": answers,
-        "one_mentee": len(active) == 1,
-    }
-    await state.set_state(NoteWriting.answering)
-    await _ask(message, session, user, state, draft, settings)
-
-
-async def note_tapped(
-    query: CallbackQuery,
-    callback_data: NoteStep,
-    user: User,
-    session: AsyncSession,
-    state: FSMContext,
-    settings: Settings,
-    i18n: I18n,
-) -> None:
-    draft = await state.get_data()
-    if not is_current_prompt(query, draft, callback_data.step):
-        await query.answer(_("This button has expired."))
-        return
-    step, value = Step(callback_data.step), callback_data.value
-    try:
-        if step is Step.MENTEE:
-            progress = await _choose_mentee(session, user, value, draft["answers"])
-            if progress is None:
-                await query.answer(_("I can't find that person among your mentees."))
-                return
-        elif value == TRIM and step in note_flow.TEXT_STEPS and draft.get("kept"):
-            progress = note_flow.trimmed(
-                step, draft["kept"], draft["answers"], settings.note_max_length
-            )
-        else:
-            progress = note_flow.choose(
-                step, value, draft["answers"], timezones.today(user.timezone)
-            )
-    except note_flow.InvalidAnswer:
-        await query.answer(_("This button has expired."))
-        return
-    await query.answer()
-    draft = {**draft, "answers": progress.answers}
-    draft.pop("kept", None)
-    if progress.step is None:
-        await _finish(query.message, user, session, state, settings, i18n, draft, edit=True)
-        return
-    draft["step"] = progress.step.value
-    await state.set_data(draft)
-    await _show(query.message, session, user, draft, settings)
-
-
-async def _choose_mentee(
-    session: AsyncSession, user: User, value: str, answers: dict[str, Any]
-) -> note_flow.Progress | None:
-    match = (
-        await note_flow.mentee_match(session, user.id, int(value)) if value.isdecimal() else None
-    )
-    if match is None:
-        return None
-    chosen = {**answers, Step.MENTEE.value: match.mentee_id, "match_id": match.id}
-    return note_flow.Progress(chosen, Step.DATE)
-
-
-async def note_typed(
-    message: Message,
-    user: User,
-    session: AsyncSession,
-    state: FSMContext,
-    settings: Settings,
-    i18n: I18n,
-    bot: Bot,
-    crisis_answered: bool = False,
-) -> None:
-    draft = await state.get_data()
-    step = Step(draft["step"])
-    try:
-        progress = note_flow.type_answer(
-            step,
-            message.text or "",
-            draft["answers"],
-            timezones.today(user.timezone),
-            settings.note_max_length,
-        )
-    except note_flow.TooLong as too_long:
-        await _keep_too_long(message, state, draft, step, too_long, bot)
-        return
-    except note_flow.InvalidAnswer as wrong:
-        if not crisis_answered:  # after a crisis answer, a correction would be cold
-            await message.answer(_hint_for(step, future=isinstance(wrong, note_flow.FutureDate)))
-        await retire_buttons(bot, message.chat.id, draft.get("prompt"))
-        await _ask(message, session, user, state, draft, settings)
-        return
-    await retire_buttons(bot, message.chat.id, draft.get("prompt"))
-    draft = {**draft, "answers": progress.answers}
-    draft.pop("kept", None)
-    if progress.step is None:
-        await _finish(message, user, session, state, settings, i18n, draft, edit=False)
-        return
-    draft["step"] = progress.step.value
-    await _ask(message, session, user, state, draft, settings)
-
-
-async def _keep_too_long(
-    message: Message,
-    state: FSMContext,
-    draft: dict[str, Any],
-    step: Step,
-    too_long: note_flow.TooLong,
-    bot: Bot,
-) -> None:
-    """Say so, keep what they typed, and offer to keep its beginning or skip."""
-    await retire_buttons(bot, message.chat.id, draft.get("prompt"))
-    sent = await message.answer(
-        _(
-            "That is {length} characters long; this can be up to {limit}. I've kept what you "
-            "wrote: send a shorter version, or keep the first {limit} characters."
-        ).format(length=too_long.length, limit=too_long.limit),
-        reply_markup=rows(
-            [
-                button(
-                    _("Keep the first {limit}").format(limit=too_long.limit),
-                    NoteStep(step=step, value=TRIM),
-                ),
-                button(_("Skip ▸"), NoteStep(step=step, value=note_flow.SKIP)),
-                button(_("✕ Cancel"), CancelFlow()),
-            ],
-            1,
-        ),
-    )
-    await state.set_data({**draft, "kept": message.text, "prompt": sent.message_id})
-
-
-async def note_not_text(
-    message: Message,
-    user: User,
-    session: AsyncSession,
-    state: FSMContext,
-    settings: Settings,
-    bot: Bot,
-    crisis_answered: bool = False,
-) -> None:
-    """A sticker, photo or voice message where a tap or text was expected: ask again."""
-    draft = await state.get_data()
-    if not crisis_answered:
-        await message.answer(_("I can't read that here, so I'll ask again."))
-    await retire_buttons(bot, message.chat.id, draft.get("prompt"))
-    await _ask(message, session, user, state, draft, settings)
-
-
-async def _ask(
-    message: Message,
-    session: AsyncSession,
-    user: User,
-    state: FSMContext,
-    draft: dict[str, Any],
-    settings: Settings,
-) -> None:
-    """Ask the current question in a new message, which becomes the one whose buttons count."""
-    text, markup = await _question(session, user, draft, settings)
-    sent = await message.answer(text, reply_markup=markup)
-    await state.set_data({**draft, "prompt": sent.message_id})
-
-
-async def _show(
-    message: Message, session: AsyncSession, user: User, draft: dict[str, Any], settings: Settings
-) -> None:
-    text, markup = await _question(session, user, draft, settings)
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest as error:
-        if "not modified" not in error.message:
-            raise
-
-
-async def _question(
-    session: AsyncSession, user: User, draft: dict[str, Any], settings: Settings
-) -> tuple[str, InlineKeyboardMarkup]:
-    step = Step(draft["step"])
-    number, total = note_flow.step_number(step, bool(draft.get("one_mentee")))
-    header = _("Session note · {number}/{total}").format(number=number, total=total)
-    if step is Step.MENTEE:
-        text, markup = await _mentee_question(session, user)
-    elif step is Step.DATE:
-        text, markup = _date_question(timezones.today(user.timezone))
-    elif step is Step.DURATION:
-        text, markup = _duration_question()
-    elif step is Step.TOPICS:
-        text, markup = _topics_question(draft["answers"].get(Step.TOPICS.value, []))
-    elif step is Step.CONCERN:
-        text, markup = _concern_question()
-    else:
-        text, markup = _text_question(step, settings.note_max_length)
-    cancel = button(_("✕ Cancel"), CancelFlow())
-    return f"<i>{header}</i>\n\n{text}", with_rows(markup, [cancel])
-
-
-async def _mentee_question(session: AsyncSession, user: User) -> tuple[str, InlineKeyboardMarkup]:
-    buttons = []
-    for match in await matches.active_of_mentor(session, user.id):
-        mentee = await session.get(User, match.mentee_id)
-        if mentee is not None:
-            label = mentee.known_as
-            buttons.append(button(label, NoteStep(step=Step.MENTEE, value=str(mentee.id))))
-    return _("Which mentee was the session with?"), rows(buttons, 1)
-
-
-def _date_question(today: dt.date) -> tuple[str, InlineKeyboardMarkup]:
-    example = today - dt.timedelta(days=2)
-    text = _("When was the session? Tap, or type the date, for example {short} or {iso}.").format(
-        short=f"{example:%d.%m}", iso=example.isoformat()
-    )
-    buttons = [
-        button(_("Today"), NoteStep(step=Step.DATE, value=note_flow.TODAY)),
-        button(_("Yesterday"), NoteStep(step=Step.DATE, value=note_flow.YESTERDAY)),
-    ]
-    return text, rows(buttons, 2)
-
-
-def _duration_question() -> tuple[str, InlineKeyboardMarkup]:
-    buttons = (
-        button(_("{minutes} min").format(minutes=m), NoteStep(step=Step.DURATION, value=str(m)))
-        for m in note_flow.DURATIONS
-    )
-    return _("How long was it? Tap, or type the minutes."), rows(buttons, 5)
-
-
-def _topics_question(chosen: list[str]) -> tuple[str, InlineKeyboardMarkup]:
-    buttons = [
-        button(
-            ("✓ " if topic in chosen else "") + str(TOPIC_NAMES[topic]),
-            NoteStep(step=Step.TOPICS, value=topic),
-        )
-        for topic in note_flow.TOPICS
-    ]
-    done = button(_("Done ▸"), NoteStep(step=Step.TOPICS, value=note_flow.DONE))
-    return (
-        _("What did you talk about? Tap all that apply, then Done."),
-        with_rows(rows(buttons, 2), [done]),
-    )
-
-
-def _text_question(step: Step, limit: int) -> tuple[str, InlineKeyboardMarkup]:
-    if step is Step.PROGRESS:
-        text = _(
-            "Any progress on their goals? A few words (up to {limit} characters), or skip."
-        ).format(limit=limit)
-    else:
-        text = _(
-            "What worries you? A few words help the supervisor (up to {limit} characters), or skip."
-        ).format(limit=limit)
-    return text, rows([button(_("Skip ▸"), NoteStep(step=step, value=note_flow.SKIP))], 1)
-
-
-def _concern_question() -> tuple[str, InlineKeyboardMarkup]:
-    buttons = [
-        button(_("No"), NoteStep(step=Step.CONCERN, value=note_flow.NO)),
-        button(_("Yes, flag a concern"), NoteStep(step=Step.CONCERN, value=note_flow.YES)),
-    ]
-    return (
-        _(
-            "Is there anything a supervisor should look at? A worry about their health or "
-            "safety, or about the mentoring itself."
-        ),
-        rows(buttons, 2),
-    )
-
-
-def _hint_for(step: Step, *, future: bool) -> str:
-    if future:
-        return _("That date hasn't come yet. Please give the day the session took place.")
-    if step is Step.DATE:
-        return _("I couldn't read that date. Tap a button, or type it like 24.11 or 2026-11-24.")
-    if step is Step.DURATION:
-        return _("Please tap a button, or type the minutes as a number from 1 to 600.")
-    return _("Please tap one of the buttons.")
+    if len(active) == 1:  # nobody to choose: start at the date
+        answers = {
+            NoteField.MENTEE.value: active[0].mentee_id,
+            "match_id": active[0].id,
+            note_flow.ONE_MENTEE: True,
+        }
+    draft = {"answers": answers, "one_mentee": len(active) == 1}
+    await NOTE.begin(message, state, draft, context)
 
 
 async def _finish(

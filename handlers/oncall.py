@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 import zoneinfo
 from html import escape
-from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -33,14 +32,12 @@ from babel.dates import format_datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import rota as rota_flow
+from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
 from storage import alerts, oncall, outbox, schedules, users
 from storage.models import Role, User, utcnow
 from storage.schedules import Due
-
-if TYPE_CHECKING:
-    from bot.scheduler import Tick
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +218,7 @@ async def _tell_taken_over(session: AsyncSession, i18n: I18n, before: User, by: 
 # ----- the rota's tick ----------------------------------------------------------------------
 
 
+@handles(schedules.ROTA)
 async def rota_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """The rota's row came due: remind the incoming, hand over at the boundary, and set
     the row's next time. Reminders for a shift already begun (the bot was down) are

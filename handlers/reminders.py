@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -34,7 +34,8 @@ from bot.settings import Settings
 from flows import mentee_summary, nudges, onboarding, timezones
 from flows import reminders as flow
 from flows.states import ChangingReminder
-from handlers import daily_log, render  # daily_log: /log's start, for [Log now]
+from handlers import daily_log, render  # /log's start for [Log now]; it tells us of logs
+from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
 from handlers.menu import LOGGERS
@@ -43,9 +44,6 @@ from storage import daily_logs, matches, outbox, schedules
 from storage.models import DailyLog, Role, User, utcnow
 from storage.outbox import Queued
 from storage.schedules import Due
-
-if TYPE_CHECKING:
-    from bot.scheduler import Tick
 
 
 class ReminderPress(CallbackData, prefix="rem"):
@@ -358,6 +356,7 @@ _REMINDED = select(
 )
 
 
+@handles(schedules.CHECKIN)
 async def checkin_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Queue the reminders that are due (one query for the people, one for today's logs,
     one insert, one upsert), and set each person's next one."""
@@ -415,6 +414,7 @@ def _reach_out(match_id: int) -> InlineKeyboardMarkup:
     return rows([button(_("💬 Reach out"), ReachOut(match_id=match_id))], 1)
 
 
+@handles(schedules.SILENCE)
 async def silence_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Mentees quiet for ``nudge_silent_days``: their mentor is nudged once per silence."""
     found = await nudges.silences(
@@ -485,6 +485,7 @@ async def after_log(
     )
 
 
+@handles(schedules.DIGEST)
 async def digest_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Each mentor's weekly digest: a line per active mentee, as much as they share."""
     settings, planned = tick.settings, []
@@ -537,3 +538,6 @@ async def schedule_new_person(session: AsyncSession, user: User, settings: Setti
     now = utcnow()
     await flow.schedule_person(session, user, now)
     await flow.schedule_digest(session, user, now, settings.digest_weekday)
+
+
+daily_log.AFTER_SAVE.append(after_log)  # a saved log restarts the silence, tells a hard day

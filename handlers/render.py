@@ -9,44 +9,17 @@ from html import escape
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
 from flows import mentee_summary
+from flows.daily_log import ACTIVITY_NAMES, SYMPTOM_NAMES, rest_breaks, symptom_name
 
-SYMPTOM_NAMES = {
-    "pain": __("Pain"),
-    "fatigue": __("Fatigue"),
-    "brain_fog": __("Brain fog"),
-    "sleep_problems": __("Sleep problems"),
-    "dizziness": __("Dizziness"),
-    "headache": __("Headache"),
-    "gut": __("Gut trouble"),
-    "weakness": __("Weakness"),
-    "numbness": __("Numbness or tingling"),
-    "anxiety": __("Anxiety"),
-}
-
-ACTIVITY_NAMES = {
-    "less": __("less than planned"),
-    "as_planned": __("as planned"),
-    "more": __("more than planned"),
-}
-
-
-def symptom_name(symptom: str) -> str:
-    """A program may add its own symptom ids in settings; those read as they are written."""
-    name = SYMPTOM_NAMES.get(symptom)
-    return str(name) if name is not None else symptom.replace("_", " ").capitalize()
+__all__ = ["ACTIVITY_NAMES", "SYMPTOM_NAMES", "rest_breaks", "symptom_name"]
 
 
 def hours(value: float, locale: str) -> str:
     return format_decimal(value, format="#.#", locale=locale)
-
-
-def rest_breaks(value: int) -> str:
-    return "5+" if value >= 5 else str(value)
 
 
 def day_name(day: dt.date, locale: str) -> str:

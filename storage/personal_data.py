@@ -25,6 +25,7 @@ from sqlalchemy import Text, case, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import alerts as alert_store
+from storage import schedules
 from storage.crypto import cipher
 from storage.models import (
     Alert,
@@ -54,8 +55,8 @@ Exporter = Callable[[AsyncSession, User], Awaitable[Any]]
 Eraser = Callable[[AsyncSession, User], Awaitable[None]]
 
 # Schedules whose subject is a person (users.id); a match's check-in names the match.
-PERSONAL_SCHEDULES = ("checkin", "silence", "digest")
-MATCH_SCHEDULES = ("match_checkin",)
+PERSONAL_SCHEDULES = schedules.kinds_about(schedules.PERSON)  # every kind: one registry
+MATCH_SCHEDULES = schedules.kinds_about(schedules.MATCH)
 # Outbox keys that carry a conversation, a match or a flag, by the id that names them
 # (see the keys in handlers/relay.py, handlers/matching.py, handlers/notes.py).
 RELAY_KEYS = ("relay:{id}:%", "boundary:{id}:%", "undelivered:relay:{id}:%")

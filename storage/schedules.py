@@ -20,6 +20,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import claimed_from, upsert
 from storage.models import Schedule, utcnow
 
+# --- the kinds: one registry ----------------------------------------------------------------
+# A feature that schedules something adds its kind here, saying what a row's subject is: a
+# person (users.id), a match (matches.id) or the program (0: nobody's personal data). /privacy exports and erases a person's rows of
+# every kind by this (storage/personal_data.py), and the scheduler refuses to start when a
+# kind has no due handler (handlers/due.py), so neither can be forgotten.
+
+PERSON, MATCH, PROGRAM = "person", "match", "program"  # what a row's subject_id names
+KINDS: dict[str, str] = {}
+
+
+def kind(name: str, subject: str) -> str:
+    """Declare a kind of scheduled thing (once); its name is what the rows carry."""
+    if subject not in (PERSON, MATCH, PROGRAM):
+        raise ValueError(f"a schedule's subject is a person, a match or the program: {subject!r}")
+    if KINDS.setdefault(name, subject) != subject:
+        raise ValueError(f"schedule kind {name!r} is declared twice, differently")
+    return name
+
+
+def kinds_about(subject: str) -> tuple[str, ...]:
+    return tuple(name for name, about in KINDS.items() if about == subject)
+
+
+CHECKIN = kind("checkin", PERSON)  # a person's daily reminder at their local time
+SILENCE = kind("silence", PERSON)  # a mentee gone quiet: their mentor is nudged
+DIGEST = kind("digest", PERSON)  # a mentor's weekly summary
+PLAN_CHECK = kind("plan_check", PERSON)  # "Is this how you feel right now?" unanswered
+MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both sides
+ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
+
 
 @dataclass(frozen=True)
 class Due:

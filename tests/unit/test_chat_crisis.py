@@ -502,6 +502,25 @@ async def test_writing_mid_log_puts_the_log_aside_and_gives_it_back(
     assert len(await logs_of(sessionmaker, 330)) == 1
 
 
+async def test_writing_mid_intake_the_intake_buttons_wait_too(harness, watch, sessionmaker) -> None:
+    # Every questionnaire on the engine adds itself to the flows the plan may pause (issue
+    # 12); before, an intake button here said only that it had expired.
+    await make_person(sessionmaker, 334)
+    p = person(harness, watch, 334)
+    await p.send("/profile")
+    question = p.shown()
+    before = await conversation(sessionmaker, 334)
+    await p.send("/crisisplan")
+    await p.tap("1. Warning signs")
+    await p.tap("Write this part")
+    toast = await p.press("intake:goals:sleep", question)
+    assert toast and "First send this part of your plan" in toast
+    await p.say("Not sleeping")
+    assert await conversation(sessionmaker, 334) == before
+    assert await p.press("intake:goals:sleep", question) is None
+    assert "✓ Sleep" in p.labels()
+
+
 async def test_log_while_writing_leaves_the_part_and_picks_the_log_up(
     harness, watch, sessionmaker
 ) -> None:

@@ -233,3 +233,35 @@ async def test_history_in_spanish_uses_spanish_numbers_and_days(
     lines = (await p.send("/history")).text.splitlines()
     assert lines[-1].startswith(format_skeleton("MMMEd", today, locale="es"))  # "lun, 7 dic"
     assert "5,5 h · más de lo planeado" in lines[-1]
+
+
+# --- what the questionnaire engine adds (issue 12) ------------------------------------------
+
+
+async def test_a_typed_answer_where_a_tap_is_offered_is_taken_and_echoed(
+    harness, watch, sessionmaker
+) -> None:
+    from aiogram.methods import EditMessageText
+
+    await make_person(sessionmaker, 53)
+    p = person(harness, watch, 53)
+    await p.send("/log")
+    for label in ("3", "Done", "6"):
+        await p.tap(label)
+    await p.send("as planned")  # a button's label, typed: taken like the tap
+    asked = p.shown()
+    assert "rest breaks" in asked.text
+    before = len(watch.calls)
+    await p.send("2")  # the rest breaks' "2" button, typed
+    assert "How well did you sleep" in p.shown().text
+    echoed = [
+        c
+        for c in watch.calls[before:]
+        if isinstance(c, EditMessageText) and c.message_id == asked.message_id
+    ]
+    assert echoed and echoed[0].reply_markup is None, "the answered copy kept its buttons"
+    assert "rest breaks" in echoed[0].text and echoed[0].text.endswith("✓ <b>2</b>")
+    await answer_all(p, from_step=6)
+    [log] = await logs_of(sessionmaker, 53)
+    assert (log["activity"], log["rest_breaks"]) == ("as_planned", 2)
+    p.assert_no_apology()

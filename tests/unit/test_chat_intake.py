@@ -277,3 +277,20 @@ def _now():
     from storage.models import utcnow
 
     return utcnow()
+
+
+async def test_a_choice_typed_by_its_label_is_taken_like_the_tap(
+    harness, watch, sessionmaker
+) -> None:
+    # On the questionnaire engine (issue 12): a button's label typed where a tap is offered.
+    user_id = await member(sessionmaker, MENTEE)
+    p = person(harness, watch, MENTEE)
+    await p.send("/profile")
+    await p.tap("Skip")  # goals
+    await p.tap("Skip")  # symptoms
+    await p.send("weekly")
+    assert "What suits you better?" in p.shown().text
+    _, data = await conversation(sessionmaker, MENTEE)
+    assert data["answers"]["frequency"] == "weekly"
+    p.assert_no_apology()
+    assert await stored(sessionmaker, user_id) is None

@@ -119,3 +119,24 @@ async def test_forget_removes_a_persons_rows(
     async with sessionmaker() as session:
         assert await schedules.get(session, "checkin", 1) is None
         assert await schedules.get(session, "checkin", 2) is not None
+
+
+def test_every_declared_kind_has_its_due_handler_and_names_its_subject() -> None:
+    # One registry (issue 12): a kind is declared once, with what its subject is; /privacy
+    # erases a person's rows of every kind by it, and the scheduler runs each one's handler.
+    from storage import personal_data
+
+    handlers = scheduler.due_handlers()
+    assert set(handlers) == set(schedules.KINDS)
+    assert {"checkin", "silence", "digest", "plan_check", "match_checkin"} <= set(handlers)
+    assert set(personal_data.PERSONAL_SCHEDULES) == set(schedules.kinds_about(schedules.PERSON))
+    assert "plan_check" in personal_data.PERSONAL_SCHEDULES  # was missing from the hand list
+    assert personal_data.MATCH_SCHEDULES == ("match_checkin",)
+
+
+def test_a_kind_without_a_handler_stops_the_scheduler_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(schedules.KINDS, "forgotten", schedules.PERSON)
+    with pytest.raises(RuntimeError, match="forgotten"):
+        scheduler.due_handlers()
