@@ -6,6 +6,7 @@ only source, and there is no build step that a new install could miss.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from pathlib import Path
@@ -24,6 +25,11 @@ LOCALES_DIR = Path(locales.__file__).resolve().parent
 
 
 def compile_catalogs(path: Path = LOCALES_DIR) -> dict[str, gettext.GNUTranslations]:
+    return dict(_compiled(path))
+
+
+@functools.cache  # read once a process: every dispatcher built (tests build hundreds) shares them
+def _compiled(path: Path) -> dict[str, gettext.GNUTranslations]:
     translations = {}
     for po_path in sorted(path.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         language = po_path.parent.parent.name

@@ -37,6 +37,15 @@ from tests.unit.test_chat_onboarding import onboard_by_taps
 
 MENTEE, MENTOR, SUPERVISOR = 310, 810, 910
 ZONE = "Europe/Berlin"
+
+
+def daytime_zone() -> str:
+    """A zone where it is now between 08:00 and 16:00, so that a "Later" an hour or two
+    away falls on the same local day whenever the tests run (after local midnight the
+    snoozed reminder is the next day's first)."""
+    hour = utcnow().hour
+    offset = next(o for o in range(-12, 15) if 8 <= (hour + o) % 24 < 16)
+    return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is three hours ahead of UTC
 BUTTONS = ["📝 Log now", "⏰ Later", "Not today"]
 
 
@@ -49,11 +58,13 @@ def minute_before(now: dt.datetime) -> dt.datetime:
     return (now - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
 
 
-async def reminded_person(sessionmaker, telegram_id: int, now: dt.datetime, **kw) -> int:
+async def reminded_person(
+    sessionmaker, telegram_id: int, now: dt.datetime, zone: str = ZONE, **kw
+) -> int:
     """A person whose check-in time was a minute before ``now``: their reminder is due."""
-    local = flow.zoneinfo.ZoneInfo(ZONE)
+    local = flow.zoneinfo.ZoneInfo(zone)
     checkin = minute_before(now).astimezone(local).time()
-    uid = await make_person(sessionmaker, telegram_id, zone=ZONE, checkin=checkin, **kw)
+    uid = await make_person(sessionmaker, telegram_id, zone=zone, checkin=checkin, **kw)
     await due_now(sessionmaker, uid, now)
     return uid
 
@@ -110,7 +121,7 @@ async def test_later_brings_one_more_reminder_without_later_and_no_third(
     harness, watch, sessionmaker, settings
 ):
     now = utcnow()
-    await reminded_person(sessionmaker, MENTEE, now)
+    await reminded_person(sessionmaker, MENTEE, now, zone=daytime_zone())
     await tick(harness, sessionmaker, settings, now)
     first, _ = await delivered(sessionmaker, MENTEE)
     p = person(harness, watch, MENTEE)
@@ -212,7 +223,7 @@ async def test_forged_reminder_presses_change_nothing(harness, watch, sessionmak
 
 async def test_a_saved_log_stops_a_pending_later(harness, watch, sessionmaker, settings):
     now = utcnow()
-    await reminded_person(sessionmaker, MENTEE, now)
+    await reminded_person(sessionmaker, MENTEE, now, zone=daytime_zone())
     await tick(harness, sessionmaker, settings, now)
     first, _ = await delivered(sessionmaker, MENTEE)
     p = person(harness, watch, MENTEE)
