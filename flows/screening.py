@@ -149,7 +149,6 @@ class Rule:
     id: str
     category: str
     severity: int
-    regex: re.Pattern[str]  # all parts in one pattern (for review tools)
     keys: frozenset[str] | None  # union of the parts' keys; None if a part has no gate
     parts: tuple[Part, ...]
     needs_context: bool
@@ -157,15 +156,28 @@ class Rule:
     comment: str
     examples: tuple[str, ...] = ()  # messages that must alert with this entry (checked by tests)
 
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """All parts in one pattern, for review tools; screening runs the parts."""
+        return _joined(self.parts)
+
 
 @dataclass(frozen=True)
 class Idiom:
     id: str
-    regex: re.Pattern[str]
     keys: frozenset[str] | None
     parts: tuple[Part, ...]
     comment: str
     examples: tuple[str, ...] = ()  # messages that must not alert (checked by tests)
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """All parts in one pattern, for review tools; screening runs the parts."""
+        return _joined(self.parts)
+
+
+def _joined(parts: tuple[Part, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(p.regex.pattern for p in parts))
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,6 +216,15 @@ class _Normaliser:
     @functools.cached_property
     def _spellings(self) -> dict[str, str]:
         return dict(self.spelling_map)
+
+    @functools.cached_property
+    def respelled(self) -> re.Pattern[str] | None:
+        """A word (3+ letters) that respelling always replaces: a pattern holding one can
+        never match. One regex, not one search a word: lexicons are built at every start."""
+        words = sorted((k for k, _ in self.spelling_map if len(k) >= 3), key=len, reverse=True)
+        if not words:
+            return None
+        return re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, words))})(?![a-z0-9])")
 
     def _fold(self, m: re.Match[str]) -> str:
         return self._folds[m.group()]
@@ -358,7 +379,7 @@ def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexic
             raise LexiconError(f"{where}: macro name {name!r} must be lower-case letters/_")
         alternatives = value if isinstance(value, list) else [value]
         frags = [_pattern_text(str(v), normaliser, macros, where, name) for v in alternatives]
-        macros[name] = "(?:" + "|".join(frags) + ")"
+        macros[name] = f"(?:{_compile(frags, where, f'macro {name}').pattern})"
 
     _check_keys(data, _TOP_KEYS, where, "top level")
     seen: set[str] = set()
@@ -373,7 +394,6 @@ def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexic
         if severity not in SEVERITIES:
             raise LexiconError(f"{where}: entry {rid}: severity must be 1, 2 or 3")
         alternatives = _alternatives(raw, normaliser, macros, where, rid)
-        regex = _compile(alternatives, where, rid)
         parts = _parts(alternatives, where, rid)
         negatable = raw.get("negatable")
         if negatable is None:  # entries that contain a negation themselves are never softened
@@ -384,7 +404,6 @@ def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexic
                 id=f"{language}:{rid}",
                 category=category,
                 severity=severity,
-                regex=regex,
                 keys=_union_keys(parts),
                 parts=parts,
                 needs_context=bool(raw.get("needs_context", False)),
@@ -402,7 +421,6 @@ def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexic
         idioms.append(
             Idiom(
                 id=f"{language}:{iid}",
-                regex=_compile(alternatives, where, iid),
                 keys=_union_keys(parts),
                 parts=parts,
                 comment=str(raw.get("comment", "")),
@@ -500,8 +518,9 @@ def _parts(alternatives: list[str], where: str, rid: str) -> tuple[Part, ...]:
     out = []
     for alternative in alternatives:
         regex = _compile([alternative], where, rid)
-        keys = _gate_keys(regex.pattern)
-        also = _more_gate_keys(regex.pattern, keys) if keys else ()
+        parsed = _parsed(regex.pattern)
+        keys = _gate_keys(parsed)
+        also = _more_gate_keys(parsed, keys) if keys else ()
         out.append(Part(regex=regex, keys=keys, also=also))
     return tuple(out)
 
@@ -552,14 +571,13 @@ def _pattern_text(
     def flush() -> None:
         if plain:
             chunk = normaliser.letters("".join(plain))
-            for key, value in normaliser.spelling_map:
-                if len(key) >= 3 and re.search(
-                    rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", chunk
-                ):
-                    raise LexiconError(
-                        f"{where}: {rid}: pattern {pattern!r} contains {key!r}, which messages "
-                        f"never contain after respelling: write {value!r}"
-                    )
+            respelled = normaliser.respelled and normaliser.respelled.search(chunk)
+            if respelled:
+                key = respelled.group()
+                raise LexiconError(
+                    f"{where}: {rid}: pattern {pattern!r} contains {key!r}, which messages "
+                    f"never contain after respelling: write {normaliser._spellings[key]!r}"
+                )
             out.append(chunk)
             plain.clear()
 
@@ -581,12 +599,7 @@ def _pattern_text(
         plain.append(ch)
         i += 1
     flush()
-    text = "".join(out)
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise LexiconError(f"{where}: {rid}: bad pattern {pattern!r}: {exc}") from exc
-    return text
+    return "".join(out)  # compiled by _parts (entries) or _checked (macros)
 
 
 def _phrase_to_regex(
@@ -684,31 +697,35 @@ def _phrase_choice(
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
-def _gate_keys(pattern: str) -> frozenset[str] | None:
-    """Literal substrings such that every match contains at least one of them."""
+def _parsed(pattern: str) -> list | None:
+    """The regex's syntax tree (CPython's own parser), read once for both kinds of keys."""
     try:
-        from re import _constants as c  # CPython >= 3.11
-        from re import _parser as p
+        from re import _parser as p  # CPython >= 3.11
 
-        parsed = p.parse(pattern)
+        return list(p.parse(pattern))
     except Exception:  # pragma: no cover - other interpreters: no gate, still correct
         return None
-    keys = _required(list(parsed), c)
+
+
+def _gate_keys(parsed: list | None) -> frozenset[str] | None:
+    """Literal substrings such that every match contains at least one of them."""
+    if parsed is None:
+        return None
+    from re import _constants as c
+
+    keys = _required(parsed, c)
     if not keys or min(len(k) for k in keys) < 2:
         return None
     return frozenset(keys)
 
 
-def _more_gate_keys(pattern: str, keys: frozenset[str]) -> tuple[frozenset[str], ...]:
+def _more_gate_keys(parsed: list | None, keys: frozenset[str]) -> tuple[frozenset[str], ...]:
     """Other literal sets that every match must also touch (one key of each)."""
-    try:
-        from re import _constants as c  # CPython >= 3.11
-        from re import _parser as p
-
-        parsed = p.parse(pattern)
-    except Exception:  # pragma: no cover
+    if parsed is None:
         return ()
-    sets = [frozenset(s) for s in _required_all(list(parsed), c)]
+    from re import _constants as c
+
+    sets = [frozenset(s) for s in _required_all(parsed, c)]
     sets = [s for s in sets if s != keys and min(len(k) for k in s) >= 3]
     sets.sort(key=lambda s: (-min(len(k) for k in s), len(s)))
     return tuple(dict.fromkeys(sets))[:3]
