@@ -6,7 +6,8 @@ Then they are sent directly, each retried within the update for ``DIRECT_BUDGET`
 seconds and marked sent as soon as Telegram has taken it. What could not be sent is
 handed to the worker, which retries for as long as it takes: the person gets it late,
 never not at all. An update handled again after a crash finds its answer's rows, and
-what was sent is not sent again.
+what was sent is not sent again (Telegram takes no idempotency key: a crash in the
+moment between its answer and our mark sends that message twice, never not at all).
 
 When the database cannot be written, nothing can be kept for later: the answer goes
 straight out from memory, and the log says loudly that the database is failing.
