@@ -20,7 +20,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
@@ -209,7 +208,8 @@ def boom_bust_words() -> str:
 
 
 def days_words(count: int) -> str:
-    return ngettext("{count} day", "{count} days", count).format(count=count)
+    # Counts here are 1 to 7: in en, es and de only 1 is singular.
+    return _("1 day") if count == 1 else _("{count} days").format(count=count)
 
 
 def suggestion_message(
