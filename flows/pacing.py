@@ -14,7 +14,8 @@ more). The rules, and why:
   energy at least 3 points below their usual and at most 3 of 10. Day-to-day noise on a
   0–10 scale is about a point; two is a change they would feel.
 * *Boom and bust*: a day "more than planned" followed within two days by a crash day
-  (only logged days count; a day not logged is unknown, not calm).
+  (only logged days count; a day not logged is unknown, not calm). It is named once per
+  pattern, on the log that completes it, and at most once a week: more would nag.
 * The *baseline*: of the last 28 days with activity known and no crash, the share of
   active days not followed within two days by a crash, times 7 — what they manage in a
   week without paying for it. Crash days are left out, and a missing activity (low-spoon)
@@ -49,6 +50,7 @@ MIN_SPAN_DAYS = 14  # two weeks of logging before a baseline
 MIN_BASELINE_DAYS = 10  # days with activity known and no crash, within the window
 GROWTH = 1.10  # a goal a little above the baseline: 10 %
 MAX_GOAL = 7
+NOTE_EVERY_DAYS = 7  # a boom-and-bust note at most this often
 
 ACTIVE = frozenset({"as_planned", "more"})
 BOOM = "more"
@@ -204,6 +206,12 @@ def suggest(
     else:
         goal = baseline if current_goal is None else min(current_goal, baseline)
     return Suggestion(baseline, round(rate, 2), max(1, goal), reason)
+
+
+def note_allowed(last_note: dt.date | None, today: dt.date) -> bool:
+    """A boom-and-bust note at most once a week, however many patterns: naming it more often
+    would nag."""
+    return last_note is None or (today - last_note).days >= NOTE_EVERY_DAYS
 
 
 def is_due(last_offered: dt.date | None, today: dt.date) -> bool:

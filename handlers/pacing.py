@@ -154,19 +154,13 @@ async def after_log(
     logs = await daily_logs.since(session, user.id, day - dt.timedelta(days=flow.WINDOW_DAYS))
     days = days_of(logs)
     state = await state_of(session, user.id)
-    changed = False
+    before = dict(state)
     pattern = flow.completed_by(days, day)
     if pattern is not None and pattern.boom.isoformat() not in state.get("noted", []):
-        noted = [*state.get("noted", []), pattern.boom.isoformat()][-8:]
-        state = {**state, "noted": noted}
-        changed = True
-        await outbox.enqueue(
-            session,
-            key=f"pacing:{user.id}:bust:{pattern.boom.isoformat()}",
-            chat_id=user.telegram_id,
-            method="sendMessage",
-            params={"text": boom_bust_words(), "parse_mode": "HTML"},
-        )
+        state = await _name_boom_bust(session, user, day, pattern, state)
+        if state.get("noted_on") == day.isoformat():
+            await _store(session, user.id, state)
+            return  # one pacing message a log: the weekly goal can wait for the next
     offered = state.get("offered")
     last = dt.date.fromisoformat(offered) if offered else None
     if flow.is_due(last, day):
@@ -174,7 +168,6 @@ async def after_log(
         if suggestion is not None:
             week = day.isoformat()
             state = {**state, "offered": week, "offer": suggestion.goal}
-            changed = True
             text, markup = suggestion_message(suggestion, state.get("goal"), user.id, week)
             await outbox.enqueue(
                 session,
@@ -187,8 +180,31 @@ async def after_log(
                     "reply_markup": markup.model_dump(exclude_none=True),
                 },
             )
-    if changed:
+    if state != before:
         await _store(session, user.id, state)
+
+
+async def _name_boom_bust(
+    session: AsyncSession,
+    user: User,
+    day: dt.date,
+    pattern: flow.BoomBust,
+    state: dict[str, Any],
+) -> dict[str, Any]:
+    """Name the pattern once (its boom remembered), and at most once a week."""
+    boom = pattern.boom.isoformat()
+    state = {**state, "noted": [*state.get("noted", []), boom][-8:]}
+    last = state.get("noted_on")
+    if not flow.note_allowed(dt.date.fromisoformat(last) if last else None, day):
+        return state
+    await outbox.enqueue(
+        session,
+        key=f"pacing:{user.id}:bust:{boom}",
+        chat_id=user.telegram_id,
+        method="sendMessage",
+        params={"text": boom_bust_words(), "parse_mode": "HTML"},
+    )
+    return {**state, "noted_on": day.isoformat()}
 
 
 daily_log.AFTER_SAVE.append(after_log)

@@ -134,3 +134,39 @@ async def test_a_very_hard_day_gets_no_pacing_message(
 
 def test_the_pacing_row_is_a_person_s_and_never_due() -> None:
     assert schedules.KINDS[schedules.PACING] == schedules.PERSON
+
+
+async def log_a_crash(p) -> None:
+    """Symptoms 7 (usual 3), less than planned, mood 5: a crash, not a very hard day."""
+    await p.send("/log")
+    for data in ("log:symptom_intensity:7", "log:symptoms:done", "log:energy:3"):
+        await p.press(data)
+    for data in ("log:activity:less", "log:rest_breaks:2", "log:sleep_quality:4"):
+        await p.press(data)
+    for data in ("log:sleep_hours:6", "log:mood:5", "log:interference:6", "log:note:skip"):
+        await p.press(data)
+
+
+async def test_a_boom_and_bust_comes_alone_and_once(
+    harness: Harness, watch: Watch, sessionmaker
+) -> None:
+    uid = await make_person(sessionmaker, ANA, zone=ZONE)
+    today = local_today(ZONE)
+    for back, activity in enumerate(reversed([*BEFORE[:-1], "more"]), start=1):
+        day = today - dt.timedelta(days=back)
+        await save_log(
+            sessionmaker, uid, day, symptom_intensity=3, energy=6, mood=6, activity=activity
+        )
+    ana = person(harness, watch, ANA)
+    await log_a_crash(ana)
+    # One pacing message a log: the note; the weekly goal waits for the next log.
+    boom = (today - dt.timedelta(days=1)).isoformat()
+    [row] = await outbox_rows(sessionmaker, "pacing:")
+    assert row.key == f"pacing:{uid}:bust:{boom}"
+    assert "isn't your fault" in row.text and "<" not in row.text
+    # Logged again the same day: the pattern is not named twice; the week's goal may come.
+    await log_a_crash(ana)
+    rows = await outbox_rows(sessionmaker, "pacing:")
+    assert [r.key.split(":")[2] for r in rows] == ["bust", "goal"]
+    assert "hard patch" in rows[1].text  # a crash this week: no stepping up
+    ana.assert_no_apology()

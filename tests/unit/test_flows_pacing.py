@@ -119,3 +119,9 @@ def test_once_a_week() -> None:
     assert pacing.is_due(None, TODAY)
     assert not pacing.is_due(TODAY - dt.timedelta(days=6), TODAY)
     assert pacing.is_due(TODAY - dt.timedelta(days=7), TODAY)
+
+
+def test_a_boom_and_bust_note_at_most_once_a_week() -> None:
+    assert pacing.note_allowed(None, TODAY)
+    assert not pacing.note_allowed(TODAY - dt.timedelta(days=3), TODAY)
+    assert pacing.note_allowed(TODAY - dt.timedelta(days=7), TODAY)
