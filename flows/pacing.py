@@ -208,6 +208,14 @@ def suggest(
     return Suggestion(baseline, round(rate, 2), max(1, goal), reason)
 
 
+def may_be_a_crash(symptoms: int | None, energy: int | None) -> bool:
+    """Whether a day with these scores could be a crash, whatever the person's usual: below
+    the floors it never is (so a saved log need not read the weeks before it)."""
+    return (symptoms is not None and symptoms >= SPIKE_FLOOR) or (
+        energy is not None and energy <= ENERGY_CEILING
+    )
+
+
 def note_allowed(last_note: dt.date | None, today: dt.date) -> bool:
     """A boom-and-bust note at most once a week, however many patterns: naming it more often
     would nag."""

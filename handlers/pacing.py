@@ -150,20 +150,23 @@ async def after_log(
     Not on a very hard day: then the log's own words of care come alone."""
     if log_flow.very_hard_day(answers):
         return
+    state = await state_of(session, user.id)
+    offered = state.get("offered")
+    due = flow.is_due(dt.date.fromisoformat(offered) if offered else None, day)
+    crash = flow.may_be_a_crash(answers.get("symptom_intensity"), answers.get("energy"))
+    if not due and not crash:
+        return  # most days: nothing to name, nothing to offer, the weeks before not read
     await session.flush()  # today's log is among the days read
     logs = await daily_logs.since(session, user.id, day - dt.timedelta(days=flow.WINDOW_DAYS))
     days = days_of(logs)
-    state = await state_of(session, user.id)
     before = dict(state)
-    pattern = flow.completed_by(days, day)
+    pattern = flow.completed_by(days, day) if crash else None
     if pattern is not None and pattern.boom.isoformat() not in state.get("noted", []):
         state = await _name_boom_bust(session, user, day, pattern, state)
         if state.get("noted_on") == day.isoformat():
             await _store(session, user.id, state)
             return  # one pacing message a log: the weekly goal can wait for the next
-    offered = state.get("offered")
-    last = dt.date.fromisoformat(offered) if offered else None
-    if flow.is_due(last, day):
+    if due:
         suggestion = flow.suggest(days, day, state.get("goal"))
         if suggestion is not None:
             week = day.isoformat()

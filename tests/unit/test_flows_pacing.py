@@ -125,3 +125,11 @@ def test_a_boom_and_bust_note_at_most_once_a_week() -> None:
     assert pacing.note_allowed(None, TODAY)
     assert not pacing.note_allowed(TODAY - dt.timedelta(days=3), TODAY)
     assert pacing.note_allowed(TODAY - dt.timedelta(days=7), TODAY)
+
+
+def test_below_the_floors_a_day_is_never_a_crash() -> None:
+    assert not pacing.may_be_a_crash(4, 4)
+    assert pacing.may_be_a_crash(5, 6) and pacing.may_be_a_crash(2, 3)
+    assert not pacing.may_be_a_crash(None, None)
+    level = pacing.Usual(symptoms=0, energy=10)  # even against the calmest usual
+    assert not pacing.is_crash(Day(TODAY, 4, 4, "less"), level)
