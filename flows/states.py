@@ -55,3 +55,7 @@ class CaseNoting(StatesGroup):
     # ("alert_id"), the prompt whose Cancel counts ("prompt"), and "resolve" when the note is
     # the one "Resolve → Other" needs before it resolves the case.
     writing = State()
+
+
+class PacingGoal(StatesGroup):
+    answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)

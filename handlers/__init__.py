@@ -15,6 +15,7 @@ from handlers import (
     matching,
     notes,
     oncall,
+    pacing,
     reach,
     relay,
     reminders,
@@ -39,6 +40,7 @@ def get_routers() -> list[Router]:
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),
+        pacing.router(),  # the weekly goal's buttons, and a goal typed
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),

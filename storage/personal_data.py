@@ -61,7 +61,7 @@ MATCH_SCHEDULES = schedules.kinds_about(schedules.MATCH)
 # (see the keys in handlers/relay.py, handlers/matching.py, handlers/notes.py).
 RELAY_KEYS = ("relay:{id}:%", "boundary:{id}:%", "undelivered:relay:{id}:%")
 MATCH_KEYS = ("match:{id}:%", "match_checkin:{id}:%", "nudge:contact:{id}:%")
-PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%")
+PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%", "pacing:{id}:%")
 REVIEW_KEYS = ("review:{id}:%",)
 
 

@@ -48,6 +48,9 @@ SILENCE = kind("silence", PERSON)  # a mentee gone quiet: their mentor is nudged
 DIGEST = kind("digest", PERSON)  # a mentor's weekly summary
 PLAN_CHECK = kind("plan_check", PERSON)  # "Is this how you feel right now?" unanswered
 MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both sides
+# A person's pacing: the weekly goal they hold and what was last offered or noted. Never due:
+# the row only keeps that state (flows/pacing.py, handlers/pacing.py).
+PACING = kind("pacing", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
 
 
