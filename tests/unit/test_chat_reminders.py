@@ -46,7 +46,9 @@ def daytime_zone() -> str:
     hour = utcnow().hour
     offset = next(o for o in range(-12, 15) if 8 <= (hour + o) % 24 < 16)
     return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is three hours ahead of UTC
-BUTTONS = ["📝 Log now", "⏰ Later", "Not today"]
+
+
+BUTTONS = ["📝 Log now", "🥄 Low on energy? 3 taps only", "⏰ Later", "Not today"]
 
 
 @pytest.fixture
@@ -132,7 +134,11 @@ async def test_later_brings_one_more_reminder_without_later_and_no_third(
     await tick(harness, sessionmaker, settings, utcnow() + dt.timedelta(minutes=61))
     rows = await reminders_to(sessionmaker, MENTEE)
     assert len(rows) == 2
-    assert rows[1].labels == ["📝 Log now", "Not today"]  # the second has no "Later"
+    assert rows[1].labels == [
+        "📝 Log now",
+        "🥄 Low on energy? 3 taps only",
+        "Not today",
+    ]  # the second has no "Later"
     assert "still open" in rows[1].text
     # "Later" pressed again on the first reminder cannot bring a third one.
     assert await p.tap("Later", first) == EXPIRED
