@@ -20,6 +20,7 @@ from handlers import (
     reminders,
     review,
     start,
+    trends,
 )
 
 
@@ -39,6 +40,7 @@ def get_routers() -> list[Router]:
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),
+        trends.router(),  # /trends and a mentor's "Chart of …"
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),
