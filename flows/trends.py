@@ -6,16 +6,22 @@ from the caller, already in the reader's language, so this module has no gettext
 drawing can run in another thread or process (``ChartData`` is plain and picklable).
 
 The chart is drawn with matplotlib's object API (``Figure`` + the Agg canvas, never
-pyplot's global state), so charts drawn at the same time in threads do not share a figure.
+pyplot's global state) in a separate process (``draw``): Agg's drawing holds the GIL for
+its C++ calls, so in a worker thread 20 charts at once kept the event loop away for 400 ms
+at a time; in the process pool the worst was 27 ms (benchmarks/trends_chart.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import math
+import multiprocessing
 import statistics
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +126,39 @@ def mean(values: Sequence[float | None]) -> float | None:
 
 
 # --- the drawing ---------------------------------------------------------------------------
+
+POOL_WORKERS = 1  # the machine the bot runs on has few cores; charts queue behind each other
+_pool: ProcessPoolExecutor | None = None
+
+
+def pool() -> ProcessPoolExecutor:
+    """The drawing process, started on the first chart (spawned, not forked: the bot's
+    process has threads and open connections a fork would copy)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(
+            max_workers=POOL_WORKERS, mp_context=multiprocessing.get_context("spawn")
+        )
+    return _pool
+
+
+async def draw(data: ChartData) -> bytes:
+    """The chart's PNG, drawn off the event loop in the drawing process. A process that died
+    (killed for memory, say) is replaced once."""
+    global _pool
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(pool(), render_png, data)
+    except BrokenProcessPool:
+        _pool = None
+        return await loop.run_in_executor(pool(), render_png, data)
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
 
 
 def render_png(data: ChartData) -> bytes:

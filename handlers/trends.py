@@ -4,7 +4,6 @@ symptoms and energy only, as /mentees shows them, re-checked on every tap."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -120,18 +119,12 @@ async def send_chart(
         return
     data = chart_data(by_day, days, reader.locale, own=own, name=person.known_as)
     started = time.perf_counter()
-    png = await draw(data)
+    png = await chart.draw(data)
     log.info("trends chart drawn in %.0f ms", (time.perf_counter() - started) * 1000)
     caption = summary_words(data, len(by_day), settings, own=own, name=person.known_as)
     await message.answer_photo(
         BufferedInputFile(png, filename="trends.png"), caption=caption[:1024]
     )
-
-
-async def draw(data: chart.ChartData) -> bytes:
-    """Off the event loop: a worker thread (benchmarks/trends_chart.py weighs it against a
-    process pool)."""
-    return await asyncio.to_thread(chart.render_png, data)
 
 
 def too_few_words(count: int, own: bool, person: User) -> str:
