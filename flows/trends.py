@@ -242,7 +242,7 @@ def render_png(data: ChartData) -> bytes:
     longest = max((len(name) for name in labels.activity_levels), default=0)
     left = min(0.3, 0.06 + 0.0125 * longest) if data.activity is not None else 0.08
     top = 1 - 1.45 / figure.get_figheight()  # the title and, under it, the legend
-    figure.subplots_adjust(left=left, right=0.97, top=top, bottom=0.1, hspace=0.55)
+    figure.subplots_adjust(left=left, right=0.95, top=top, bottom=0.1, hspace=0.55)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", facecolor="white", pil_kwargs={"compress_level": 1})
     return buffer.getvalue()

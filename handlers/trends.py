@@ -16,7 +16,6 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +45,13 @@ def router() -> Router:
     r.message.filter(F.chat.type == "private")
     r.message.register(show_trends, Command("trends"), HasRole(*LOGGERS))
     r.callback_query.register(mentee_pressed, MenteeTrends.filter(), HasRole(Role.MENTOR))
+    r.shutdown.register(_stop_drawing)
     return r
+
+
+async def _stop_drawing() -> None:
+    """The drawing process ends with the bot (charts in flight are dropped)."""
+    chart.shutdown()
 
 
 async def show_trends(
@@ -133,14 +138,10 @@ def too_few_words(count: int, own: bool, person: User) -> str:
             "{name} has logged {count} of the last 28 days; a chart needs at least 3. "
             "It will show here once there are a few more."
         ).format(name=escape(person.known_as), count=count)
-    return ngettext(
-        "You've logged {count} day in the last four weeks. A chart needs at least 3 to say "
-        "anything, so here is just a kind word: every check-in counts, even a three-tap one "
-        "on a bad day. /log when you're ready.",
-        "You've logged {count} days in the last four weeks. A chart needs at least 3 to say "
-        "anything, so here is just a kind word: every check-in counts, even a three-tap one "
-        "on a bad day. /log when you're ready.",
-        count,
+    return _(
+        "Days logged in the last four weeks: {count}. A chart needs at least 3 to say "
+        "anything, so for now just a kind word: every check-in counts, even a three-tap one "
+        "on a bad day. /log when you're ready."
     ).format(count=count)
 
 
@@ -201,11 +202,7 @@ def summary_words(
             mood_at=settings.hard_day_mood,
         )
         parts.append(
-            ngettext(
-                "{count} hard day in the last 7 days.",
-                "{count} hard days in the last 7 days.",
-                hard,
-            ).format(count=hard)
+            _("Hard days in the last 7 days: {count}.").format(count=hard)
             if hard
             else _("No hard days in the last 7 days.")
         )

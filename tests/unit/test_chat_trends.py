@@ -46,7 +46,7 @@ async def test_fewer_than_three_logs_get_a_kind_word_not_an_empty_chart(
     await logged_days(sessionmaker, uid, 2)
     p = person(harness, watch, 80)
     said = await p.send("/trends")
-    assert "You've logged 2 days in the last four weeks" in said.text
+    assert "Days logged in the last four weeks: 2." in said.text
     assert photos(watch) == []
 
 
@@ -62,7 +62,7 @@ async def test_the_chart_comes_with_its_words_as_the_caption(harness, watch, ses
     assert caption.startswith("Your last 4 weeks: 10 days logged.")
     assert "Symptoms mostly" in caption and "Energy mostly 3–4 of 10" in caption
     assert "Mood mostly 6 of 10 (lowest 1)" in caption
-    assert "1 hard day in the last 7 days" in caption
+    assert "Hard days in the last 7 days: 1." in caption
     assert "Sleep about 5.5 hours" in caption
     assert "Activity: as planned on 0, more on 10, less on 0 days." in caption
 
