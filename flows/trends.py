@@ -6,9 +6,9 @@ from the caller, already in the reader's language, so this module has no gettext
 drawing can run in another thread or process (``ChartData`` is plain and picklable).
 
 The chart is drawn with matplotlib's object API (``Figure`` + the Agg canvas, never
-pyplot's global state) in a separate process (``draw``): Agg's drawing holds the GIL for
-its C++ calls, so in a worker thread 20 charts at once kept the event loop away for 400 ms
-at a time; in the process pool the worst was 27 ms (benchmarks/trends_chart.py).
+pyplot's global state) in a separate process (``draw``): in worker threads, 20 charts at
+once kept the event loop away for 150–400 ms at a time (drawing holds the GIL for long
+stretches; measured, not profiled); in the drawing process the worst was 2.5–27 ms (benchmarks/trends_chart.py).
 """
 
 from __future__ import annotations
