@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
@@ -47,6 +47,11 @@ SLEEP_HOUR_CHOICES = (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
 # A mood this low (0 or 1 of 10): the next question also offers someone to talk to, at once.
 HELP_OFFER_MOOD = 1
 VERY_HARD_SYMPTOMS = 9  # symptom intensity at or above this, out of 10
+# Low-spoon mode: on a bad day, a three-tap log of symptoms, energy and mood. The mark is in
+# the draft's answers (not stored: storage keeps only the answer fields), and the steps of
+# the full log are shown only without it, so the counter reads 1/3, 2/3, 3/3.
+QUICK = "quick"
+QUICK_STEPS = (Step.INTENSITY, Step.ENERGY, Step.MOOD)
 
 SYMPTOM_NAMES = {
     "pain": __("Pain"),
@@ -121,79 +126,92 @@ def _scale(step: Step, question: Any, low: Any, high: Any) -> q.Step:
     )
 
 
+def _full_log_only(answers: Mapping[str, Any], context: Any) -> bool:
+    return not answers.get(QUICK)
+
+
+def _in_full_log_only(steps: tuple[q.Step, ...]) -> tuple[q.Step, ...]:
+    quick = {step.value for step in QUICK_STEPS}
+    return tuple(s if s.name in quick else replace(s, when=_full_log_only) for s in steps)
+
+
 LOG = q.Questionnaire(
     name="daily_log",
     state=DailyLogging.answering,
     header=__("Daily log · {number}/{total}"),
-    steps=(
-        _scale(
-            Step.INTENSITY,
-            __("Overall, how strong are your symptoms today?"),
-            __("none"),
-            __("the worst you can imagine"),
-        ),
-        q.Step(
-            Step.SYMPTOMS.value,
-            Kind.SEVERAL,
-            __("Which symptoms are the main ones today? Tap all that apply, then Done."),
-            choices=lambda options: options.symptoms,
-            labels=symptom_name,
-            widths=(2,),
-        ),
-        _scale(Step.ENERGY, __("How is your energy today?"), __("none at all"), __("plenty")),
-        q.Step(
-            Step.ACTIVITY.value,
-            Kind.ONE,
-            __("Compared with your plan for today, how active were you?"),
-            choices=ACTIVITY_CHOICES,
-            labels=lambda value: str(ACTIVITY_NAMES[value]).capitalize(),
-        ),
-        q.Step(
-            Step.REST.value,
-            Kind.ONE,
-            __("How many rest breaks did you take today?"),
-            choices=tuple(str(n) for n in REST_CHOICES),
-            labels=lambda value: rest_breaks(int(value)),
-            parse=_whole,
-            widths=(6,),
-        ),
-        _scale(
-            Step.SLEEP_QUALITY,
-            __("How well did you sleep last night?"),
-            __("very badly"),
-            __("very well"),
-        ),
-        q.Step(
-            Step.SLEEP_HOURS.value,
-            Kind.NUMBER,
-            __("About how many hours did you sleep last night? Tap, or type a number such as 6.5."),
-            choices=tuple(f"{h:g}" for h in SLEEP_HOUR_CHOICES),
-            labels=_sleep_label,
-            parse=_hours,
-            widths=(7,),
-            hint=__("Please tap a button, or type the hours as a number such as 6.5."),
-        ),
-        _scale(Step.MOOD, __("How is your mood today?"), __("very low"), __("very good")),
-        _scale(
-            Step.INTERFERENCE,
-            __("How much did your symptoms get in the way of daily life today?"),
-            __("not at all"),
-            __("completely"),
-        ),
-        q.Step(
-            Step.NOTE.value,
-            Kind.TEXT,
-            lambda options: _(
-                "Anything you'd like to add? Type a short note (up to {limit} characters), or skip."
-            ).format(limit=options.note_limit),
-            limit=lambda options: options.note_limit,
-            skip=True,
-            too_long=__(
-                "That note is {length} characters long; notes can be up to {limit}. I've kept what "
-                "you wrote: send a shorter version, or keep the first {limit} characters."
+    steps=_in_full_log_only(
+        (
+            _scale(
+                Step.INTENSITY,
+                __("Overall, how strong are your symptoms today?"),
+                __("none"),
+                __("the worst you can imagine"),
             ),
-            too_long_skip=__("Skip the note"),
-        ),
+            q.Step(
+                Step.SYMPTOMS.value,
+                Kind.SEVERAL,
+                __("Which symptoms are the main ones today? Tap all that apply, then Done."),
+                choices=lambda options: options.symptoms,
+                labels=symptom_name,
+                widths=(2,),
+            ),
+            _scale(Step.ENERGY, __("How is your energy today?"), __("none at all"), __("plenty")),
+            q.Step(
+                Step.ACTIVITY.value,
+                Kind.ONE,
+                __("Compared with your plan for today, how active were you?"),
+                choices=ACTIVITY_CHOICES,
+                labels=lambda value: str(ACTIVITY_NAMES[value]).capitalize(),
+            ),
+            q.Step(
+                Step.REST.value,
+                Kind.ONE,
+                __("How many rest breaks did you take today?"),
+                choices=tuple(str(n) for n in REST_CHOICES),
+                labels=lambda value: rest_breaks(int(value)),
+                parse=_whole,
+                widths=(6,),
+            ),
+            _scale(
+                Step.SLEEP_QUALITY,
+                __("How well did you sleep last night?"),
+                __("very badly"),
+                __("very well"),
+            ),
+            q.Step(
+                Step.SLEEP_HOURS.value,
+                Kind.NUMBER,
+                __(
+                    "About how many hours did you sleep last night? Tap, or type a number such as 6.5."
+                ),
+                choices=tuple(f"{h:g}" for h in SLEEP_HOUR_CHOICES),
+                labels=_sleep_label,
+                parse=_hours,
+                widths=(7,),
+                hint=__("Please tap a button, or type the hours as a number such as 6.5."),
+            ),
+            _scale(Step.MOOD, __("How is your mood today?"), __("very low"), __("very good")),
+            _scale(
+                Step.INTERFERENCE,
+                __("How much did your symptoms get in the way of daily life today?"),
+                __("not at all"),
+                __("completely"),
+            ),
+            q.Step(
+                Step.NOTE.value,
+                Kind.TEXT,
+                lambda options: _(
+                    "Anything you'd like to add? Type a short note (up to {limit} characters), or skip."
+                ).format(limit=options.note_limit),
+                limit=lambda options: options.note_limit,
+                skip=True,
+                too_long=__(
+                    "That note is {length} characters long; notes can be up to {limit}. I've kept what "
+                    "you wrote: send a shorter version, or keep the first {limit} characters."
+                ),
+                too_long_skip=__("Skip the note"),
+            ),
+        )
     ),
 )
 
@@ -205,6 +223,25 @@ def offers_help(step: Step, answers: Mapping[str, Any]) -> bool:
     """The question right after a lowest mood offers a person to talk to, beside the log."""
     mood = answers.get(Step.MOOD)
     return step is next_step(Step.MOOD) and mood is not None and mood <= HELP_OFFER_MOOD
+
+
+def is_quick(answers: Mapping[str, Any]) -> bool:
+    return bool(answers.get(QUICK))
+
+
+def go_quick(answers: Mapping[str, Any]) -> Progress:
+    """Low-spoon mode from the first question: three taps (symptoms, energy, mood)."""
+    return Progress({**answers, QUICK: True}, Step.INTENSITY)
+
+
+def quick_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What a three-tap log saves: its three answers, no symptoms named, the rest empty."""
+    return {step.value: answers.get(step.value) for step in QUICK_STEPS} | {Step.SYMPTOMS.value: []}
+
+
+def is_full(log: Mapping[str, Any]) -> bool:
+    """A stored log with every answer of the full log (not a three-tap one)."""
+    return log.get(Step.ACTIVITY.value) is not None
 
 
 def very_hard_day(answers: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ from handlers import (
     reminders,
     review,
     start,
+    trends,
 )
 
 
@@ -41,6 +42,7 @@ def get_routers() -> list[Router]:
         review.router(),  # /review
         reminders.router(),
         pacing.router(),  # the weekly goal's buttons, and a goal typed
+        trends.router(),  # /trends and a mentor's "Chart of …"
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),

@@ -56,6 +56,7 @@ from handlers.keyboards import (
     CheckinChoice,
     ConsentChoice,
     HelpNow,
+    HelpNowAfterLog,
     ZoneChoice,
     button,
     retire_buttons,
@@ -158,6 +159,7 @@ def router() -> Router:
     r.message.register(show_plan_menu, Command("crisisplan"))
     r.callback_query.register(plan_action, PlanAction.filter())
     r.callback_query.register(help_now_pressed, HelpNow.filter())  # any state, like /crisis
+    r.callback_query.register(help_now_pressed, HelpNowAfterLog.filter())  # a saved 3-tap log
     writing = StateFilter(CrisisPlanning.writing)
     r.message.register(cancel_typed, Command("cancel"), writing)
     r.message.register(log_while_writing, Command("log"), writing, HasRole(*LOGGERS))
@@ -1255,6 +1257,7 @@ async def help_now_pressed(
     i18n: I18n,
     bot: Bot,
     event_update: Update | None = None,
+    callback_data: Any = None,
 ) -> None:
     """One tap raises a top-severity alert for the presser, always the presser: the button
     names nobody, so a forged one can only ask help for oneself. A second tap while the case
@@ -1281,12 +1284,15 @@ async def help_now_pressed(
         person.id,
     )
     mid_log = await daily_log.is_current_question(query, state)
+    after_log = isinstance(callback_data, HelpNowAfterLog)  # under a saved three-tap log
     where = _where(person, query)
     staffed = staffed_now(settings)
     reachable = not await alert_flow.nobody_to_tell(session, settings.supervisor_chat_id)
     await bot.send_message(
         person.telegram_id,
-        help_now_reply(person, where, case.is_new, staffed, mid_log, reachable=reachable),
+        help_now_reply(
+            person, where, case.is_new, staffed, mid_log or after_log, reachable=reachable
+        ),
     )
     if mid_log and isinstance(query.message, Message):
         # The question comes again below the answer, and its copy above loses its buttons.

@@ -10,7 +10,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from flows.questionnaire import Progress
 from handlers import render
 from handlers.alerts import HELP_NOW_LABEL
 from handlers.filters import HasRole
-from handlers.keyboards import HelpNow, LogAnswer, button
+from handlers.keyboards import HelpNow, HelpNowAfterLog, LogAnswer, button
 from handlers.menu import LOGGERS
 from handlers.questionnaire import Conversation
 from storage import daily_logs
@@ -29,6 +29,7 @@ from storage.models import User
 
 DITTO = "ditto"  # "Same as yesterday" on the first question
 HELP = "help"  # someone to talk to, offered after the lowest moods
+QUICK = daily_log.QUICK  # "Low on energy? 3 taps only" on the first question
 
 
 class DailyLog(Conversation):
@@ -42,8 +43,11 @@ class DailyLog(Conversation):
 
     def extras(self, draft: dict[str, Any], step: str) -> tuple[str, ...]:
         marks = ()
-        if step == Step.INTENSITY and draft.get("ditto"):
+        quick = daily_log.is_quick(draft.get("answers") or {})
+        if step == Step.INTENSITY and draft.get("ditto") and not quick:
             marks += (DITTO,)
+        if step == Step.INTENSITY and not quick:
+            marks += (QUICK,)
         offer = daily_log.offers_help(Step(step), draft.get("answers") or {})
         if offer and not draft.get("help_asked"):
             marks += (HELP,)
@@ -54,6 +58,8 @@ class DailyLog(Conversation):
     ) -> str:
         if DITTO in extras:
             markup.append([button(_("↺ Same as yesterday"), LogAnswer(step=step, value=DITTO))])
+        if QUICK in extras:
+            markup.append([button(quick_label(), LogAnswer(step=step, value=QUICK))])
         if HELP in extras:  # after the lowest moods: someone to talk to, beside carrying on
             text = (
                 _(
@@ -74,6 +80,9 @@ class DailyLog(Conversation):
                 raise daily_log.InvalidAnswer(value)
             same = daily_log.same_as_yesterday(draft["ditto"])
             return Progress(same.answers, same.step)
+        if step == Step.INTENSITY and value == QUICK:
+            quick = daily_log.go_quick(draft.get("answers") or {})
+            return Progress(quick.answers, quick.step)
         return None
 
     async def finish(
@@ -88,10 +97,15 @@ class DailyLog(Conversation):
         edit: bool,
     ) -> None:
         day = dt.date.fromisoformat(draft["date"])
-        await daily_logs.save(session, user.id, day, draft["answers"])
+        quick = daily_log.is_quick(draft["answers"])
+        answers = daily_log.quick_answers(draft["answers"]) if quick else draft["answers"]
+        await daily_logs.save(session, user.id, day, answers)
         for after in AFTER_SAVE:  # what else a saved log sets going (nudges, ...)
-            await after(session, user, day, draft["answers"], settings)
+            await after(session, user, day, answers, settings)
         await state.clear()
+        if quick:
+            await self._finish_quick(message, answers, day, user, edit=edit)
+            return
         text = (
             _("✓ Saved. Thank you for checking in.")
             + "\n\n"
@@ -107,6 +121,40 @@ class DailyLog(Conversation):
             from handlers.crisis import crisis_keyboard  # handlers.crisis imports this module
 
             await message.answer(very_hard_day_words(), reply_markup=crisis_keyboard())
+
+    async def _finish_quick(
+        self, message: Message, answers: Mapping[str, Any], day: dt.date, user: User, *, edit: bool
+    ) -> None:
+        """A three-tap log saved: said warmly, as a full check-in. After the lowest moods the
+        offer of someone to talk to comes here (there is no next question to carry it)."""
+        text = (
+            _(
+                "✓ Saved. Three taps on a hard day is a real check-in, and it counts as "
+                "today's log. Thank you for looking after yourself."
+            )
+            + "\n\n"
+            + render.log_summary(answers, day, user.locale)
+        )
+        markup = None
+        if answers.get(Step.MOOD) is not None and answers[Step.MOOD] <= daily_log.HELP_OFFER_MOOD:
+            text += "\n\n" + _(
+                "💛 I'm sorry today is so hard. If you need to talk to someone now, tap “{button}”."
+            ).format(button=HELP_NOW_LABEL)
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[[button(str(HELP_NOW_LABEL), HelpNowAfterLog())]]
+            )
+        if edit:
+            await message.edit_text(text, reply_markup=markup)
+        else:
+            await message.answer(text, reply_markup=markup)
+        if daily_log.very_hard_day(answers):
+            from handlers.crisis import crisis_keyboard  # handlers.crisis imports this module
+
+            await message.answer(very_hard_day_words(), reply_markup=crisis_keyboard())
+
+
+def quick_label() -> str:
+    return _("🥄 Low on energy? 3 taps only")
 
 
 LOG = DailyLog(daily_log.LOG, LogAnswer)
@@ -135,8 +183,15 @@ def router() -> Router:
 
 
 async def start_log(
-    message: Message, user: User, session: AsyncSession, state: FSMContext, settings: Settings
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    *,
+    quick: bool = False,
 ) -> None:
+    """/log, or the reminder's buttons: the full log, or (``quick``) the three-tap one."""
     context = await LOG.context(user, settings)
     if await LOG.resume(message, state, context):
         return
@@ -146,11 +201,13 @@ async def start_log(
             _("You've already logged today. Your answers now will replace today's log.")
         )
     yesterday = await daily_logs.get(session, user.id, today - dt.timedelta(days=1))
+    ditto = daily_logs.answers_of(yesterday) if yesterday else None
     draft = {
         "date": today.isoformat(),
         "step": Step.INTENSITY.value,
-        "answers": {},
-        "ditto": daily_logs.answers_of(yesterday) if yesterday else None,
+        "answers": {QUICK: True} if quick else {},
+        # a three-tap day has too little to copy: "Same as yesterday" needs a full log
+        "ditto": ditto if ditto and daily_log.is_full(ditto) else None,
     }
     await LOG.begin(message, state, draft, context)
 

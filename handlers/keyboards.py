@@ -41,6 +41,11 @@ class HelpNow(CallbackData, prefix="helpnow"):
     """ "I need to talk to someone now": names nobody, so it only ever asks for the presser."""
 
 
+class HelpNowAfterLog(CallbackData, prefix="helpnowlog"):
+    """The same, under a saved three-tap log (lowest mood): away from the 🆘 view, so the
+    answer carries the crisis lines as it does from the log's questions."""
+
+
 def rows(buttons: Iterable[InlineKeyboardButton], *widths: int) -> InlineKeyboardMarkup:
     """Lay buttons out in rows of the given widths, the last width repeating.
 

@@ -38,6 +38,7 @@ COMMANDS = (
     Command("log", __("Log today's symptoms and pacing"), LOGGERS),
     Command("today", __("Show today's log"), LOGGERS),
     Command("history", __("Your last 7 days"), LOGGERS),
+    Command("trends", __("A chart of your last 4 weeks"), LOGGERS),
     Command("mentor", __("Talk to your mentor through me"), MENTEES),
     Command("mentees", __("Your mentees and how they are doing"), MENTORS),
     Command("reachout", __("Write to a mentee through me"), MENTORS),

@@ -47,7 +47,7 @@ from storage.schedules import Due
 
 
 class ReminderPress(CallbackData, prefix="rem"):
-    action: str  # "log" | "later" | "skip"
+    action: str  # "log" | "quick" (three taps) | "later" | "skip"
     day: str  # the local date the reminder was for: other days' buttons are expired
 
 
@@ -94,10 +94,11 @@ async def reminder_pressed(
         if message is not None:
             await retire_buttons(bot, message.chat.id, message.message_id)
         return
-    if callback_data.action == "log":
+    if callback_data.action in ("log", "quick"):
         await query.answer()
         await retire_buttons(bot, message.chat.id, message.message_id)
-        await daily_log.start_log(message, user, session, state, settings)
+        quick = callback_data.action == "quick"  # low-spoon mode: three taps
+        await daily_log.start_log(message, user, session, state, settings, quick=quick)
         return
     if await daily_logs.get(session, user.id, today) is not None:
         await query.answer(_("You've already logged today. Thank you!"))
@@ -337,7 +338,10 @@ def _reminder_params(locale: str, day: str, number: int, later: bool) -> Mapping
             text = _("🌿 Time for your daily check-in. How was today? It takes under a minute.")
         else:
             text = _("🌿 A gentle reminder: today's check-in is still open. No pressure at all.")
-        choices = [button(_("📝 Log now"), ReminderPress(action="log", day=day))]
+        choices = [
+            button(_("📝 Log now"), ReminderPress(action="log", day=day)),
+            button(daily_log.quick_label(), ReminderPress(action="quick", day=day)),
+        ]
         if later:
             choices.append(button(_("⏰ Later"), ReminderPress(action="later", day=day)))
         choices.append(button(_("Not today"), ReminderPress(action="skip", day=day)))

@@ -29,6 +29,16 @@ def day_name(day: dt.date, locale: str) -> str:
 
 def log_summary(log: Mapping[str, Any], day: dt.date, locale: str) -> str:
     symptoms = ", ".join(symptom_name(s) for s in log["symptoms"]) or _("none in particular")
+    if log.get("activity") is None:  # a three-tap log: symptoms, energy, mood
+        return "\n".join(
+            [
+                "<b>" + escape(format_date(day, format="full", locale=locale)) + "</b>",
+                _("Symptoms: {value}/10").format(value=log["symptom_intensity"]),
+                _("Energy: {value}/10").format(value=log["energy"]),
+                _("Mood: {value}/10").format(value=log["mood"]),
+                _("<i>A three-tap log.</i>"),
+            ]
+        )
     lines = [
         "<b>" + escape(format_date(day, format="full", locale=locale)) + "</b>",
         _("Symptoms: {value}/10 — {symptoms}").format(
@@ -56,6 +66,16 @@ def history(
         log = logs_by_day.get(day)
         if log is None:
             lines.append(_("{day}: no log").format(day=day_name(day, locale)))
+            continue
+        if log.get("activity") is None:  # a three-tap log
+            lines.append(
+                _("{day}: {symptoms} · {energy} · {mood} · (three taps)").format(
+                    day=day_name(day, locale),
+                    symptoms=log["symptom_intensity"],
+                    energy=log["energy"],
+                    mood=log["mood"],
+                )
+            )
             continue
         lines.append(
             _("{day}: {symptoms} · {energy} · {mood} · {sleep} h · {activity}").format(

@@ -99,6 +99,7 @@ async def test_reminder_arrives_at_the_local_time_in_kolkata(
     reminder = await reply_containing(standin, ana.id, "daily check-in")
     assert [t for row in reminder.buttons for t, _ in row] == [
         "📝 Log now",
+        "🥄 Low on energy? 3 taps only",
         "⏰ Later",
         "Not today",
     ]

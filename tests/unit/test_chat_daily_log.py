@@ -36,7 +36,8 @@ async def test_full_log_in_english_by_taps(harness, watch, sessionmaker) -> None
     first = await p.send("/log")
     assert header(1) in first.text
     assert "Overall, how strong are your symptoms today?" in first.text
-    assert p.labels() == [str(n) for n in range(11)] + ["✕ Cancel"]  # no yesterday to copy
+    # no yesterday to copy; low-spoon mode offered on the first question
+    assert p.labels() == [str(n) for n in range(11)] + ["🥄 Low on energy? 3 taps only", "✕ Cancel"]
 
     await p.tap("3")
     assert header(2) in p.shown().text

@@ -46,7 +46,9 @@ def daytime_zone() -> str:
     hour = utcnow().hour
     offset = next(o for o in range(-12, 15) if 8 <= (hour + o) % 24 < 16)
     return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is three hours ahead of UTC
-BUTTONS = ["📝 Log now", "⏰ Later", "Not today"]
+
+
+BUTTONS = ["📝 Log now", "🥄 Low on energy? 3 taps only", "⏰ Later", "Not today"]
 
 
 @pytest.fixture
@@ -132,7 +134,11 @@ async def test_later_brings_one_more_reminder_without_later_and_no_third(
     await tick(harness, sessionmaker, settings, utcnow() + dt.timedelta(minutes=61))
     rows = await reminders_to(sessionmaker, MENTEE)
     assert len(rows) == 2
-    assert rows[1].labels == ["📝 Log now", "Not today"]  # the second has no "Later"
+    assert rows[1].labels == [
+        "📝 Log now",
+        "🥄 Low on energy? 3 taps only",
+        "Not today",
+    ]  # the second has no "Later"
     assert "still open" in rows[1].text
     # "Later" pressed again on the first reminder cannot bring a third one.
     assert await p.tap("Later", first) == EXPIRED
@@ -365,3 +371,20 @@ async def test_crisis_words_while_changing_the_time_get_no_correction(harness, w
     texts = " ".join(s.text or "" for s in said)
     assert texts and "like 08:00 or 19:30" not in texts  # the crisis answer, and nothing cold
     assert (await conversation(sessionmaker, MENTEE))[0] == "ChangingReminder:time"
+
+
+async def test_the_reminders_low_spoon_button_starts_a_three_tap_log(
+    harness, watch, sessionmaker, settings
+):
+    now = utcnow()
+    await reminded_person(sessionmaker, MENTEE, now)
+    await tick(harness, sessionmaker, settings, now)
+    message, _row = await delivered(sessionmaker, MENTEE)
+    p = person(harness, watch, MENTEE)
+    assert await p.tap("Low on energy? 3 taps only", message) is None
+    assert "Daily log · 1/3" in p.last_text()
+    for label in ("7", "3", "5"):
+        await p.tap(label)
+    assert "it counts as today's log" in p.shown().text
+    [log] = await logs_of(sessionmaker, MENTEE)  # today's log: what reminders look for
+    assert (log["date"], log["symptom_intensity"], log["activity"]) == (local_today(ZONE), 7, None)
