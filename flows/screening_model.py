@@ -74,7 +74,12 @@ _REPEATS = re.compile(r"(\D)\1+")
 
 
 def words(text: str) -> list[str]:
-    s = _APOSTROPHES.sub("", undisguise(text).casefold().replace("ß", "ss"))
+    return plain_words(undisguise(text))
+
+
+def plain_words(text: str) -> list[str]:
+    """The words as the model reads them, of a text with no disguises left to undo."""
+    s = _APOSTROPHES.sub("", text.casefold().replace("ß", "ss"))
     if not s.isascii():
         s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
     return _REPEATS.sub(r"\1", _NON_ALNUM.sub(" ", s)).split()
