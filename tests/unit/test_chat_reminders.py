@@ -48,6 +48,11 @@ def daytime_zone() -> str:
     return f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-3 is three hours ahead of UTC
 
 
+# Where the people whose reminder is due live: a reminder due "a minute ago" must fall on
+# the same local day as now, whatever hour the tests run at.
+HERE = daytime_zone()
+
+
 BUTTONS = ["📝 Log now", "🥄 Low on energy? 3 taps only", "⏰ Later", "Not today"]
 
 
@@ -61,7 +66,7 @@ def minute_before(now: dt.datetime) -> dt.datetime:
 
 
 async def reminded_person(
-    sessionmaker, telegram_id: int, now: dt.datetime, zone: str = ZONE, **kw
+    sessionmaker, telegram_id: int, now: dt.datetime, zone: str = HERE, **kw
 ) -> int:
     """A person whose check-in time was a minute before ``now``: their reminder is due."""
     local = flow.zoneinfo.ZoneInfo(zone)
@@ -111,19 +116,19 @@ async def test_reminder_at_their_time_and_log_now_starts_the_daily_log(
     assert await p.tap("Log now", message) is None
     assert "Daily log · 1/10" in p.last_text()
     state, data = await conversation(sessionmaker, MENTEE)
-    assert state == "DailyLogging:answering" and data["date"] == local_today(ZONE).isoformat()
+    assert state == "DailyLogging:answering" and data["date"] == local_today(HERE).isoformat()
     retired = [c for c in watch.calls if isinstance(c, EditMessageReplyMarkup)]
     assert [c.message_id for c in retired] == [message.message_id]  # no second tap possible
     # The next reminder is tomorrow's, at their time.
     row = await schedule_of(sessionmaker, uid)
-    assert row.due_at > now and flow.local_date(ZONE, row.due_at) > local_today(ZONE)
+    assert row.due_at > now and flow.local_date(HERE, row.due_at) > local_today(HERE)
 
 
 async def test_later_brings_one_more_reminder_without_later_and_no_third(
     harness, watch, sessionmaker, settings
 ):
     now = utcnow()
-    await reminded_person(sessionmaker, MENTEE, now, zone=daytime_zone())
+    await reminded_person(sessionmaker, MENTEE, now)
     await tick(harness, sessionmaker, settings, now)
     first, _ = await delivered(sessionmaker, MENTEE)
     p = person(harness, watch, MENTEE)
@@ -170,7 +175,7 @@ async def test_not_today_means_nothing_more_today(harness, watch, sessionmaker, 
     assert await p.tap("Not today", first) is None
     assert "tomorrow" in p.last_text()
     row = await schedule_of(sessionmaker, uid)
-    assert flow.local_date(ZONE, row.due_at) == local_today(ZONE) + dt.timedelta(days=1)
+    assert flow.local_date(HERE, row.due_at) == local_today(HERE) + dt.timedelta(days=1)
     await tick(harness, sessionmaker, settings, now + dt.timedelta(hours=2))
     assert len(await reminders_to(sessionmaker, MENTEE)) == 1
 
@@ -178,7 +183,7 @@ async def test_not_today_means_nothing_more_today(harness, watch, sessionmaker, 
 async def test_no_reminder_when_today_is_already_logged(harness, sessionmaker, settings):
     now = utcnow()
     uid = await reminded_person(sessionmaker, MENTEE, now)
-    await save_log(sessionmaker, uid, local_today(ZONE))
+    await save_log(sessionmaker, uid, local_today(HERE))
     assert (await tick(harness, sessionmaker, settings, now)) == {"checkin": 1}
     assert await reminders_to(sessionmaker, MENTEE) == []
     assert (await schedule_of(sessionmaker, uid)).due_at > now  # tomorrow's is set
@@ -229,7 +234,7 @@ async def test_forged_reminder_presses_change_nothing(harness, watch, sessionmak
 
 async def test_a_saved_log_stops_a_pending_later(harness, watch, sessionmaker, settings):
     now = utcnow()
-    await reminded_person(sessionmaker, MENTEE, now, zone=daytime_zone())
+    await reminded_person(sessionmaker, MENTEE, now)
     await tick(harness, sessionmaker, settings, now)
     first, _ = await delivered(sessionmaker, MENTEE)
     p = person(harness, watch, MENTEE)
@@ -387,4 +392,4 @@ async def test_the_reminders_low_spoon_button_starts_a_three_tap_log(
         await p.tap(label)
     assert "it counts as today's log" in p.shown().text
     [log] = await logs_of(sessionmaker, MENTEE)  # today's log: what reminders look for
-    assert (log["date"], log["symptom_intensity"], log["activity"]) == (local_today(ZONE), 7, None)
+    assert (log["date"], log["symptom_intensity"], log["activity"]) == (local_today(HERE), 7, None)
