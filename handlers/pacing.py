@@ -112,6 +112,11 @@ def router() -> Router:
 # --- the person's pacing state -----------------------------------------------------------
 
 
+# Days since joining before pacing can say anything: a usual level needs seven logs (one
+# of them may be for the day before joining).
+JOINED_DAYS = flow.MIN_LOGS_FOR_USUAL - 2
+
+
 async def state_of(session: AsyncSession, user_id: int) -> dict[str, Any]:
     row = await schedules.get(session, schedules.PACING, user_id)
     return dict(row.state or {}) if row is not None else {}
@@ -150,6 +155,8 @@ async def after_log(
     Not on a very hard day: then the log's own words of care come alone."""
     if log_flow.very_hard_day(answers):
         return
+    if (day - user.created_at.date()).days < JOINED_DAYS:
+        return  # too new for a usual level: nothing to read (most updates of a new program)
     state = await state_of(session, user.id)
     offered = state.get("offered")
     due = flow.is_due(dt.date.fromisoformat(offered) if offered else None, day)

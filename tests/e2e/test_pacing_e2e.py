@@ -17,7 +17,7 @@ from flows import timezones
 from flows.onboarding import CONSENT_VERSION
 from storage import daily_logs, users
 from storage.migrate import upgrade_async
-from storage.models import Role
+from storage.models import Role, utcnow
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Reply, TelegramStandIn, TgUser
 from tests.e2e.test_daily_log_e2e import reply_containing
@@ -39,6 +39,7 @@ async def prepare(url: str, telegram_id: int, locale: str, activities: list[str]
         person.role = Role.MENTEE
         users.record_consent(session, person, CONSENT_VERSION)
         users.finish_onboarding(person, ZONE, dt.time(20))
+        person.created_at = utcnow() - dt.timedelta(days=len(activities) + 1)
         await session.flush()
         today = timezones.today(ZONE)
         for back, activity in enumerate(reversed(activities), start=1):

@@ -9,6 +9,7 @@ import pytest
 
 from handlers import pacing
 from storage import schedules
+from storage.models import User, utcnow
 from tests.harness import Harness
 from tests.unit.alert_helpers import deliver, outbox_rows
 from tests.unit.chat_helpers import (
@@ -33,8 +34,18 @@ def watch(harness: Harness) -> Watch:
     return Watch(harness)
 
 
-async def two_weeks(sessionmaker, telegram_id: int) -> int:
+async def joined_weeks_ago(sessionmaker, telegram_id: int) -> int:
+    """Someone who joined four weeks ago (pacing says nothing in a person's first days)."""
     uid = await make_person(sessionmaker, telegram_id, zone=ZONE)
+    async with sessionmaker() as session:
+        user = await session.get(User, uid)
+        user.created_at = utcnow() - dt.timedelta(weeks=4)
+        await session.commit()
+    return uid
+
+
+async def two_weeks(sessionmaker, telegram_id: int) -> int:
+    uid = await joined_weeks_ago(sessionmaker, telegram_id)
     today = local_today(ZONE)
     for back, activity in enumerate(reversed(BEFORE), start=1):
         await save_log(
@@ -150,7 +161,7 @@ async def log_a_crash(p) -> None:
 async def test_a_boom_and_bust_comes_alone_and_once(
     harness: Harness, watch: Watch, sessionmaker
 ) -> None:
-    uid = await make_person(sessionmaker, ANA, zone=ZONE)
+    uid = await joined_weeks_ago(sessionmaker, ANA)
     today = local_today(ZONE)
     for back, activity in enumerate(reversed([*BEFORE[:-1], "more"]), start=1):
         day = today - dt.timedelta(days=back)
