@@ -708,6 +708,34 @@ async def refresh_copies(
 # ----- the buttons ----------------------------------------------------------------------
 
 
+async def refuse_press(
+    session: AsyncSession,
+    query: CallbackQuery,
+    user: User | None,
+    action: str,
+    why: str,
+    alert_id: int | None = None,
+) -> None:
+    """A supervisors' button pressed by someone else, or out of its place: audited, logged
+    (who and what, never text) and answered, for alerts and cases alike."""
+    role = user.role if user else None
+    alerts.audit(
+        session,
+        "refused_press",
+        alert_id=alert_id,
+        actor=query.from_user.id,
+        detail=f"{action} by {role or 'stranger'}",
+    )
+    log.warning(
+        "refused button %s from Telegram user %s (role %s, %s)",
+        action,
+        query.from_user.id,
+        role,
+        why,
+    )
+    await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
+
+
 async def authorised_press(
     query: CallbackQuery, alert_id: int, action: str, user: User | None, session: AsyncSession
 ) -> tuple[Alert, Message, tuple[int, int]] | None:
@@ -721,21 +749,14 @@ async def authorised_press(
     where = (message.chat.id, message.message_id) if message else None
     ours = alert is not None and where in set(await alerts.copies_of(session, alert.id))
     if user is None or user.role != Role.SUPERVISOR or not ours or alert is None:
-        alerts.audit(
+        await refuse_press(
             session,
-            "refused_press",
-            alert_id=alert.id if alert and ours else None,
-            actor=query.from_user.id,
-            detail=f"{action} by {user.role if user else 'stranger'}",
-        )
-        log.warning(
-            "refused alert button %s from Telegram user %s (role %s, our message: %s)",
+            query,
+            user,
             action,
-            query.from_user.id,
-            user.role if user else None,
-            ours,
+            f"our message: {ours}",
+            alert_id=alert.id if alert and ours else None,
         )
-        await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
         return None
     assert message is not None and where is not None
     return alert, message, where

@@ -43,6 +43,7 @@ from handlers.alerts import (
     copy_view,
     language_name,
     refresh_copies,
+    refuse_press,
     status_text,
 )
 from handlers.filters import HasRole
@@ -200,20 +201,7 @@ async def _authorised(
     allowed = user is not None and user.is_onboarded and user.role in STAFF
     alert = await alerts.get(session, alert_id) if 0 < alert_id < 2**31 else None
     if not (allowed and place_ok):
-        alerts.audit(
-            session,
-            "refused_press",
-            actor=query.from_user.id,
-            detail=f"case {action} by {user.role if user else 'stranger'}",
-        )
-        log.warning(
-            "refused case button %s from Telegram user %s (role %s, in its place: %s)",
-            action,
-            query.from_user.id,
-            user.role if user else None,
-            place_ok,
-        )
-        await query.answer(_("Only supervisors can use these buttons."), show_alert=True)
+        await refuse_press(session, query, user, f"case {action}", f"in its place: {place_ok}")
         return None
     if alert is None:
         await query.answer(_("This case no longer exists."), show_alert=True)
