@@ -142,16 +142,29 @@ def pool() -> ProcessPoolExecutor:
     return _pool
 
 
+DRAW_TIMEOUT = 20.0  # seconds; a chart takes a fifth of one, so this is a stuck process
+
+
 async def draw(data: ChartData) -> bytes:
     """The chart's PNG, drawn off the event loop in the drawing process. A process that died
-    (killed for memory, say) is replaced once."""
+    (killed for memory, say) is replaced once; a stuck one raises TimeoutError, and is
+    replaced at the next chart."""
     global _pool
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(pool(), render_png, data)
-    except BrokenProcessPool:
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(pool(), render_png, data), DRAW_TIMEOUT
+            )
+        except BrokenProcessPool:
+            _pool = None
+            return await asyncio.wait_for(
+                loop.run_in_executor(pool(), render_png, data), DRAW_TIMEOUT
+            )
+    except TimeoutError:
+        shutdown()
         _pool = None
-        return await loop.run_in_executor(pool(), render_png, data)
+        raise
 
 
 def shutdown() -> None:

@@ -124,9 +124,16 @@ async def send_chart(
         return
     data = chart_data(by_day, days, reader.locale, own=own, name=person.known_as)
     started = time.perf_counter()
-    png = await chart.draw(data)
-    log.info("trends chart drawn in %.0f ms", (time.perf_counter() - started) * 1000)
     caption = summary_words(data, len(by_day), settings, own=own, name=person.known_as)
+    try:
+        png = await chart.draw(data)
+    except TimeoutError:
+        log.error("trends chart not drawn within %.0f s: sent in words", chart.DRAW_TIMEOUT)
+        await message.answer(
+            _("I couldn't draw the chart just now, so here it is in words.") + "\n\n" + caption
+        )
+        return
+    log.info("trends chart drawn in %.0f ms", (time.perf_counter() - started) * 1000)
     await message.answer_photo(
         BufferedInputFile(png, filename="trends.png"), caption=caption[:1024]
     )

@@ -10,6 +10,7 @@ import pytest
 from aiogram.methods import SendPhoto
 from sqlalchemy import update
 
+from flows import trends as chart
 from storage.models import Match, Profile, Role
 from tests.harness import Harness
 from tests.unit.chat_helpers import Watch, local_today, make_person, person, save_log
@@ -65,6 +66,23 @@ async def test_the_chart_comes_with_its_words_as_the_caption(harness, watch, ses
     assert "Hard days in the last 7 days: 1." in caption
     assert "Sleep about 5.5 hours" in caption
     assert "Activity: as planned on 0, more on 10, less on 0 days." in caption
+
+
+async def test_a_stuck_drawing_process_still_gets_the_person_their_trends_in_words(
+    harness, watch, sessionmaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def stuck(data: object) -> bytes:
+        raise TimeoutError  # as flows.trends.draw raises after DRAW_TIMEOUT
+
+    monkeypatch.setattr(chart, "draw", stuck)
+    uid = await make_person(sessionmaker, 84)
+    await logged_days(sessionmaker, uid, 10)
+    p = person(harness, watch, 84)
+    await p.say("/trends")
+    said = p.last_text()
+    assert photos(watch) == []
+    assert "couldn't draw the chart just now" in said
+    assert "Your last 4 weeks: 10 days logged." in said
 
 
 async def test_the_chart_speaks_the_persons_language(harness, watch, sessionmaker) -> None:
