@@ -563,3 +563,51 @@ class ReviewItem(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     reviewed_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id
     comment: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class GroupKind(enum.StrEnum):
+    PEER = "peer"  # a peer-led group of the program
+    ALUMNI = "alumni"  # graduates, who stay in touch and mentor newcomers
+
+
+class ProgramGroup(Base):
+    """A Telegram group registered as one of the program's groups (``/group setup``).
+
+    ``chat_id`` follows the chat when Telegram migrates a group to a supergroup;
+    ``languages`` (e.g. "en,es") are what its posts are written in, the first one first.
+    ``active`` is false while the bot is out of the group or cannot post there."""
+
+    __tablename__ = "program_groups"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default=GroupKind.PEER)
+    title: Mapped[str | None] = mapped_column(EncryptedText)  # a title can say who meets
+    languages: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_forum: Mapped[bool] = mapped_column(Boolean, default=False)
+    checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 Monday
+    checkin_time: Mapped[dt.time | None] = mapped_column(Time)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class GroupMember(Base):
+    """A program member's place in a program group: a member or a facilitator."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default="member")  # "member" | "facilitator"
+    joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -37,12 +37,14 @@ from storage.models import (
     CrisisPlanSection,
     DailyLog,
     FsmRecord,
+    GroupMember,
     InboxUpdate,
     LabelledExample,
     Match,
     OnCallShift,
     OutboxMessage,
     Profile,
+    ProgramGroup,
     Relay,
     ReviewItem,
     RotaShift,
@@ -189,6 +191,31 @@ async def _erase_rota(session: AsyncSession, user: User) -> None:
     await session.execute(delete(RotaShift).where(RotaShift.primary_id == user.id))
     await session.execute(
         update(RotaShift).where(RotaShift.backup_id == user.id).values(backup_id=None)
+    )
+
+
+async def _export_group_places(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(GroupMember, ProgramGroup.kind)
+        .join(ProgramGroup, ProgramGroup.id == GroupMember.group_id)
+        .where(GroupMember.user_id == user.id)
+        .order_by(GroupMember.joined_at)
+    )
+    return [
+        {
+            "group": place.group_id,
+            "kind": kind,
+            "as": place.role,
+            "since": place.joined_at.isoformat(),
+        }
+        for place, kind in rows
+    ]
+
+
+async def _forget_registrar(session: AsyncSession, user: User) -> None:
+    """A group they registered stays the program's; their name on it goes."""
+    await session.execute(
+        update(ProgramGroup).where(ProgramGroup.registered_by == user.id).values(registered_by=None)
     )
 
 
@@ -669,6 +696,13 @@ REGISTRY: tuple[Holding, ...] = (
         _deleting(OnCallShift, OnCallShift.user_id),
         _export_shifts,
     ),
+    Holding(
+        "group_members",
+        "the program groups they are in, as member or facilitator",
+        _deleting(GroupMember, GroupMember.user_id),
+        _export_group_places,
+    ),
+    Holding("program_groups", "groups they registered (their name on it)", _forget_registrar),
     Holding("rota_shifts", "a supervisor's place in the on-call rota", _erase_rota, _export_rota),
     Holding(
         "users", "who they are: id, pseudonym, name, language, zone", _erase_user, _export_user
@@ -692,6 +726,7 @@ EXPORT_NAMES = {
     "audit_events": "steps_you_took_on_alerts",
     "oncall_shifts": "on_call_shifts",
     "rota_shifts": "on_call_rota",
+    "group_members": "groups",
     "case_events": "messages_with_a_supervisor",
     "case_conversations": "conversations_with_a_supervisor",
 }
