@@ -576,6 +576,7 @@ class TelegramStandIn:
     def __init__(self) -> None:
         self.base_url = ""
         self.calls: list[Call] = []
+        self.queued: list[tuple[float, dict[str, Any]]] = []  # every update sent, for transcripts
         self.offsets: list[int] = []  # every getUpdates offset seen, in order
         self.blocked_chats: set[int] = set()
         self.rate_limited = 0
@@ -1209,6 +1210,7 @@ class TelegramStandIn:
     async def _queue(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), kind: payload}
         self._updates.append(update)
+        self.queued.append((time.monotonic(), copy.deepcopy(update)))
         await self._notify()
         return update
 
