@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -152,10 +154,37 @@ async def run_polling(settings: Settings, token: str) -> None:
         await engine.dispose()
         raise SecondPoller(str(error)) from None
     try:
-        await _run_polling(settings, token, engine)
+        await _while_the_lock_is_ours(
+            _run_polling(settings, token, engine), polling_lock, engine, settings
+        )
     finally:
         await polling_lock.release()
         await engine.dispose()
+
+
+async def _while_the_lock_is_ours(
+    running: Coroutine[Any, Any, None],
+    lock: poller_lock.PollerLock,
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    """Runs the bot until it ends, or until another poller holds the database's lock (ours
+    died with its connection and another bot took it): then this one stops, loudly, rather
+    than break conversations by polling beside it."""
+    bot_task = asyncio.create_task(running, name="bot")
+    try:
+        while True:
+            done, _ = await asyncio.wait({bot_task}, timeout=settings.poller_lock_check_seconds)
+            if done:
+                return bot_task.result()
+            if not await lock.still_ours(engine):
+                log.critical("POLLER LOCK LOST: another peerbot polls with this database")
+                raise SecondPoller("(it took over after this bot's database connection dropped)")
+    finally:
+        if not bot_task.done():  # lost the lock, or we are being stopped: the bot stops too
+            bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bot_task
 
 
 class SecondPoller(RuntimeError):
