@@ -103,7 +103,7 @@ class WeeklyMeasure(Conversation):
     def label(self, step: Step, value: str, context: Hashable) -> str:
         measure = step.name.split("_", 1)[0]
         if value == flow.NOT_APPLICABLE:
-            return _("✓ Tick here (retired, or no job for other reasons)")
+            return _("Tick here: retired, or no job for other reasons")
         wording = flow.wording(measure, str(context)) or flow.wording(measure, "en")
         assert wording is not None
         named = wording.answers.get(int(value), "")

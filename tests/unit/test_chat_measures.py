@@ -132,3 +132,24 @@ async def test_pain_confidence_only_for_someone_who_named_pain(
 
 def test_the_measure_row_is_a_persons() -> None:
     assert schedules.KINDS[schedules.MEASURE] == schedules.PERSON
+
+
+async def test_wsas_numbers_with_their_anchors_and_the_work_items_opt_out(
+    harness: Harness, watch: Watch, sessionmaker, settings
+) -> None:
+    _uid, at = await due_now(sessionmaker, ANA, last="sss8")
+    ana, invitation, _row = await invited(harness, watch, sessionmaker, settings, ANA, at)
+    assert "Work and social life (WSAS): 5 short questions" in invitation.text
+    await ana.tap("Start", invitation)
+    assert "People's problems sometimes affect" in ana.last_text()
+    assert "Because of my symptoms my ability to work is impaired" in ana.last_text()
+    assert ana.labels()[:3] == ["0 · Not at all", "1", "2 · Slightly"]
+    assert ana.labels()[-2:] == ["Tick here: retired, or no job for other reasons", "✕ Cancel"]
+    await ana.tap("Tick here")
+    assert "2/5" in ana.last_text() and "home management" in ana.last_text()
+    for _item in range(4):
+        await ana.tap("8 · Very severely")
+    saved = ana.last_text()
+    assert "Work and social life (WSAS): 32 of 32" in saved
+    assert "impact on daily life" not in saved  # the bands are of all five items
+    assert await scores_of(sessionmaker) == [32]
