@@ -374,7 +374,7 @@ def stopped_words() -> str:
 async def _turn_on(
     query: CallbackQuery, message: Message, user: User, session: AsyncSession, current: dict
 ) -> None:
-    if not current.get("stopped"):
+    if current.get("at") and not current.get("stopped"):  # on already (a second tap)
         await query.answer()
         await _edit(message, on_words(user, current))
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from bot.scheduler import run_due
 from flows import reminders
@@ -49,8 +50,6 @@ async def invited(harness, watch, sessionmaker, settings, telegram_id, at):
 
 async def scores_of(sessionmaker) -> list[int]:
     async with sessionmaker() as session:
-        from sqlalchemy import select
-
         return list((await session.execute(select(MeasureScore.score))).scalars())
 
 
@@ -58,7 +57,7 @@ async def test_only_this_weeks_invitation_counts_and_only_for_its_person(
     harness: Harness, watch: Watch, sessionmaker, settings
 ) -> None:
     uid, at = await due_now(sessionmaker, ANA, last="wsas")
-    ana, invitation, row = await invited(harness, watch, sessionmaker, settings, ANA, at)
+    ana, invitation, _row = await invited(harness, watch, sessionmaker, settings, ANA, at)
     assert "Loneliness (UCLA-3): 3 short questions" in invitation.text
     async with sessionmaker() as session:
         planned = await schedules.get(session, schedules.MEASURE, uid)
@@ -153,3 +152,18 @@ async def test_wsas_numbers_with_their_anchors_and_the_work_items_opt_out(
     assert "Work and social life (WSAS): 32 of 32" in saved
     assert "impact on daily life" not in saved  # the bands are of all five items
     assert await scores_of(sessionmaker) == [32]
+
+
+async def test_measures_turned_on_for_someone_who_had_no_row_yet(
+    harness: Harness, watch: Watch, sessionmaker
+) -> None:
+    uid = await make_person(sessionmaker, ANA, zone=ZONE, checkin=CHECKIN)
+    ana = person(harness, watch, ANA)
+    await ana.send("/measures")
+    assert "Weekly questions are off" in ana.last_text()
+    assert await ana.tap("Turn them on", ana.shown()) is None
+    assert "Weekly questions are on" in ana.last_text() and "The next:" in ana.last_text()
+    async with sessionmaker() as session:
+        row = await schedules.get(session, schedules.MEASURE, uid)
+    assert row is not None and row.due_at is not None
+    ana.assert_no_apology()
