@@ -226,14 +226,8 @@ async def backfill(session: AsyncSession, now: dt.datetime) -> int:
 @handles(MEASURE)
 async def measure_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """Each due mentee's invitation to this week's measure, and their next week's row."""
-    people = {
-        u.id: u
-        for u in (
-            await session.execute(select(User).where(User.id.in_([d.subject_id for d in due])))
-        )
-        .scalars()
-        .all()
-    }
+    found = await session.scalars(select(User).where(User.id.in_([d.subject_id for d in due])))
+    people = {user.id: user for user in found}
     cared_for = await alert_records.with_open_cases(session, list(people))
     queued, planned = [], []
     for row in due:
