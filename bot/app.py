@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.undeliverable import Undeliverable
 from flows import alerts as alert_flow
 from flows import reminders
-from handlers import get_routers
+from handlers import get_routers, measures
 from handlers.menu import set_default_menus
 from storage import crypto, keys, poller_lock
 from storage.db import create_engine, create_sessionmaker
@@ -138,6 +138,7 @@ async def schedule_missing_reminders(
     their weekly digest); everyone else already has a row, so this adds nothing."""
     async with sessionmaker() as session:
         added = await reminders.backfill(session, utcnow(), settings.digest_weekday)
+        added += await measures.backfill(session, utcnow())
         await session.commit()
     if added:
         log.info("reminders: scheduled %d missing reminder or digest rows", added)

@@ -59,3 +59,7 @@ class CaseNoting(StatesGroup):
 
 class PacingGoal(StatesGroup):
     answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)
+
+
+class WeeklyMeasure(StatesGroup):
+    answering = State()  # this week's validated questionnaire (flows/measures.py)

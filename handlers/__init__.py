@@ -13,6 +13,7 @@ from handlers import (
     group,
     intake,
     matching,
+    measures,
     notes,
     oncall,
     pacing,
@@ -42,6 +43,7 @@ def get_routers() -> list[Router]:
         review.router(),  # /review
         reminders.router(),
         pacing.router(),  # the weekly goal's buttons, and a goal typed
+        measures.router(),  # the weekly questions: their invitation, steps and /measures
         trends.router(),  # /trends and a mentor's "Chart of …"
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands

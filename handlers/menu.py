@@ -39,6 +39,7 @@ COMMANDS = (
     Command("today", __("Show today's log"), LOGGERS),
     Command("history", __("Your last 7 days"), LOGGERS),
     Command("trends", __("A chart of your last 4 weeks"), LOGGERS),
+    Command("measures", __("Your weekly questions: on or off"), MENTEES),
     Command("mentor", __("Talk to your mentor through me"), MENTEES),
     Command("mentees", __("Your mentees and how they are doing"), MENTORS),
     Command("reachout", __("Write to a mentee through me"), MENTORS),

@@ -565,6 +565,24 @@ class ReviewItem(Base):
     comment: Mapped[str | None] = mapped_column(EncryptedText)
 
 
+class MeasureScore(Base):
+    """A weekly validated questionnaire's score (flows/measures.py): one per person,
+    measure and local date; the item answers kept so a score can be checked by hand."""
+
+    __tablename__ = "measure_scores"
+    __table_args__ = (UniqueConstraint("user_id", "measure", "local_date"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(16))  # "sss8" | "wsas" | "ucla3" | "pseq2"
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    # The range the score is out of: 40 for the WSAS, 32 when its work item did not apply.
+    out_of: Mapped[int] = mapped_column(SmallInteger)
+    items: Mapped[list[int | None]] = mapped_column(JSON, default=list)  # per item, in order
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class GroupKind(enum.StrEnum):
     PEER = "peer"  # a peer-led group of the program
     ALUMNI = "alumni"  # graduates, who stay in touch and mentor newcomers

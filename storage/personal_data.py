@@ -41,6 +41,7 @@ from storage.models import (
     InboxUpdate,
     LabelledExample,
     Match,
+    MeasureScore,
     OnCallShift,
     OutboxMessage,
     Profile,
@@ -63,7 +64,8 @@ MATCH_SCHEDULES = schedules.kinds_about(schedules.MATCH)
 # (see the keys in handlers/relay.py, handlers/matching.py, handlers/notes.py).
 RELAY_KEYS = ("relay:{id}:%", "boundary:{id}:%", "undelivered:relay:{id}:%")
 MATCH_KEYS = ("match:{id}:%", "match_checkin:{id}:%", "nudge:contact:{id}:%")
-PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%", "pacing:{id}:%")
+# "trends:{id}:%": a mentee's chart in their mentor's weekly digest (handlers/trends.py).
+PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%", "pacing:{id}:%", "trends:{id}:%")
 REVIEW_KEYS = ("review:{id}:%",)
 
 
@@ -125,6 +127,24 @@ async def _export_logs(session: AsyncSession, user: User) -> list[dict[str, obje
             "note": log.note,
         }
         for log in rows
+    ]
+
+
+async def _export_measures(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(MeasureScore)
+        .where(MeasureScore.user_id == user.id)
+        .order_by(MeasureScore.local_date, MeasureScore.id)
+    )
+    return [
+        {
+            "date": row.local_date.isoformat(),
+            "measure": row.measure,
+            "score": row.score,
+            "out_of": row.out_of,
+            "answers": row.items,
+        }
+        for row in rows
     ]
 
 
@@ -686,6 +706,12 @@ REGISTRY: tuple[Holding, ...] = (
         _deleting(CrisisPlanSection, CrisisPlanSection.user_id),
         _export_plan,
     ),
+    Holding(
+        "measure_scores",
+        "their weekly questionnaires' answers and scores",
+        _deleting(MeasureScore, MeasureScore.user_id),
+        _export_measures,
+    ),
     Holding("daily_logs", "their daily logs", _deleting(DailyLog, DailyLog.user_id), _export_logs),
     Holding(
         "consents", "each consent they gave", _deleting(Consent, Consent.user_id), _export_consents
@@ -729,6 +755,7 @@ EXPORT_NAMES = {
     "group_members": "groups",
     "case_events": "messages_with_a_supervisor",
     "case_conversations": "conversations_with_a_supervisor",
+    "measure_scores": "weekly_questions",
 }
 
 

@@ -51,6 +51,9 @@ MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both 
 # A person's pacing: the weekly goal they hold and what was last offered or noted. Never due:
 # the row only keeps that state (flows/pacing.py, handlers/pacing.py).
 PACING = kind("pacing", PERSON)
+# A mentee's weekly validated questionnaire, at their check-in time (handlers/measures.py);
+# its state: the measure last asked, the one offered now and its week, or "stopped".
+MEASURE = kind("measure", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
 
 

@@ -23,6 +23,7 @@ from storage.models import (
     InboxUpdate,
     LabelledExample,
     Match,
+    MeasureScore,
     OnCallShift,
     Profile,
     Relay,
@@ -83,6 +84,14 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
                     payload=json.dumps({"update_id": 1, "message": {"from": {"id": ANA}}}),
                 ),
                 OnCallShift(user_id=ana.id, kind="backup"),
+                MeasureScore(
+                    user_id=ana.id,
+                    measure="sss8",
+                    local_date=NOW.date(),
+                    score=23,
+                    out_of=32,
+                    items=[3, 3, 3, 3, 3, 3, 3, 2],
+                ),
             ]
         )
         await session.flush()
@@ -144,6 +153,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
             (f"relay:{relay.id}:{ana.id}:5", BEN, ANA_WORDS[1]),
             (f"relay:{relay.id}:{ben.id}:6", ANA, "Ben to Ana"),
             (f"nudge:queue:{ana.id}:2026-12-01:{BEN}", BEN, "Ana had a hard day"),
+            (f"trends:{ana.id}:digest:{ben.id}:2026-12-01", BEN, "Ana's last 4 weeks"),
         ):
             await outbox.enqueue(
                 session, key=key, chat_id=chat, method="sendMessage", params={"text": words}
@@ -188,6 +198,8 @@ async def test_after_erasure_no_table_holds_the_person_but_their_open_alert_stay
         )
     for words in (ANA_WORDS[0], ANA_WORDS[1], ANA_WORDS[2], ANA_WORDS[3], "Ben to Ana"):
         assert words in exported, words
+    [score] = json.loads(exported)["weekly_questions"]
+    assert (score["measure"], score["score"], score["out_of"]) == ("sss8", 23, 32)
 
     async with sessionmaker() as session, session.begin():
         await users.erase(session, await users.get_by_telegram_id(session, ANA))
@@ -205,6 +217,7 @@ async def test_after_erasure_no_table_holds_the_person_but_their_open_alert_stay
             or ((table, column) in pointing and value == ana_id)
         ]
         assert not left, left
+        assert (await session.execute(text("SELECT count(*) FROM measure_scores"))).scalar() == 0
         # The open case: its pseudonym, its status and the words that raised it, for now.
         alert = await session.get(Alert, open_id)
         assert (alert.user_id, alert.pseudonym, alert.status) == (None, "Wren-1", "open")
