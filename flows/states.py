@@ -59,3 +59,7 @@ class CaseNoting(StatesGroup):
 
 class PacingGoal(StatesGroup):
     answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)
+
+
+class EventPlanning(StatesGroup):
+    answering = State()  # a new group event (/event): the step and answers in the data
