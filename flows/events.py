@@ -34,6 +34,9 @@ NO_LIMIT = "none"
 FURTHEST = dt.timedelta(days=366)  # an event more than a year ahead is surely a typo
 TODAY, TOMORROW = "today", "tomorrow"
 FIXED_GROUP = "fixed_group"  # in the answers: the group was chosen before (in the group)
+# In the answers: the time given had passed when the event was saved, so the day and time are
+# asked again and the steps after them, answered already, are not.
+RETIME = "retime"
 
 
 class Step(enum.StrEnum):
@@ -199,6 +202,10 @@ def _asks_for_group(answers: Mapping[str, Any], options: Any) -> bool:
     return not answers.get(FIXED_GROUP)
 
 
+def _not_retiming(answers: Mapping[str, Any], options: Any) -> bool:
+    return not answers.get(RETIME)
+
+
 EVENT = q.Questionnaire(
     name="event",
     state=EventPlanning.answering,
@@ -250,6 +257,7 @@ EVENT = q.Questionnaire(
             Kind.TEXT,
             __("Where? An address or meeting point, or the link for an online meet-up."),
             limit=PLACE_LIMIT,
+            when=_not_retiming,
         ),
         q.Step(
             Step.ACCESS.value,
@@ -259,6 +267,7 @@ EVENT = q.Questionnaire(
             labels=ACCESS_NAMES,
             skip=True,
             widths=(2,),
+            when=_not_retiming,
         ),
         q.Step(
             Step.ACCESS_NOTE.value,
@@ -269,6 +278,7 @@ EVENT = q.Questionnaire(
             ),
             limit=NOTE_LIMIT,
             skip=True,
+            when=_not_retiming,
         ),
         q.Step(
             Step.CAPACITY.value,
@@ -279,6 +289,7 @@ EVENT = q.Questionnaire(
             parse=parse_capacity,
             widths=(4, 1),
             hint=__("Please type a whole number of places from 1 to 500, or tap No limit."),
+            when=_not_retiming,
         ),
     ),
 )

@@ -301,8 +301,8 @@ async def _create(
             ).format(zone=group.timezone, time=local_now.strftime("%H:%M")),
             edit=edit,
         )
-        draft = {**draft, "step": Field.DATE.value}
-        await PLANNER.ask(message, state, draft, context)
+        answers = {**answers, plan.RETIME: True}
+        await PLANNER.ask(message, state, {**draft, "answers": answers, "step": "date"}, context)
         return
     event = await stored.add(
         session,
