@@ -72,7 +72,12 @@ ACCESS_NAMES = {
     "toilets": __("accessible toilet"),
 }
 CAPACITY_CHOICES = ("5", "10", "15", "20", NO_LIMIT)
-TIME_CHOICES = ("10:00", "11:00", "14:00", "16:00", "18:00", "19:00")
+# Callback data is split at ":", so a time's button carries "1000" and reads "10:00".
+TIME_CHOICES = ("1000", "1100", "1400", "1600", "1800", "1900")
+
+
+def _time_label(value: str) -> str:
+    return f"{value[:-2]}:{value[-2:]}"
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,7 @@ EVENT = q.Questionnaire(
             Kind.TIME,
             __("At what time, in the group's time zone? Tap, or type it like 10:30."),
             choices=TIME_CHOICES,
+            labels=_time_label,
             parse=q.time_of_day,
             widths=(3,),
             hint=__("Please type a time like 10:30."),

@@ -148,7 +148,7 @@ def router() -> Router:
     r.message.register(event_in_group, Command("event", "events"), in_group)
     r.callback_query.register(pressed, EventPress.filter())
     r.callback_query.register(creator_action, EventAction.filter())
-    PLANNER.register(r, private)
+    PLANNER.register(r)  # its state is only ever set in a private chat
     return r
 
 

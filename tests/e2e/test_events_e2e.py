@@ -98,7 +98,9 @@ def sent_to(standin: TelegramStandIn, chat_id: int, words: str) -> list[str]:
     ]
 
 
-async def private_message(standin: TelegramStandIn, chat_id: int, words: str) -> str:
+async def private_message(
+    standin: TelegramStandIn, chat_id: int, words: str, after: int = 0
+) -> str:
     call = await standin.wait_for(
         "sendMessage",
         lambda c: (
@@ -107,6 +109,7 @@ async def private_message(standin: TelegramStandIn, chat_id: int, words: str) ->
             and words in str(c.params.get("text", ""))
         ),
         timeout=TIMEOUT,
+        after=after,
     )
     return str(call.params["text"])
 
@@ -241,11 +244,12 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     card = await reply_with_button(standin, FRAN, "Cancel the event")
     await standin.tap(fran, card, "Cancel the event")
     sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
+    mark = standin.mark()
     await standin.tap(fran, sure, "Yes, cancel it")
     await reply_containing(standin, FRAN, "Cancelled. I'm telling 3 people")
-    assert "cancelada" in await private_message(standin, ANA, "Gentle walk")
-    assert "abgesagt" in await private_message(standin, EVA, "Gentle walk")
-    assert "cancelled" in await private_message(standin, BO, "Gentle walk")
+    assert "cancelada" in await private_message(standin, ANA, "Gentle walk", mark)
+    assert "abgesagt" in await private_message(standin, EVA, "Gentle walk", mark)
+    assert "cancelled" in await private_message(standin, BO, "Gentle walk", mark)
     marked = await reply_containing(standin, GROUP_CHAT, "❌")
     assert marked.buttons == []
     late = await toast(standin, await standin.press(ana, post, go))
