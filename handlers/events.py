@@ -40,7 +40,7 @@ from flows.events import FIXED_GROUP, Options
 from flows.events import Step as Field
 from flows.questionnaire import Progress, Step
 from flows.steps import InvalidAnswer
-from handlers import texts
+from handlers import start as onboarding, texts
 from handlers.due import Tick, handles
 from handlers.keyboards import button, rows
 from handlers.multilingual import button_label, in_each, joined, languages_of
@@ -246,7 +246,7 @@ async def event_in_group(
         return
     me = await bot.me()
     if (message.text or "").startswith("/events"):
-        link = f"https://t.me/{me.username}?start="
+        link = f"https://t.me/{me.username}"
         await message.reply(
             _(
                 "Your groups' events, with times in your own time zone, are in our private chat: /events"
@@ -487,11 +487,12 @@ async def pressed(
     if closed == "past":
         await query.answer(_("This event has already taken place."))
         return
-    if user is None or not user.is_onboarded:
-        me = await bot.me()
+    me = await bot.me()
+    start_link = f"https://t.me/{me.username}?start={SHOW_PAYLOAD}{event.id}"
+    if user is None:  # never started the bot: not in our records, so not in the group's
         await query.answer(
             _("Please start a chat with me first (it takes a minute), then tap again."),
-            url=f"https://t.me/{me.username}?start={SHOW_PAYLOAD}{event.id}",
+            url=start_link,
         )
         return
     if await groups.role_in(session, event.group_id, user.id) is None:
@@ -500,7 +501,9 @@ async def pressed(
         )
         return
     if callback_data.action == "go":
-        await _join(query, session, event, user)
+        # Someone added to the program who has not started a chat with the bot keeps their
+        # place, but no reminder can reach them: the toast opens the chat for them.
+        await _join(query, session, event, user, None if user.is_onboarded else start_link)
     else:
         await _leave(query, session, event, user, i18n)
     await _refresh_post(bot, session, event, i18n)
@@ -508,7 +511,13 @@ async def pressed(
         await _refresh_card(message, session, event, user)
 
 
-async def _join(query: CallbackQuery, session: AsyncSession, event: GroupEvent, user: User) -> None:
+async def _join(
+    query: CallbackQuery,
+    session: AsyncSession,
+    event: GroupEvent,
+    user: User,
+    start_link: str | None,
+) -> None:
     before = await stored.rsvp_of(session, event.id, user.id)
     status = await stored.join(session, event, user.id)
     if before is not None:
@@ -525,6 +534,11 @@ async def _join(query: CallbackQuery, session: AsyncSession, event: GroupEvent, 
         said = _(
             "It's full, so you're on the waiting list. I'll tell you privately if a place frees up."
         )
+    if start_link is not None:
+        await query.answer(
+            _("✓ You're on the list. To get my reminders, start a chat with me."), url=start_link
+        )
+        return
     await query.answer(said, show_alert=status == stored.WAITING and before is None)
 
 
@@ -565,10 +579,20 @@ def _in_zone(at: dt.datetime, person: User) -> dt.datetime:
 
 
 async def show_linked(
-    message: Message, command: CommandObject, user: User | None, session: AsyncSession
+    message: Message,
+    command: CommandObject,
+    user: User | None,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    bot: Bot,
 ) -> None:
+    """From an event's toast or reminder link. Someone not set up yet begins as with a plain
+    /start (the link is no invite); their answer to the event is kept meanwhile."""
     if user is None or not user.is_onboarded:
-        await message.answer(texts.not_onboarded())
+        plain = CommandObject(prefix="/", command="start", args=None)
+        await onboarding.start(message, plain, session, state, settings, i18n, bot)
         return
     event = await stored.get(session, int((command.args or "")[len(SHOW_PAYLOAD) :]))
     if event is None or await groups.role_in(session, event.group_id, user.id) is None:

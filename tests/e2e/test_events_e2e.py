@@ -42,8 +42,9 @@ PEOPLE = {
     804: ("Bo", "en", "America/New_York", Role.MENTEE, "member"),
     805: ("Eva", "de", "Europe/Vienna", Role.MENTEE, "member"),
     806: ("Olga", "en", "Europe/London", Role.MENTEE, None),  # in the program, not the group
+    807: ("Lou", "es", None, Role.MENTEE, "member"),  # added, but never started a chat
 }
-FRAN, ANA, DIETER, BO, EVA, OLGA = PEOPLE
+FRAN, ANA, DIETER, BO, EVA, OLGA, LOU = PEOPLE
 STRANGER = 899  # never started the bot
 
 
@@ -60,8 +61,9 @@ async def seed(url: str) -> None:
                 session, telegram_id=telegram_id, locale=locale, pseudonym=f"Oak-{telegram_id}"
             )
             person.role, person.display_name = role, name
-            users.record_consent(session, person, CONSENT_VERSION)
-            users.finish_onboarding(person, zone, dt.time(20))
+            if zone is not None:
+                users.record_consent(session, person, CONSENT_VERSION)
+                users.finish_onboarding(person, zone, dt.time(20))
             await session.flush()
             if place is not None:
                 session.add(GroupMember(group_id=group.id, user_id=person.id, role=place))
@@ -169,7 +171,7 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
         telegram_id: standin.user(telegram_id, name, language_code=locale)
         for telegram_id, (name, locale, *_rest) in PEOPLE.items()
     }
-    fran, ana, dieter, bo, eva, olga = (people[i] for i in (FRAN, ANA, DIETER, BO, EVA, OLGA))
+    fran, ana, dieter, bo, eva, olga, lou = (people[i] for i in PEOPLE)
 
     confirmation = await plan_walk(standin, fran, group)
     assert "09:00 (your time)" in confirmation.text  # London, an hour behind Madrid
@@ -210,6 +212,13 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     assert unknown.params["url"].endswith(f"?start=ev{event_id}")
     outsider = await toast(standin, await standin.press(olga, post, go))
     assert "for the group's members" in outsider.params["text"]
+    # A member who never started a chat keeps a place (waiting, here), and the toast opens
+    # the chat with the bot, where a plain start begins.
+    unstarted = await toast(standin, await standin.press(lou, post, go))
+    assert "abre un chat conmigo" in unstarted.params["text"]
+    assert unstarted.params["url"].endswith(f"?start=ev{event_id}")
+    await standin.send_text(lou, f"/start ev{event_id}")
+    await reply_with_button(standin, LOU, "Español")
 
     # The day before: each one coming, privately, in their language and zone. Bo has
     # blocked the bot: Fran hears of it, and Bo keeps the place.
@@ -246,10 +255,11 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
     mark = standin.mark()
     await standin.tap(fran, sure, "Yes, cancel it")
-    await reply_containing(standin, FRAN, "Cancelled. I'm telling 3 people")
+    await reply_containing(standin, FRAN, "Cancelled. I'm telling 4 people")
     assert "cancelada" in await private_message(standin, ANA, "Gentle walk", mark)
     assert "abgesagt" in await private_message(standin, EVA, "Gentle walk", mark)
     assert "cancelled" in await private_message(standin, BO, "Gentle walk", mark)
+    assert "cancelada" in await private_message(standin, LOU, "Gentle walk", mark)
     marked = await reply_containing(standin, GROUP_CHAT, "❌")
     assert marked.buttons == []
     late = await toast(standin, await standin.press(ana, post, go))
