@@ -71,7 +71,7 @@ COMMANDS = (
 )
 ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
 
-NEWCOMER_COMMANDS = ("start", "crisis", "help", "language")
+NEWCOMER_COMMANDS = ("start", "crisis", "help", "resources", "language")
 
 
 def command_named(name: str) -> Command | None:

@@ -33,6 +33,7 @@ from tests.e2e.test_reminders_e2e import session_of
 TIMEOUT = 20
 TICK = {"SCHEDULER_TICK_SECONDS": 1}
 GROUP_CHAT = -100777
+OTHER_CHAT = -100778  # Fran facilitates a second group
 MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 # telegram id: (name, language, zone, role in the program, role in the group)
 PEOPLE = {
@@ -54,7 +55,10 @@ async def seed(url: str) -> None:
         group = ProgramGroup(
             chat_id=GROUP_CHAT, title="Walkers", languages="en,es,de", timezone="Europe/Madrid"
         )
-        session.add(group)
+        other = ProgramGroup(
+            chat_id=OTHER_CHAT, title="Knitters", languages="en", timezone="Europe/London"
+        )
+        session.add_all([group, other])
         await session.flush()
         for telegram_id, (name, locale, zone, role, place) in PEOPLE.items():
             person = await users.create(
@@ -67,6 +71,8 @@ async def seed(url: str) -> None:
             await session.flush()
             if place is not None:
                 session.add(GroupMember(group_id=group.id, user_id=person.id, role=place))
+            if telegram_id == FRAN:
+                session.add(GroupMember(group_id=other.id, user_id=person.id, role=place))
         await session.commit()
 
 
@@ -264,6 +270,17 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     assert marked.buttons == []
     late = await toast(standin, await standin.press(ana, post, go))
     assert "cancelado" in late.params["text"]
+
+    # Privately, someone with two groups chooses one; a forged group is refused.
+    await standin.send_text(fran, "/event")
+    which = await reply_containing(standin, FRAN, "Which group is it for?")
+    assert {"Walkers", "Knitters"} <= {text for row in which.buttons for text, _ in row}
+    refused = await toast(standin, await standin.press(fran, which, "evq:group:99999"))
+    assert "can't plan events for that group" in refused.params["text"]
+    await standin.tap(fran, which, "Knitters")
+    await reply_containing(standin, FRAN, "What are you planning?")
+    await standin.send_text(fran, "/cancel")
+    await reply_containing(standin, FRAN, "Stopped")
 
 
 async def test_resources_in_each_language_and_in_the_group(
