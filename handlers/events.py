@@ -391,7 +391,7 @@ async def group_post(
     waiting = await stored.count(session, event.id, stored.WAITING)
     lines.append(_counts(going, waiting, event.capacity))
     if event.cancelled_at is not None:
-        lines.insert(0, "❌ " + joined(i18n, languages, lambda _lang: _("Cancelled")))
+        lines.insert(0, "❌ " + button_label(i18n, languages, lambda _lang: _("Cancelled")))
         return "\n".join(lines), None
     lines.append("")
     lines.append(
