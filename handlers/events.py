@@ -40,7 +40,8 @@ from flows.events import FIXED_GROUP, Options
 from flows.events import Step as Field
 from flows.questionnaire import Progress, Step
 from flows.steps import InvalidAnswer
-from handlers import start as onboarding, texts
+from handlers import start as onboarding
+from handlers import texts
 from handlers.due import Tick, handles
 from handlers.keyboards import button, rows
 from handlers.multilingual import button_label, in_each, joined, languages_of
