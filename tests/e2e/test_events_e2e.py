@@ -303,14 +303,14 @@ async def test_resources_in_each_language_and_in_the_group(
     found = await reply_containing(standin, FRAN, "ME Association")
     assert "https://meassociation.org.uk" in found.text and "Fibromyalgia Action" not in found.text
 
-    # Spanish: a town typed, one the file lists.
+    # Spanish: a region typed, one the file lists.
     await standin.send_text(ana, "/resources")
     topics = await reply_with_button(standin, ANA, "Fibromialgia")
     await standin.tap(ana, topics, "Fibromialgia")
     await reply_containing(standin, ANA, "escribe tu ciudad")
-    await standin.send_text(ana, "madrid")
-    found = await reply_containing(standin, ANA, "AFIBROM")
-    assert found.text.index("AFIBROM") < found.text.index("Liga Reumatológica")  # local first
+    await standin.send_text(ana, "castilla la mancha")
+    found = await reply_containing(standin, ANA, "FFCLM")
+    assert found.text.index("FFCLM") < found.text.index("Liga Reumatológica")  # local first
 
     # German: a town the file does not list finds its country; a made-up one is told.
     await standin.send_text(dieter, "/resources")

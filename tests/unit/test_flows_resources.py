@@ -47,10 +47,10 @@ def test_search_by_topic_and_country_in_the_persons_language() -> None:
 
 
 def test_a_city_in_the_file_comes_before_the_countrys_nationwide_entries() -> None:
-    place = resources.find_place("es", "  MADRID ")
-    assert place == ("ES", "Madrid")
+    place = resources.find_place("es", "  CASTILLA-LA MANCHA ")
+    assert place == ("ES", "Castilla-La Mancha")
     found = resources.near("es", "fibromyalgia", *place)
-    assert found[0].city == "Madrid"
+    assert found[0].region == "Castilla-La Mancha"
     assert any(r.city is None and r.country == "ES" for r in found[1:])
 
 
