@@ -19,12 +19,12 @@ import datetime as dt
 import zoneinfo
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from flows.onboarding import CONSENT_VERSION
 from storage import users
 from storage.migrate import upgrade_async
-from storage.models import GroupMember, ProgramGroup, Role, Schedule, utcnow
+from storage.models import GroupEvent, GroupMember, ProgramGroup, Role, Schedule, utcnow
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Call, Reply, TelegramStandIn, TgUser
 from tests.e2e.test_daily_log_e2e import reply_containing, reply_with_button
@@ -74,6 +74,21 @@ async def seed(url: str) -> None:
             if telegram_id == FRAN:
                 session.add(GroupMember(group_id=other.id, user_id=person.id, role=place))
         await session.commit()
+
+
+async def add_past_event(url: str) -> int:
+    async with session_of(url) as session:
+        group = await session.scalar(select(ProgramGroup).where(ProgramGroup.chat_id == GROUP_CHAT))
+        event = GroupEvent(
+            group_id=group.id,
+            kind="walk",
+            title="Last week's walk",
+            starts_at=utcnow() - dt.timedelta(hours=1),
+            place="Park",
+        )
+        session.add(event)
+        await session.commit()
+        return event.id
 
 
 async def make_reminder_due(url: str) -> None:
@@ -288,6 +303,7 @@ async def test_resources_in_each_language_and_in_the_group(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/peerbot.sqlite3"
     await seed(url)
+    past = await add_past_event(url)
     await bot_factory()
     group = standin.group(GROUP_CHAT, "Walkers")
     fran = standin.user(FRAN, "Fran", language_code="en")
@@ -311,6 +327,9 @@ async def test_resources_in_each_language_and_in_the_group(
     await standin.send_text(ana, "castilla la mancha")
     found = await reply_containing(standin, ANA, "FFCLM")
     assert found.text.index("FFCLM") < found.text.index("Liga Reumatológica")  # local first
+    # An old event's button (a card kept in the chat) is told it has taken place.
+    gone = await toast(standin, await standin.press(ana, found, f"ev:{past}:go"))
+    assert "ya se ha celebrado" in gone.params["text"]
 
     # German: a town the file does not list finds its country; a made-up one is told.
     await standin.send_text(dieter, "/resources")
