@@ -23,6 +23,7 @@ from flows.alerts import (
     supervisor_channel_reached,
 )
 from handlers.alerts import REPOST, repost_escalation
+from handlers.events import UNREACHABLE, tell_creator_unreachable
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.models import utcnow
@@ -60,8 +61,15 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         log.warning("reminders of user %s paused: their chat cannot be reached", person)
         await reminders.pause_unreachable(session, int(person))
 
+    async def event_unreachable(session: AsyncSession, row: Claimed, _: str, event: str) -> None:
+        # An event reminder could not reach someone coming: their place stays; the creator
+        # hears, so they can tell them another way.
+        log.warning("event %s: a reminder could not be delivered", event)
+        await tell_creator_unreachable(session, i18n, row, event)
+
     return {
         ALL_SUPERVISORS: all_supervisors,
+        UNREACHABLE: event_unreachable,
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,

@@ -63,3 +63,7 @@ class PacingGoal(StatesGroup):
 
 class WeeklyMeasure(StatesGroup):
     answering = State()  # this week's validated questionnaire (flows/measures.py)
+
+
+class EventPlanning(StatesGroup):
+    answering = State()  # a new group event (/event): the step and answers in the data

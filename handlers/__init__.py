@@ -9,6 +9,7 @@ from handlers import (
     crisis,
     daily_log,
     errors,
+    events,
     fallback,
     group,
     intake,
@@ -20,6 +21,7 @@ from handlers import (
     reach,
     relay,
     reminders,
+    resources,
     review,
     start,
     trends,
@@ -35,6 +37,8 @@ def get_routers() -> list[Router]:
         cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
         oncall.router(),  # /oncall and its buttons
+        events.router(),  # before group and start: /event in a group, its deep links
+        resources.router(),  # before group: /resources in a group answers in its languages
         group.router(),
         start.router(),
         intake.router(),

@@ -58,6 +58,13 @@ COMMANDS = (
     Command(
         "missed", __("Report a message that should have alerted"), frozenset({Role.SUPERVISOR})
     ),
+    Command("resources", __("Support near you: associations, helplines, forums"), EVERYONE),
+    Command(
+        "event",
+        __("Plan a walk, workshop or meet-up for your group"),
+        frozenset({Role.MENTOR, Role.ADMIN}),
+    ),
+    Command("events", __("Your groups' coming events"), EVERYONE),
     Command("language", __("Change the language"), EVERYONE),
     Command("privacy", __("What is stored, and how to export or delete it"), EVERYONE),
     Command("help", __("What I can do for you"), EVERYONE),
@@ -65,7 +72,7 @@ COMMANDS = (
 )
 ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
 
-NEWCOMER_COMMANDS = ("start", "crisis", "help", "language")
+NEWCOMER_COMMANDS = ("start", "crisis", "help", "resources", "language")
 
 
 def command_named(name: str) -> Command | None:

@@ -629,3 +629,46 @@ class GroupMember(Base):
     )
     role: Mapped[str] = mapped_column(String(16), default="member")  # "member" | "facilitator"
     joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GroupEvent(Base):
+    """A walk, a workshop or an online meet-up of a program group (``/event``).
+
+    ``starts_at`` is UTC; the group's time zone says how the group post shows it, each
+    person's own how their private messages do. ``post_message_id`` is the group post whose
+    buttons take RSVPs. Cancelled events are kept (``cancelled_at``) so a late tap is told."""
+
+    __tablename__ = "group_events"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # walk | workshop | online | other
+    title: Mapped[str] = mapped_column(EncryptedText)  # in the creator's words
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    place: Mapped[str] = mapped_column(EncryptedText)  # an address or a link
+    access: Mapped[list[str]] = mapped_column(JSON, default=list)  # step_free, seating, ...
+    access_note: Mapped[str | None] = mapped_column(EncryptedText)
+    capacity: Mapped[int | None] = mapped_column(Integer)  # None: no limit
+    post_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    post_message_id: Mapped[int | None] = mapped_column(Integer)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EventRsvp(Base):
+    """A person's answer to an event: going, or on the waiting list (by ``created_at``)."""
+
+    __tablename__ = "event_rsvps"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("group_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))  # going | waiting
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -36,7 +36,9 @@ from storage.models import (
     Consent,
     CrisisPlanSection,
     DailyLog,
+    EventRsvp,
     FsmRecord,
+    GroupEvent,
     GroupMember,
     InboxUpdate,
     LabelledExample,
@@ -65,7 +67,13 @@ MATCH_SCHEDULES = schedules.kinds_about(schedules.MATCH)
 RELAY_KEYS = ("relay:{id}:%", "boundary:{id}:%", "undelivered:relay:{id}:%")
 MATCH_KEYS = ("match:{id}:%", "match_checkin:{id}:%", "nudge:contact:{id}:%")
 # "trends:{id}:%": a mentee's chart in their mentor's weekly digest (handlers/trends.py).
-PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%", "pacing:{id}:%", "trends:{id}:%")
+PERSON_KEYS = (
+    "nudge:queue:{id}:%",
+    "digest:{id}:%",
+    "pacing:{id}:%",
+    "trends:{id}:%",
+    "event:%:unreachable:{id}",  # a creator told that this person missed a reminder
+)
 REVIEW_KEYS = ("review:{id}:%",)
 
 
@@ -230,6 +238,46 @@ async def _export_group_places(session: AsyncSession, user: User) -> list[dict[s
         }
         for place, kind in rows
     ]
+
+
+async def _export_rsvps(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(EventRsvp, GroupEvent)
+        .join(GroupEvent, GroupEvent.id == EventRsvp.event_id)
+        .where(EventRsvp.user_id == user.id)
+        .order_by(GroupEvent.starts_at)
+    )
+    return [
+        {
+            "event": event.title,
+            "starts": event.starts_at.isoformat(),
+            "answer": rsvp.status,
+            "since": rsvp.created_at.isoformat(),
+        }
+        for rsvp, event in rows
+    ]
+
+
+async def _export_events_created(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(GroupEvent).where(GroupEvent.created_by == user.id).order_by(GroupEvent.starts_at)
+    )
+    return [
+        {
+            "title": event.title,
+            "starts": event.starts_at.isoformat(),
+            "place": event.place,
+            "cancelled": event.cancelled_at.isoformat() if event.cancelled_at else None,
+        }
+        for event in rows
+    ]
+
+
+async def _forget_event_creator(session: AsyncSession, user: User) -> None:
+    """An event they planned stays the group's (others are coming); their name on it goes."""
+    await session.execute(
+        update(GroupEvent).where(GroupEvent.created_by == user.id).values(created_by=None)
+    )
 
 
 async def _forget_registrar(session: AsyncSession, user: User) -> None:
@@ -728,6 +776,18 @@ REGISTRY: tuple[Holding, ...] = (
         _deleting(GroupMember, GroupMember.user_id),
         _export_group_places,
     ),
+    Holding(
+        "event_rsvps",
+        "their answers to group events (coming, waiting list)",
+        _deleting(EventRsvp, EventRsvp.user_id),
+        _export_rsvps,
+    ),
+    Holding(
+        "group_events",
+        "events they planned for a group (their name on it)",
+        _forget_event_creator,
+        _export_events_created,
+    ),
     Holding("program_groups", "groups they registered (their name on it)", _forget_registrar),
     Holding("rota_shifts", "a supervisor's place in the on-call rota", _erase_rota, _export_rota),
     Holding(
@@ -753,6 +813,8 @@ EXPORT_NAMES = {
     "oncall_shifts": "on_call_shifts",
     "rota_shifts": "on_call_rota",
     "group_members": "groups",
+    "event_rsvps": "event_answers",
+    "group_events": "events_you_planned",
     "case_events": "messages_with_a_supervisor",
     "case_conversations": "conversations_with_a_supervisor",
     "measure_scores": "weekly_questions",
