@@ -59,3 +59,10 @@ class CaseNoting(StatesGroup):
 
 class PacingGoal(StatesGroup):
     answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)
+
+
+class Graduating(StatesGroup):
+    # /graduate's confirm step. The state's data: the match ("match_id") and the message
+    # whose buttons count ("prompt").
+    confirming = State()
+    milestones = State()  # a graduate's milestones, on the questionnaire engine

@@ -10,6 +10,7 @@ from handlers import (
     daily_log,
     errors,
     fallback,
+    graduation,
     group,
     intake,
     matching,
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         start.router(),
         intake.router(),
         matching.router(),  # /match, how a match feels, /rematch
+        graduation.router(),  # /graduate, milestones, the summary's offers, boosters
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),

@@ -52,6 +52,7 @@ MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both 
 # the row only keeps that state (flows/pacing.py, handlers/pacing.py).
 PACING = kind("pacing", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
+BOOSTER = kind("booster", PERSON)  # a graduate's check-in 1, 3 and 6 months on
 
 
 @dataclass(frozen=True)
