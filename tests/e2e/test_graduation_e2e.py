@@ -10,7 +10,8 @@ scheduler tick (every second here) and outbox delivery, against the Bot API stan
 * The admin graduates Jonas (de) alone; both he and his mentor Greta are told in German.
 * The boosters: each is scheduled at the graduate's check-in time one month on; made due,
   Ana's and Lucía's arrive, Jonas has blocked the bot (the admin hears, his next booster
-  stays planned). Ana's "I'd like a refresher" matches her with Mo again, no intake asked.
+  stays planned). Ana's "I'd like a refresher" matches her with Mo again, no intake asked;
+  Lucía's, with Pablo no longer a mentor, asks the admins and puts her back in the queue.
 * Ana keeps /crisis and /privacy: her export holds her graduation and milestone.
 
 The people, their matches and five weeks of logs are written into the database first, as
@@ -253,9 +254,22 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     )
     assert '"n": 2' in jonas_state[0][0]
 
+    # Pablo no longer mentors: Lucía's refresher goes to the admins, and she waits in the queue.
+    rows(tmp_path, "UPDATE users SET role = 'supervisor' WHERE telegram_id = ?", pablo.id)
     await standin.tap(lucia, spanish, "😔")
     wish = await reply_containing(standin, lucia.id, "Siento que haya sido")
-    await standin.tap(lucia, wish, "Nada")
+    await standin.tap(lucia, wish, "repaso")
+    await reply_containing(standin, lucia.id, "equipo del programa")
+    await reply_containing(standin, admin.id, "Their former mentor isn't available")
+    await standin.send_text(admin, "/match")
+    await reply_containing(standin, admin.id, "Fern-5102")
+    # Jonas graduated and asked for nothing: he waits for nobody.
+    assert not [
+        c
+        for c in standin.calls
+        if "waiting since" in str(c.params.get("text", ""))
+        and "Fern-5103" in str(c.params.get("text", ""))
+    ]
 
     await standin.tap(ana, booster, "Going fairly well")
     wish = await reply_containing(standin, ana.id, "Would anything help")
