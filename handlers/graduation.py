@@ -29,6 +29,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from babel.dates import format_skeleton
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,7 @@ from flows import matching, reminders, team, timezones
 from flows import questionnaire as q
 from flows.questionnaire import Kind
 from flows.states import Graduating
-from handlers import daily_log, render
+from handlers import daily_log
 from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
@@ -185,6 +186,8 @@ async def start(message: Message, user: User, session: AsyncSession, state: FSMC
         mine = await _active_matches(session)
     else:
         mine = await matches.active_of(session, user)
+    if not mine and user.role == Role.MENTEE and await _graduated_already(message, user, session):
+        return
     if not mine:
         await message.answer(_no_match_words(user))
         return
@@ -197,6 +200,23 @@ async def start(message: Message, user: User, session: AsyncSession, state: FSMC
     await message.answer(
         _("Whose mentoring would you like to mark as done?"), reply_markup=rows(buttons, 1)
     )
+
+
+async def _graduated_already(message: Message, user: User, session: AsyncSession) -> bool:
+    """/graduate from a graduate: the way back to what follows a graduation. Before their
+    summary (milestones cancelled, the message lost): its start again; after: their journey."""
+    graduation = await graduations.latest_of(session, user.id)
+    if graduation is None:
+        return False
+    mentor = await session.get(User, graduation.mentor_id or 0)
+    if graduation.summary_at is None:
+        text, markup = graduated_words(graduation.id, mentor)
+        await message.answer(text, reply_markup=markup)
+        return True
+    today = timezones.today(user.timezone)
+    found = await flow.journey(session, user, graduation, today)
+    await message.answer(summary_words(found, user.locale))
+    return True
 
 
 def _no_match_words(user: User) -> str:
@@ -512,10 +532,11 @@ async def complete(
             "🎓 {mentee} has graduated (mentor: {mentor}). Booster check-ins follow in 1, 3 "
             "and 6 months."
         ).format(mentee=escape(mentee.pseudonym), mentor=escape(mentor.pseudonym)),
+        besides=by.telegram_id if by.role == Role.ADMIN else None,
     )
 
 
-def graduated_words(graduation_id: int, mentor: User) -> tuple[str, InlineKeyboardMarkup]:
+def graduated_words(graduation_id: int, mentor: User | None) -> tuple[str, InlineKeyboardMarkup]:
     text = _(
         "🎓 <b>Congratulations: your mentoring with {name} is complete.</b>\n\n"
         "Before I put your journey together: would you like to record a milestone or two, "
@@ -537,12 +558,20 @@ def graduated_words(graduation_id: int, mentor: User) -> tuple[str, InlineKeyboa
 
 
 async def _tell_admins(
-    session: AsyncSession, settings: Settings, i18n: I18n, key: str, words: Any
+    session: AsyncSession,
+    settings: Settings,
+    i18n: I18n,
+    key: str,
+    words: Any,
+    *,
+    besides: int | None = None,
 ) -> None:
-    """Something for the program team, in each one's language (``words`` renders it)."""
+    """Something for the program team, in each one's language (``words`` renders it);
+    ``besides``: an admin's chat that has just been told directly."""
     targets = await team.admins(session, settings.supervisor_chat_id, settings.default_locale)
     if not targets:
         log.warning("graduation notice with no admin and no supervisor chat to tell")
+    targets = [(chat, locale) for chat, locale in targets if chat != besides]
     for chat_id, locale in targets:
         with i18n.context(), i18n.use_locale(locale):  # the outbox's hooks run outside one
             text = words()
@@ -625,7 +654,7 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
     the changes the same way once weekly scores exist."""
     lines = ["🎓 <b>" + _("Your journey") + "</b>"]
     unit, count = flow.time_in_program(journey.days)
-    since = render.day_name(journey.since, locale)
+    since = format_skeleton("yMMMd", journey.since, locale=locale)  # with its year
     if unit == "weeks":
         lines.append(
             (

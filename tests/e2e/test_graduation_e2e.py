@@ -190,6 +190,8 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     assert "/crisis" in summary.text
     invite = await reply_containing(standin, ana.id, "alumni group")
     assert any(u.startswith("https://t.me/+standin") for u in url_buttons(invite))
+    [link] = [c for c in standin.calls if c.method.lower() == "createchatinvitelink"]
+    assert (int(link.params["chat_id"]), int(link.params["member_limit"])) == (ALUMNI_CHAT, 1)
     offers = await reply_containing(standin, ana.id, "train as a mentor")
     await standin.tap(ana, offers, "I'd like to train as a mentor")
     await reply_containing(standin, ana.id, "I've told the program team")
@@ -223,7 +225,17 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     ask = await reply_containing(standin, admin.id, "Mark the mentoring of Jonas")
     await standin.tap(admin, ask, "Yes, mark it as done")
     await reply_containing(standin, admin.id, "Jonas has graduated")
-    await reply_containing(standin, jonas.id, "Herzlichen Glückwunsch")
+    done = await reply_containing(standin, jonas.id, "Herzlichen Glückwunsch")
+    # He starts a milestone, cancels it; /graduate brings back the way to his summary.
+    await standin.tap(jonas, done, "Meilenstein")
+    await reply_containing(standin, jonas.id, "Meilenstein")
+    await standin.send_text(jonas, "/cancel")
+    await reply_containing(standin, jonas.id, "/help")
+    await standin.send_text(jonas, "/graduate")
+    again = await reply_containing(standin, jonas.id, "Herzlichen Glückwunsch")
+    await standin.tap(jonas, again, "Zusammenfassung")
+    summary = await reply_containing(standin, jonas.id, "Dein Weg")
+    assert "kein Tagebuch geführt" in summary.text
     await reply_containing(standin, greta.id, "Deine Begleitung von Jonas ist abgeschlossen")
 
     # --- the boosters: planned at 20:00 local, a month on ---------------------------------------
@@ -271,6 +283,9 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
         and "Fern-5103" in str(c.params.get("text", ""))
     ]
 
+    # Mo has no booster of his own: a forged one is refused, and Ana's stays unanswered.
+    forged = await standin.press(mo, proposal, "boost:1:wish:refresher")
+    assert "expired" in await toast(standin, forged)
     await standin.tap(ana, booster, "Going fairly well")
     wish = await reply_containing(standin, ana.id, "Would anything help")
     await standin.tap(ana, wish, "refresher")
@@ -283,6 +298,10 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     ) == [(1,)]
     # No intake again: nothing asked of her but the refresher.
     assert not [c for c in standin.calls if "About you" in str(c.params.get("text", ""))]
+
+    # /graduate again: Lucía, who cancelled nothing, sees her journey again.
+    await standin.send_text(lucia, "/graduate")
+    await reply_containing(standin, lucia.id, "Tu camino")
 
     # --- graduates keep 🆘 and their data rights ---------------------------------------------
     await standin.send_text(ana, "/crisis")
