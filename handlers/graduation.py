@@ -79,7 +79,7 @@ class GradNext(CallbackData, prefix="gnext"):
 
 class GradOffer(CallbackData, prefix="goffer"):
     graduation_id: int
-    action: str  # "mentor" | "keep" | "pause"
+    action: str  # "mentor" | "keep" | "pause" | "refresher"
 
 
 class BoosterPress(CallbackData, prefix="boost"):
@@ -215,7 +215,12 @@ async def _graduated_already(message: Message, user: User, session: AsyncSession
         return True
     today = timezones.today(user.timezone)
     found = await flow.journey(session, user, graduation, today)
-    await message.answer(summary_words(found, user.locale))
+    # A refresher is not only the boosters' to offer: here it is whenever they want one.
+    refresh = button(
+        _("💬 I'd like a refresher with a mentor"),
+        GradOffer(graduation_id=graduation.id, action="refresher"),
+    )
+    await message.answer(summary_words(found, user.locale), reply_markup=rows([refresh], 1))
     return True
 
 
@@ -864,6 +869,11 @@ async def offer_pressed(
                     "touch with them about training."
                 ).format(name=escape(user.pseudonym)),
             )
+        return
+    if action == "refresher":
+        await query.answer()
+        await retire_buttons(query.bot, query.message.chat.id, query.message.message_id)
+        await refresher(query.message, user, session, settings, i18n, graduation)
         return
     if action not in ("keep", "pause") or not reminders.is_reminded(user):
         await _refuse(query, "no such offer")

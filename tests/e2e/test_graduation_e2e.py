@@ -299,9 +299,13 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     # No intake again: nothing asked of her but the refresher.
     assert not [c for c in standin.calls if "About you" in str(c.params.get("text", ""))]
 
-    # /graduate again: Lucía, who cancelled nothing, sees her journey again.
-    await standin.send_text(lucia, "/graduate")
-    await reply_containing(standin, lucia.id, "Tu camino")
+    # /graduate again: Jonas sees his journey, and a refresher is one tap away any time.
+    standin.blocked_chats.discard(jonas.id)
+    await standin.send_text(jonas, "/graduate")
+    journey = await reply_containing(standin, jonas.id, "Dein Weg")
+    await standin.tap(jonas, journey, "Auffrischung")
+    await reply_containing(standin, jonas.id, "Greta")  # his former mentor, matched again
+    await reply_containing(standin, greta.id, "Auffrischung")
 
     # --- graduates keep 🆘 and their data rights ---------------------------------------------
     await standin.send_text(ana, "/crisis")
