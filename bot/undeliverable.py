@@ -65,7 +65,7 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
     async def booster_not_reached(session: AsyncSession, row: Claimed, _: str, arg: str) -> None:
         # A graduate's booster check-in could not reach them: the admins hear of it.
         log.warning("a booster check-in could not reach its graduate")
-        await booster_unreached(session, i18n, settings or Settings(), row, arg)
+        await booster_unreached(session, i18n, settings, row, arg)
 
     return {
         ALL_SUPERVISORS: all_supervisors,

@@ -564,7 +564,7 @@ def graduated_words(graduation_id: int, mentor: User | None) -> tuple[str, Inlin
 
 async def _tell_admins(
     session: AsyncSession,
-    settings: Settings,
+    settings: Settings | None,
     i18n: I18n,
     key: str,
     words: Any,
@@ -573,7 +573,10 @@ async def _tell_admins(
 ) -> None:
     """Something for the program team, in each one's language (``words`` renders it);
     ``besides``: an admin's chat that has just been told directly."""
-    targets = await team.admins(session, settings.supervisor_chat_id, settings.default_locale)
+    chat, language = (
+        (settings.supervisor_chat_id, settings.default_locale) if settings else (None, "en")
+    )
+    targets = await team.admins(session, chat, language)
     if not targets:
         log.warning("graduation notice with no admin and no supervisor chat to tell")
     targets = [(chat, locale) for chat, locale in targets if chat != besides]
@@ -1109,7 +1112,7 @@ async def _queue_refresher_intro(
 
 
 async def booster_unreached(
-    session: AsyncSession, i18n: I18n, settings: Settings, row: Claimed, argument: str
+    session: AsyncSession, i18n: I18n, settings: Settings | None, row: Claimed, argument: str
 ) -> None:
     """A booster could not reach its graduate (they blocked the bot, or left Telegram):
     the admins hear, the booster says so, and the next one stays planned."""

@@ -1,6 +1,6 @@
 """Boosters in the database: planned from the graduate's *local* graduation day, sent
-through the outbox in their language, the next one planned after each; a graduate waits
-in the matching queue only once they ask for a refresher."""
+through the outbox in their language, the next one planned after each, a blocked chat told
+to the admins; a graduate waits in the matching queue only once they ask for a refresher."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import json
 from sqlalchemy import select
 
 from bot.i18n import create_i18n
+from bot.undeliverable import Undeliverable
 from flows.onboarding import CONSENT_VERSION
 from handlers.due import Tick
 from handlers.graduation import booster_due, schedule_booster
 from storage import graduations, profiles, schedules, users
 from storage.models import Graduation, OutboxMessage, Role
+from storage.outbox import Claimed
 
 
 async def graduate(session, telegram_id: int, zone: str, locale: str, at: dt.datetime):
@@ -83,3 +85,25 @@ async def test_a_graduate_waits_for_nobody_until_they_ask_for_a_refresher(sessio
     ]
     await graduations.ask_refresher(session, person.id, dt.datetime(2027, 2, 1, tzinfo=dt.UTC))
     assert person.id in [p.id for p, _profile, _since in await profiles.waiting_mentees(session)]
+
+
+async def test_a_booster_that_cannot_reach_them_is_told_to_the_admins(session) -> None:
+    person, graduation = await graduate(
+        session, 5, "Europe/London", "en", dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    )
+    admin = await users.create(
+        session, telegram_id=99, locale="es", pseudonym="Admin", role=Role.ADMIN
+    )
+    users.record_consent(session, admin, CONSENT_VERSION)
+    users.finish_onboarding(admin, "Europe/Madrid", dt.time(9))
+    await session.flush()
+    row = Claimed(
+        id=7, key=f"grad:{person.id}:booster:{graduation.id}:2", chat_id=5, method="sendMessage",
+        params={}, attempts=3, on_undeliverable=f"booster_unreached:{person.id}:2",
+    )  # fmt: skip
+    await Undeliverable(create_i18n("en")).given_up(session, row, "TelegramForbiddenError")
+    [told] = (await session.scalars(select(OutboxMessage))).all()
+    assert told.chat_id == 99
+    text = json.loads(told.payload)["params"]["text"]
+    assert "El seguimiento de los 3 meses no ha llegado a P-5" in text  # the admin's language
+    assert "unreached" in graduation.boosters["2"]
