@@ -30,6 +30,7 @@ from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -694,6 +695,8 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
         lines.append("")
         lines.append(_("Your first two weeks of logs next to your last two:"))
         lines += [change_words(c) for c in changes]
+        if any(c.easier for c in changes):
+            lines.append(_("Something to be glad about. Your own steps helped to get here."))
         if any(c.easier is False for c in changes):
             lines.append(
                 _(
@@ -701,8 +704,6 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
                     "come and go, and it takes nothing away from what you've done and learned."
                 )
             )
-        elif any(c.easier for c in changes):
-            lines.append(_("Something to be glad about. Your own steps helped to get here."))
     elif journey.logs:
         lines.append(
             _(
@@ -738,7 +739,8 @@ def change_words(change: flow.Change) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    """5, or 5.5 in the reader's way of writing it (5,5 in es and de)."""
+    return format_decimal(round(value, 1), format="#,##0.#", locale=get_i18n().current_locale)
 
 
 async def _invite_to_alumni(

@@ -149,6 +149,16 @@ def test_no_logs_and_too_few_logs_are_fine_too(i18n) -> None:
     assert "You kept 1 daily log." in summary_words(journey(logs=1), "en")
 
 
+def test_some_things_easier_and_some_harder_are_both_said(i18n) -> None:
+    changes = [Change("symptoms", 7, 5.5, lower_is_easier=True), Change("energy", 4, 3)]
+    text = summary_words(journey(changes), "en")
+    assert "Symptoms: lower (about 7 then, 5.5 now, of 10)" in text
+    assert "Something to be glad about" in text
+    assert "it takes nothing away" in text
+    with i18n.use_locale("de"):
+        assert "jetzt 5,5, von 10" in summary_words(journey(changes), "de")  # a German comma
+
+
 def test_a_long_journey_is_told_in_months(i18n) -> None:
     assert "for 6 months" in summary_words(journey(days_in=183), "en")
     assert "for 1 week" in summary_words(journey(days_in=3), "en")
