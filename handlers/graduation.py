@@ -45,6 +45,7 @@ from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
 from handlers.questionnaire import Conversation
+from storage import alerts as alert_records
 from storage import graduations, groups, matches, outbox, schedules
 from storage.models import Graduation, GraduationStatus, Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
@@ -916,8 +917,13 @@ async def schedule_booster(
 async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
     """The scheduler's "booster": a warm check-in through the outbox, then the next one
     (none after the third). A chat that cannot be reached is reported to the admins
-    (``booster_unreached``); the next booster stays planned."""
+    (``booster_unreached``); the next booster stays planned. While a supervisor has the
+    person's crisis case open, the booster waits a day at a time, as reminders pause."""
+    cared_for = await alert_records.with_open_cases(session, [row.subject_id for row in due])
     for row in due:
+        if row.subject_id in cared_for:
+            await _booster_tomorrow(session, row, tick.now)
+            continue
         user = await session.get(User, row.subject_id)
         graduation = await graduations.get(session, int(row.state.get("graduation", 0)))
         number = int(row.state.get("n", 0))
@@ -939,6 +945,15 @@ async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
         following = flow.next_booster(number)
         if following is not None:
             await schedule_booster(session, user, graduation, following, tick.now)
+
+
+async def _booster_tomorrow(session: AsyncSession, row: Due, now: dt.datetime) -> None:
+    user = await session.get(User, row.subject_id)
+    if user is None:
+        return
+    zone, time = user.timezone or flow.FALLBACK_ZONE, user.checkin_time or flow.FALLBACK_TIME
+    later = reminders.next_at(zone, time, now + dt.timedelta(hours=12))
+    await schedules.set_due(session, schedules.BOOSTER, user.id, later, row.state)
 
 
 def booster_question(number: int) -> tuple[str, InlineKeyboardMarkup]:

@@ -15,7 +15,7 @@ from flows.onboarding import CONSENT_VERSION
 from handlers.due import Tick
 from handlers.graduation import booster_due, schedule_booster
 from storage import graduations, profiles, schedules, users
-from storage.models import Graduation, OutboxMessage, Role
+from storage.models import Alert, Graduation, OutboxMessage, Role
 from storage.outbox import Claimed
 
 
@@ -107,3 +107,19 @@ async def test_a_booster_that_cannot_reach_them_is_told_to_the_admins(session) -
     text = json.loads(told.payload)["params"]["text"]
     assert "El seguimiento de los 3 meses no ha llegado a P-5" in text  # the admin's language
     assert "unreached" in graduation.boosters["2"]
+
+
+async def test_while_their_crisis_case_is_open_the_booster_waits_a_day(session, settings) -> None:
+    now = dt.datetime(2027, 2, 28, 9, 30, tzinfo=dt.UTC)
+    person, graduation = await graduate(
+        session, 6, "Europe/London", "en", dt.datetime(2027, 1, 28, 12, tzinfo=dt.UTC)
+    )
+    session.add(Alert(user_id=person.id, category="suicide", severity=3, status="acknowledged"))
+    await session.flush()
+    state = {"n": 1, "graduation": graduation.id, "on": "2027-01-28"}
+    i18n = create_i18n("en")
+    with i18n.context():
+        await booster_due(session, [schedules.Due(person.id, state)], Tick(settings, i18n, now))
+    assert (await session.scalars(select(OutboxMessage))).all() == []
+    row = await schedules.get(session, schedules.BOOSTER, person.id)
+    assert (row.due_at, row.state) == (dt.datetime(2027, 3, 1, 9, 30, tzinfo=dt.UTC), state)
