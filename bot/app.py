@@ -214,7 +214,7 @@ async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> N
     sessionmaker = create_sessionmaker(engine)
     await schedule_missing_reminders(sessionmaker, settings)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
-    fallback = Undeliverable(dispatcher["i18n"])
+    fallback = Undeliverable(dispatcher["i18n"], settings)
     delivery = DeliveryWorker(
         bot,
         sessionmaker,

@@ -67,3 +67,10 @@ class WeeklyMeasure(StatesGroup):
 
 class EventPlanning(StatesGroup):
     answering = State()  # a new group event (/event): the step and answers in the data
+
+
+class Graduating(StatesGroup):
+    # /graduate's confirm step. The state's data: the match ("match_id") and the message
+    # whose buttons count ("prompt").
+    confirming = State()
+    milestones = State()  # a graduate's milestones, on the questionnaire engine

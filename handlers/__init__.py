@@ -11,6 +11,7 @@ from handlers import (
     errors,
     events,
     fallback,
+    graduation,
     group,
     intake,
     matching,
@@ -43,6 +44,7 @@ def get_routers() -> list[Router]:
         start.router(),
         intake.router(),
         matching.router(),  # /match, how a match feels, /rematch
+        graduation.router(),  # /graduate, milestones, the summary's offers, boosters
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),

@@ -48,6 +48,11 @@ COMMANDS = (
     Command("reminders", __("Your check-in reminder: time, pause, resume"), LOGGERS),
     Command("profile", __("Your goals and preferences, for matching"), LOGGERS),
     Command("rematch", __("Ask for a different match, privately"), LOGGERS),
+    Command(
+        "graduate",
+        __("Mark the mentoring as done, when you're ready"),
+        frozenset({Role.MENTEE, Role.MENTOR, Role.ADMIN}),
+    ),
     Command("match", __("Mentees waiting, and suggested mentors"), STAFF),
     Command("review", __("Flagged notes and boundary flags to review"), STAFF),
     Command("alerts", __("Open crisis alerts"), STAFF),

@@ -672,3 +672,47 @@ class EventRsvp(Base):
     )
     status: Mapped[str] = mapped_column(String(16))  # going | waiting
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GraduationStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # one side asked; the other side's confirmation is awaited
+    GRADUATED = "graduated"
+    WITHDRAWN = "withdrawn"  # "not yet": the proposal was declined or taken back
+
+
+class Graduation(Base):
+    """A mentee's formal mentoring marked as done: proposed by one side of the match (or
+    an admin), confirmed by the other (an admin alone is enough), then what follows it —
+    the milestones they chose to record (encrypted), the booster check-ins' answers, a
+    refresher asked for, an interest in training as a mentor. The match itself ends as
+    matches end (``flows.matching.end``); nothing of it is erased."""
+
+    __tablename__ = "graduations"
+    __table_args__ = (
+        # One open proposal per match, whatever two presses race.
+        Index(
+            "uq_graduations_proposed_match",
+            "match_id",
+            unique=True,
+            sqlite_where=text("status = 'proposed'"),
+            postgresql_where=text("status = 'proposed'"),
+        ),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default=GraduationStatus.PROPOSED)
+    proposed_by: Mapped[int | None] = mapped_column(Integer)  # users.id
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    confirmed_by: Mapped[int | None] = mapped_column(Integer)  # users.id
+    graduated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    milestones: Mapped[str | None] = mapped_column(EncryptedText)  # JSON list, their words
+    summary_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    reminders: Mapped[str | None] = mapped_column(String(8))  # "keep" | "pause", as chosen
+    mentor_interest_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    refresher_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Each booster's answers: {"1": {"feeling": "well", "wish": "none", "at": iso}, …}
+    boosters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -38,6 +38,7 @@ from storage.models import (
     DailyLog,
     EventRsvp,
     FsmRecord,
+    Graduation,
     GroupEvent,
     GroupMember,
     InboxUpdate,
@@ -73,6 +74,7 @@ PERSON_KEYS = (
     "pacing:{id}:%",
     "trends:{id}:%",
     "event:%:unreachable:{id}",  # a creator told that this person missed a reminder
+    "grad:{id}:%",  # graduation: the other side asked, thanks, admins told
 )
 REVIEW_KEYS = ("review:{id}:%",)
 
@@ -597,6 +599,46 @@ async def _erase_outbox(session: AsyncSession, user: User) -> None:
     )
 
 
+# --- graduation ------------------------------------------------------------------------------
+
+
+async def _export_graduations(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    """Their own graduations whole (milestones, booster answers); as a mentor, the dates."""
+    rows = await session.scalars(
+        select(Graduation)
+        .where((Graduation.mentee_id == user.id) | (Graduation.mentor_id == user.id))
+        .order_by(Graduation.id)
+    )
+    found: list[dict[str, object]] = []
+    for g in rows:
+        entry: dict[str, object] = {
+            "as": "mentee" if g.mentee_id == user.id else "mentor",
+            "status": g.status,
+            "proposed": g.proposed_at.isoformat(),
+            "graduated": g.graduated_at.isoformat() if g.graduated_at else None,
+        }
+        if g.mentee_id == user.id:
+            entry |= {
+                "milestones": json.loads(g.milestones) if g.milestones else [],
+                "reminders": g.reminders,
+                "mentor_training_interest": g.mentor_interest_at.isoformat()
+                if g.mentor_interest_at
+                else None,
+                "refresher_asked": g.refresher_at.isoformat() if g.refresher_at else None,
+                "check_ins": g.boosters or {},
+            }
+        found.append(entry)
+    return found
+
+
+async def _erase_graduations(session: AsyncSession, user: User) -> None:
+    """Theirs go; where they were the mentor (or the one who proposed or confirmed it), the
+    graduate's record stays without them."""
+    await session.execute(delete(Graduation).where(Graduation.mentee_id == user.id))
+    for column in (Graduation.mentor_id, Graduation.proposed_by, Graduation.confirmed_by):
+        await session.execute(update(Graduation).where(column == user.id).values({column: None}))
+
+
 # --- supervision records: session notes, review items, schedules ---------------------------
 
 
@@ -744,6 +786,12 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding("session_notes", "notes they wrote; notes about them", _erase_notes, _export_notes),
     Holding("relays", "their conversations through the bot", _erase_relays, _export_relays),
+    Holding(
+        "graduations",
+        "their graduation: milestones, check-in answers; a mentor's name on a mentee's",
+        _erase_graduations,
+        _export_graduations,
+    ),
     Holding("matches", "their matches on either side", _erase_matches, _export_matches),
     Holding(
         "profiles", "their intake answers", _deleting(Profile, Profile.user_id), _export_profile

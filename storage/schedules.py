@@ -60,6 +60,7 @@ MEASURE = kind("measure", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
 # An event's next reminder to those going: a day before, then an hour before (state "stage").
 EVENT_REMINDER = kind("event_reminder", EVENT)
+BOOSTER = kind("booster", PERSON)  # a graduate's check-in 1, 3 and 6 months on
 
 
 @dataclass(frozen=True)
