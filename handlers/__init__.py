@@ -11,6 +11,8 @@ from handlers import (
     errors,
     fallback,
     group,
+    group_checkin,
+    group_setup,
     intake,
     matching,
     notes,
@@ -31,9 +33,11 @@ def get_routers() -> list[Router]:
         errors.router(),
         crisis.router(),  # before every flow: /crisis and the 🆘 button work in any state
         daily_log.router(),  # first: most updates are steps of a daily log
+        group_checkin.router(),  # a group's check-in: the tap in the group, the private steps
         cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
         oncall.router(),  # /oncall and its buttons
+        group_setup.router(),  # before group: its /cancel and typed answers in the group
         group.router(),
         start.router(),
         intake.router(),

@@ -27,13 +27,16 @@ from storage.models import Schedule, utcnow
 # kind has no due handler (handlers/due.py), so neither can be forgotten.
 
 PERSON, MATCH, PROGRAM = "person", "match", "program"  # what a row's subject_id names
+GROUP = "group"  # a program group (program_groups.id): the group's, nobody's personal data
 KINDS: dict[str, str] = {}
 
 
 def kind(name: str, subject: str) -> str:
     """Declare a kind of scheduled thing (once); its name is what the rows carry."""
-    if subject not in (PERSON, MATCH, PROGRAM):
-        raise ValueError(f"a schedule's subject is a person, a match or the program: {subject!r}")
+    if subject not in (PERSON, MATCH, PROGRAM, GROUP):
+        raise ValueError(
+            f"a schedule's subject is a person, a match, a group or the program: {subject!r}"
+        )
     if KINDS.setdefault(name, subject) != subject:
         raise ValueError(f"schedule kind {name!r} is declared twice, differently")
     return name
@@ -52,6 +55,8 @@ MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both 
 # the row only keeps that state (flows/pacing.py, handlers/pacing.py).
 PACING = kind("pacing", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
+# A group's weekly check-in: the invitation at its local day and time, then its summary.
+GROUP_CHECKIN = kind("group_checkin", GROUP)
 
 
 @dataclass(frozen=True)
