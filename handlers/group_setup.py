@@ -188,7 +188,7 @@ async def _take(
         if value not in SUPPORTED:
             return None
         chosen = [c for c in chosen if c != value] if value in chosen else [*chosen, value]
-        draft["languages"] = rules.languages_from(chosen)
+        draft["languages"] = chosen  # in the order chosen: the first is the group's first
         return step
     if step == "zone":
         zones = timezones.likely_zones(_first(draft))

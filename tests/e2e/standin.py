@@ -80,6 +80,7 @@ _ADMIN_RIGHTS = {
     "can_edit_stories": False,
     "can_delete_stories": False,
     "can_pin_messages": True,
+    "can_send_welcome_messages": False,
 }
 # Update types Telegram delivers when allowed_updates is unset or empty.
 _NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -222,7 +223,9 @@ class ApiError(Exception):
         self.description = description
         self.retry_after = retry_after
         self.html = html
-        self.migrate_to_chat_id = migrate_to_chat_id  # answered as Telegram's front end does: an HTML page, not JSON
+        self.migrate_to_chat_id = (
+            migrate_to_chat_id  # answered as Telegram's front end does: an HTML page, not JSON
+        )
 
     def response(self) -> web.Response:
         if self.html:
@@ -1297,6 +1300,8 @@ class TelegramStandIn:
                 can_send_polls=False,
                 can_send_other_messages=False,
                 can_add_web_page_previews=False,
+                can_react_to_messages=False,
+                can_edit_tag=False,
                 can_change_info=False,
                 can_invite_users=False,
                 can_pin_messages=False,
@@ -1327,14 +1332,20 @@ class TelegramStandIn:
         old = self.bot_status.get(chat.id, "member")
         self.bot_status[chat.id] = status
         assert self.bot_user is not None, "the bot has not called the stand-in yet"
-        return await self._chat_member_update("my_chat_member", chat, by, self.bot_user, old, status)
+        return await self._chat_member_update(
+            "my_chat_member", chat, by, self.bot_user, old, status
+        )
 
     async def member_joins(self, user: TgUser, chat: TgChat) -> dict[str, Any]:
         """A chat_member update (delivered only when the bot asked for them)."""
-        return await self._chat_member_update("chat_member", chat, user, user.as_dict(), "left", "member")
+        return await self._chat_member_update(
+            "chat_member", chat, user, user.as_dict(), "left", "member"
+        )
 
     async def member_leaves(self, user: TgUser, chat: TgChat) -> dict[str, Any]:
-        return await self._chat_member_update("chat_member", chat, user, user.as_dict(), "member", "left")
+        return await self._chat_member_update(
+            "chat_member", chat, user, user.as_dict(), "member", "left"
+        )
 
     async def migrate(self, chat: TgChat, new_id: int, *, by: TgUser) -> TgChat:
         """The group becomes a supergroup with a new id: both service messages arrive, and
