@@ -177,8 +177,7 @@ async def show_rules(message: Message, bot: Bot, session: AsyncSession, i18n: I1
     sent = await message.answer(
         rules_text(i18n, group.language_list),
         reply_markup=_help_button(i18n, group.language_list, me.username),
-        message_thread_id=message.message_thread_id,
-    )
+    )  # answer() keeps a forum topic's thread
     await groups.record_post(session, group.id, sent.message_id, "rules")
 
 

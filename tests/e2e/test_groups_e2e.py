@@ -399,7 +399,7 @@ async def test_demoted_migrated_blocked_removed_nothing_is_lost(
 
     # Commands from outside the program get one clear line; a member is not a facilitator.
     await standin.send_text(who["dieter"], "/group", chat)
-    assert "This is for members of the program" in (await group_post(standin)).text
+    assert "Das ist für Mitglieder des Programms" in (await group_post(standin)).text  # his language
     await standin.send_text(who["ben"], "/group", chat)
     assert "The group's tools are for its facilitators" in (await group_post(standin)).text
 
