@@ -136,6 +136,9 @@ async def pressed(
         await query.answer(_("This button has expired."))
         return
     step, value = callback_data.step, callback_data.value
+    if step == "languages" and value == DONE and not draft.get("languages"):
+        await query.answer(_("Please pick at least one language."), show_alert=True)
+        return
     if value == CANCEL:
         await state.clear()
         await query.answer()
@@ -454,7 +457,10 @@ async def _finish(
             ]
         )
     sent = await bot.send_message(
-        chat.id, text, reply_markup=markup, message_thread_id=message.message_thread_id
+        chat.id,
+        text,
+        reply_markup=markup,
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
     )
     await groups.record_post(session, group.id, sent.message_id, "setup")
 

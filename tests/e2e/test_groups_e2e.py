@@ -22,12 +22,12 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from flows.onboarding import CONSENT_VERSION
 from storage import groups, schedules, users
 from storage.migrate import upgrade_async
-from storage.models import GroupKind, ProgramGroup, Role, Schedule, utcnow
+from storage.models import GroupKind, GroupMember, ProgramGroup, Role, Schedule, utcnow
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Call, Reply, TelegramStandIn, TgUser
 from tests.e2e.test_alerts_e2e import (
@@ -98,6 +98,9 @@ async def registered_group(data_dir: Path, chat_id: int = GROUP) -> int:
             await groups.add_member(session, group.id, person.id)
         await schedules.set_due(
             session, schedules.GROUP_CHECKIN, group.id, None, {"phase": "invite"}
+        )
+        await session.execute(  # they joined three weeks ago
+            update(GroupMember).values(joined_at=utcnow() - dt.timedelta(weeks=3))
         )
         await session.commit()
         return group.id
@@ -399,7 +402,9 @@ async def test_demoted_migrated_blocked_removed_nothing_is_lost(
 
     # Commands from outside the program get one clear line; a member is not a facilitator.
     await standin.send_text(who["dieter"], "/group", chat)
-    assert "Das ist für Mitglieder des Programms" in (await group_post(standin)).text  # his language
+    assert (
+        "Das ist für Mitglieder des Programms" in (await group_post(standin)).text
+    )  # his language
     await standin.send_text(who["ben"], "/group", chat)
     assert "The group's tools are for its facilitators" in (await group_post(standin)).text
 
@@ -413,6 +418,17 @@ async def test_demoted_migrated_blocked_removed_nothing_is_lost(
     tools = await group_post(standin, "Herramientas")
     refused = await press(standin, who["ben"], tools, "📌")
     assert "Only this group's facilitators" in refused.params["text"]
+
+    # Who has gone quiet: privately, to the facilitator, in her language.
+    quiet = await press(standin, who["ana"], tools, "👀")
+    assert "Te lo he enviado en privado" in quiet.params["text"]
+    names = await private(standin, who["ana"], "Sin check-in desde hace dos semanas")
+    assert [line for line in names.text.splitlines() if line.startswith("•")] == [
+        "• Ben",
+        "• Clara",
+        "• Eva",
+    ]
+    assert "Ben" not in "".join(c.params.get("text", "") for c in sends_to(standin, GROUP))
 
     # Pinned as an admin; then demoted: the facilitator hears privately, pinning says why.
     pinned = await press(standin, who["ana"], tools, "📌")
@@ -449,3 +465,10 @@ async def test_demoted_migrated_blocked_removed_nothing_is_lost(
     await standin.set_bot_status(chat, "administrator", by=who["ana"])
     await private(standin, who["ana"], "He vuelto a «Caminantes»")
     assert (await the_group(tmp_path)).active
+
+    # Her facilitator role taken away: the same button is refused on the next press.
+    async with session_of(tmp_path) as session:
+        await session.execute(update(GroupMember).values(role="member"))
+        await session.commit()
+    refused = await press(standin, who["ana"], tools, "👀")
+    assert "Solo los facilitadores de este grupo" in refused.params["text"]
