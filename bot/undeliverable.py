@@ -23,6 +23,8 @@ from flows.alerts import (
     supervisor_channel_reached,
 )
 from handlers.alerts import REPOST, repost_escalation
+from handlers.group_checkin import UNREACHABLE as UNREACHABLE_GROUP
+from handlers.group_checkin import group_unreachable as pause_unreachable_group
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.models import utcnow
@@ -60,8 +62,13 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         log.warning("reminders of user %s paused: their chat cannot be reached", person)
         await reminders.pause_unreachable(session, int(person))
 
+    async def group_unreachable(session: AsyncSession, row: Claimed, _: str, group: str) -> None:
+        # A group's post refused for good: the group pauses, its facilitators are told.
+        await pause_unreachable_group(session, i18n, int(group))
+
     return {
         ALL_SUPERVISORS: all_supervisors,
+        UNREACHABLE_GROUP: group_unreachable,
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flows.languages import SUPPORTED
 from storage.models import Role, User
 
 MIN_ANSWERS = 3  # never a summary of fewer answers than this
@@ -140,9 +139,3 @@ def read_link(payload: str | None) -> Link | None:
             except ValueError:
                 return None
     return None
-
-
-def languages_from(codes: Iterable[str]) -> list[str]:
-    """The group's languages as chosen, in the program's order, supported ones only."""
-    chosen = set(codes)
-    return [code for code in SUPPORTED if code in chosen]

@@ -378,9 +378,11 @@ async def bot_status_changed(
     """Removed, unable to post, demoted, or back: the group and everything in it is kept;
     its facilitators (and whoever registered it) are told privately what it means."""
     group = await groups.by_chat(session, event.chat.id)
-    if group is None:
-        return
     new, old = event.new_chat_member, event.old_chat_member
+    if group is None:
+        if old.status in GONE and new.status in ("member", "administrator"):
+            await _say_hello(bot, event.chat.id)  # in the language of whoever added it
+        return
     key = f"group:{group.id}:status:{event.date:%Y%m%d%H%M%S}"
     people = await facilitators_and_registrar(session, group)
     if new.status in GONE or (
@@ -416,6 +418,19 @@ async def bot_status_changed(
                 "with “Pin messages” and “Delete messages”."
             ).format(group=group_name(group)),
         )
+
+
+async def _say_hello(bot: Bot, chat_id: int) -> None:
+    try:
+        await bot.send_message(
+            chat_id,
+            _(
+                "Hello! 🌿 I'm the program's companion. A mentor or admin of the program can "
+                "make this a program group with /group setup."
+            ),
+        )
+    except TelegramAPIError as error:
+        log.warning("a new group: hello not posted (%s)", type(error).__name__)
 
 
 def _removed_words(group: ProgramGroup, gone: bool) -> str:

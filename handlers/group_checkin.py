@@ -33,12 +33,13 @@ from handlers.group_tell import facilitators_and_registrar, group_name, person_n
 from handlers.keyboards import button, rows
 from handlers.questionnaire import Conversation
 from storage import groups, outbox, schedules
-from storage.models import ProgramGroup, User
+from storage.models import ProgramGroup, User, utcnow
 from storage.schedules import Due
 
 log = logging.getLogger(__name__)
 
 INVITE, SUMMARY = "invite", "summary"
+UNREACHABLE = "group_unreachable"  # the outbox's fallback when a group post cannot go
 
 
 class CheckinAnswer(CallbackData, prefix="gca"):
@@ -298,6 +299,7 @@ async def post_invitation(
         key=f"group:{group.id}:invite:{week:%Y%m%d}",
         chat_id=group.chat_id,
         method="sendMessage",
+        on_undeliverable=f"{UNREACHABLE}:{group.id}",
         params={
             "text": invitation_text(tick.i18n, languages),
             "parse_mode": "HTML",
@@ -360,6 +362,7 @@ async def post_summary(
             key=f"group:{group.id}:summary:{week:%Y%m%d}",
             chat_id=group.chat_id,
             method="sendMessage",
+            on_undeliverable=f"{UNREACHABLE}:{group.id}",
             params={
                 "text": summary_text(tick.i18n, group.language_list, summary),
                 "parse_mode": "HTML",
@@ -427,3 +430,28 @@ async def follow_link(
             "check-in; the group only ever sees an anonymous summary."
         ).format(group=group_name(group))
     )
+
+
+async def group_unreachable(session: AsyncSession, i18n: I18n, group_id: int) -> None:
+    """A group post was refused for good (the bot removed or silenced while it was not
+    looking): the group pauses, and its facilitators are told privately. Nothing is lost:
+    the bot's return (``my_chat_member``) makes it active again."""
+    group = await session.get(ProgramGroup, group_id)
+    if group is None or not group.active:
+        return
+    group.active = False
+    people = await facilitators_and_registrar(session, group)
+    with i18n.context():
+        await tell(
+            session,
+            i18n,
+            people,
+            f"group:{group.id}:unreachable:{utcnow():%Y%m%d}",
+            lambda: _(
+                "I couldn't post in the group “{group}”: I may have been removed, or lost the "
+                "right to send messages. Nothing is lost: its settings, members and answers are "
+                "kept, and weekly check-ins pause. Add me back, or give me back the right to "
+                "send messages, and everything carries on."
+            ).format(group=group_name(group)),
+        )
+    log.warning("group %s: a post could not be delivered; the group is paused", group.id)

@@ -334,6 +334,17 @@ async def test_crisis_words_in_the_group_never_expose_the_person(
     await bot_factory(**ENV)
     _zone, words, _sentence, _line = LANGUAGES["en"]
 
+    # Added to a group that is not the program's: a hello in the language of who added it.
+    fritz = standin.user(9107, "Fritz", "es")
+    standin.bot_status[strangers.id] = "left"
+    await standin.set_bot_status(strangers, "member", by=fritz)
+    hello = Reply(
+        await standin.wait_for(
+            "sendMessage", lambda c: str(c.params.get("chat_id")) == "-100888", timeout=TIMEOUT
+        )
+    )
+    assert "/group setup" in hello.text and "Un mentor o admin" in hello.text
+
     # Ben can be written to: the supervisors are alerted, he is answered privately, and
     # the group sees nothing at all.
     mark = standin.mark()
@@ -362,7 +373,6 @@ async def test_crisis_words_in_the_group_never_expose_the_person(
 
     # Someone who never started the bot, in a group that is not the program's: the same
     # gentle word, in their language; the 🆘 link gives them the crisis lines at once.
-    fritz = standin.user(9107, "Fritz", "es")
     mark = standin.mark()
     _zone, spanish, sentence, line = LANGUAGES["es"]
     await standin.send_text(fritz, spanish, strangers)
@@ -456,6 +466,26 @@ async def test_demoted_migrated_blocked_removed_nothing_is_lost(
     opened = await press(standin, who["eva"], invitation, "Einchecken")
     assert "?start=gc" in opened.params["url"]
     await private(standin, who["ana"], "Eva tocó el check-in", "puede que me haya bloqueado")
+
+    # Unblocked, her link from the tap opens this week's check-in, in German.
+    standin.blocked_chats.discard(EVA)
+    await standin.send_text(who["eva"], "/start " + opened.params["url"].partition("start=")[2])
+    question = await private(standin, who["eva"], "Wie war deine Energie diese Woche?")
+    await standin.tap(who["eva"], question, "Gut")
+    question = await standin.next_reply(EVA, timeout=TIMEOUT)
+    await standin.tap(who["eva"], question, "Besser")
+    await private(standin, who["eva"], "Danke, gespeichert")
+
+    # Removed while the bot was not looking: the summary is refused, the group pauses and
+    # Ana hears of it; the bot's return makes it active again.
+    standin.bot_status[GROUP] = "kicked"
+    await checkin_due_now(tmp_path)
+    await private(standin, who["ana"], "No pude publicar en el grupo «Caminantes»")
+    assert not (await the_group(tmp_path)).active
+    standin.bot_status[GROUP] = "administrator"
+    async with session_of(tmp_path) as session:
+        await groups.set_active(session, GROUP, True)
+        await session.commit()
 
     # Removed from the group: kept, paused, the facilitator told; added back: carries on.
     await standin.set_bot_status(chat, "kicked", by=who["ben"])
