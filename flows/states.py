@@ -74,3 +74,18 @@ class GroupSetup(StatesGroup):
 
 class GroupCheckingIn(StatesGroup):
     answering = State()  # a group's weekly check-in, answered privately (handlers/group_checkin.py)
+
+
+class WeeklyMeasure(StatesGroup):
+    answering = State()  # this week's validated questionnaire (flows/measures.py)
+
+
+class EventPlanning(StatesGroup):
+    answering = State()  # a new group event (/event): the step and answers in the data
+
+
+class Graduating(StatesGroup):
+    # /graduate's confirm step. The state's data: the match ("match_id") and the message
+    # whose buttons count ("prompt").
+    confirming = State()
+    milestones = State()  # a graduate's milestones, on the questionnaire engine

@@ -9,18 +9,22 @@ from handlers import (
     crisis,
     daily_log,
     errors,
+    events,
     fallback,
+    graduation,
     group,
     group_checkin,
     group_setup,
     intake,
     matching,
+    measures,
     notes,
     oncall,
     pacing,
     reach,
     relay,
     reminders,
+    resources,
     review,
     start,
     trends,
@@ -38,14 +42,18 @@ def get_routers() -> list[Router]:
         alerts.router(),  # supervisors' buttons work in the supervisor group
         oncall.router(),  # /oncall and its buttons
         group_setup.router(),  # before group: its /cancel and typed answers in the group
+        events.router(),  # before group and start: /event in a group, its deep links
+        resources.router(),  # before group: /resources in a group answers in its languages
         group.router(),
         start.router(),
         intake.router(),
         matching.router(),  # /match, how a match feels, /rematch
+        graduation.router(),  # /graduate, milestones, the summary's offers, boosters
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),
         pacing.router(),  # the weekly goal's buttons, and a goal typed
+        measures.router(),  # the weekly questions: their invitation, steps and /measures
         trends.router(),  # /trends and a mentor's "Chart of …"
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands

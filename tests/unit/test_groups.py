@@ -70,6 +70,11 @@ def test_the_invitation_has_a_paragraph_per_language_in_the_groups_order(i18n) -
     paragraphs = text.split("\n\n")
     assert len(paragraphs) == 3
     assert "semana" in paragraphs[0] and "week" in paragraphs[1] and "Woche" in paragraphs[2]
+    assert [p[:4] for p in paragraphs] == ["ES: ", "EN: ", "DE: "]  # marked as events are
+
+
+def test_a_group_of_one_language_gets_its_text_unmarked(i18n) -> None:
+    assert group_checkin.invitation_text(i18n, ["de"]).startswith("🌿 Wöchentlicher Check-in")
 
 
 def test_a_button_label_carries_each_languages_word(i18n) -> None:

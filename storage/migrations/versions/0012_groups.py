@@ -1,7 +1,7 @@
 """groups: program groups (peer and alumni) and their members
 
 Revision ID: 0012_groups
-Revises: 0010_trends
+Revises: 0011_measures
 Create Date: 2026-12-06 00:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_groups"
-down_revision = "0010_trends"
+down_revision = "0011_measures"
 branch_labels = None
 depends_on = None
 
