@@ -127,6 +127,14 @@ async def member_names(data_dir: Path) -> dict[str, str]:
         return {p.display_name: await groups.role_in(session, group.id, p.id) for p in people}
 
 
+async def members_become(data_dir: Path, expected: set[str]) -> None:
+    for _ in range(75):
+        if set(await member_names(data_dir)) == expected:
+            return
+        await asyncio.sleep(0.2)
+    assert set(await member_names(data_dir)) == expected
+
+
 async def group_post(standin: TelegramStandIn, *words: str) -> Reply:
     seen = []
     while True:
@@ -200,6 +208,10 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     await standin.send_text(who["ben"], "/group setup", chat)
     assert "Only the program's mentors and admins" in (await group_post(standin)).text
     await standin.send_text(who["ana"], "/group setup", chat)
+    await group_post(standin, "Configuración del grupo · 1/6")
+    await standin.send_text(who["ana"], "/cancel", chat)  # a way out at any step
+    await group_post(standin, "Configuración del grupo cancelada. No se ha cambiado nada.")
+    await standin.send_text(who["ana"], "/group setup", chat)
     question = await group_post(standin, "Configuración del grupo · 1/6")
     forged = await answer_of(standin, await standin.tap(who["ben"], question, "Grupo de pares"))
     assert "This setup belongs to whoever started it" in forged.params["text"]
@@ -214,9 +226,15 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     question = await group_post(standin, "3/6")
     await standin.tap(who["ana"], question, "Madrid")
     question = await group_post(standin, "4/6")
+    await standin.tap(who["ana"], question, "Volver")  # a way back at any step
+    question = await group_post(standin, "3/6")
+    await standin.tap(who["ana"], question, "Madrid")
+    question = await group_post(standin, "4/6")
     await standin.tap(who["ana"], question, "lunes")
-    question = await group_post(standin, "5/6")
-    await standin.tap(who["ana"], question, "18:00")
+    await group_post(standin, "5/6")
+    await standin.send_text(who["ana"], "después de comer", chat)  # typed, not a time
+    await group_post(standin, "Envía una hora del día como 18:30")
+    await standin.send_text(who["ana"], "18:00", chat)
     question = await group_post(standin, "6/6")
     assert question.button("Ana ✓") and question.button("Ben")
     await standin.tap(who["ana"], question, "Listo")
@@ -231,6 +249,13 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     assert "?start=gj" in result.button("Unirme al programa")
     assert await member_names(tmp_path) == {"Ana": "facilitator", "Ben": "member"}
 
+    # Someone new joins: welcomed by name, in the group's languages, with the way in.
+    gus = standin.user(9108, "Gus", "en")
+    await standin.member_joins(gus, chat)
+    welcome = await group_post(standin, "Welcome, Gus!")
+    assert "¡Bienvenida/o, Gus!" in welcome.text and "Willkommen, Gus!" in welcome.text
+    assert "?start=gj" in welcome.buttons[0][0][1]
+
     # Program members who write in the group become its members, quietly.
     mark = standin.mark()
     await standin.send_text(who["clara"], "Hallo zusammen!", chat)
@@ -238,6 +263,11 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     await asyncio.sleep(2)
     assert sends_to(standin, GROUP, mark) == []
     assert set(await member_names(tmp_path)) == {"Ana", "Ben", "Clara", "Dani"}
+    await standin.member_joins(who["eva"], chat)  # a program member joining: quietly in
+    await members_become(tmp_path, {"Ana", "Ben", "Clara", "Dani", "Eva"})
+    await standin.member_leaves(who["eva"], chat)  # and out again
+    await members_become(tmp_path, {"Ana", "Ben", "Clara", "Dani"})
+    assert sends_to(standin, GROUP, mark) == []
 
     # The weekly invitation: one post, three languages, one button with three words.
     await checkin_due_now(tmp_path)
