@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 
 from aiogram import Bot
-from aiogram.exceptions import AiogramError
+from aiogram.exceptions import AiogramError, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,15 +42,17 @@ HOLD = dt.timedelta(seconds=60)  # the worker keeps off while the update sends (
 
 async def send(
     bot: Bot, session: AsyncSession, chat_id: int, answer: Answer, update_id: int | str
-) -> None:
-    """Send ``answer`` to ``chat_id`` once, through the outbox if it cannot go now."""
+) -> bool:
+    """Send ``answer`` to ``chat_id`` once, through the outbox if it cannot go now. False
+    when the chat refuses the bot (blocked, never started): then no retry will reach it,
+    and the caller must find another way (in a group: a gentle post, bot/screening.py)."""
     keys = [f"crisis:{update_id}:{number}" for number in range(len(answer))]
     try:
         rows = await _keep(session, chat_id, answer, keys)
     except SQLAlchemyError as error:
         await database_failed(session, error, f"the crisis answer to update {update_id}")
         await send_from_memory(bot, chat_id, answer)
-        return
+        return True
     for index, ((text, markup), row) in enumerate(zip(answer, rows, strict=True)):
         if row.status != outbox.PENDING:
             continue  # sent before the process died (or given up by the worker)
@@ -61,9 +63,10 @@ async def send(
                 )
         except AiogramError as error:
             await _hand_to_worker(session, rows[index:], update_id, error)
-            return
+            return not isinstance(error, TelegramForbiddenError)
         await outbox.mark_sent(session, row.id, sent.message_id)
         await commit_now()  # before anything else: a crash now must not send it twice
+    return True
 
 
 async def _keep(

@@ -33,6 +33,7 @@ from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
 from flows.states import CaseNoting, CrisisPlanning, NoteWriting, Worrying
+from handlers import group_crisis
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply, crisis_reply_from_memory
 from storage import cases, users
@@ -134,7 +135,10 @@ class CrisisScreening(BaseMiddleware):
         try:
             person = await self._record(session, message, data, hits, language, update_id)
             if message.chat.type != "private" and not person.is_onboarded:
-                return person  # in a group: only to someone who has started the bot
+                # In a group, someone the bot cannot write to (never started it): a gentle
+                # word to the whole group, never a reply to them or their words.
+                await group_crisis.gentle_post(data["bot"], session, message, self._i18n, language)
+                return person
             # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
             supervisors = self._settings.supervisor_chat_id
             replies = await crisis_reply(
@@ -152,7 +156,9 @@ class CrisisScreening(BaseMiddleware):
             return person
         bot: Bot = data["bot"]
         key = update_id if update_id is not None else f"m{message.chat.id}.{message.message_id}"
-        await crisis_answer.send(bot, session, person.telegram_id, replies, key)
+        delivered = await crisis_answer.send(bot, session, person.telegram_id, replies, key)
+        if not delivered and message.chat.type != "private":  # they blocked the bot
+            await group_crisis.gentle_post(bot, session, message, self._i18n, language)
         return person
 
     async def _record(

@@ -26,6 +26,8 @@ from flows.alerts import (
 from handlers.alerts import REPOST, repost_escalation
 from handlers.events import UNREACHABLE, tell_creator_unreachable
 from handlers.graduation import booster_unreached
+from handlers.group_checkin import UNREACHABLE as UNREACHABLE_GROUP
+from handlers.group_checkin import group_unreachable as pause_unreachable_group
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.models import utcnow
@@ -74,9 +76,14 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         log.warning("a booster check-in could not reach its graduate")
         await booster_unreached(session, i18n, settings, row, arg)
 
+    async def group_unreachable(session: AsyncSession, row: Claimed, _: str, group: str) -> None:
+        # A group's post refused for good: the group pauses, its facilitators are told.
+        await pause_unreachable_group(session, i18n, int(group))
+
     return {
         ALL_SUPERVISORS: all_supervisors,
         UNREACHABLE: event_unreachable,
+        UNREACHABLE_GROUP: group_unreachable,
         "booster_unreached": booster_not_reached,
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,

@@ -61,6 +61,21 @@ class PacingGoal(StatesGroup):
     answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)
 
 
+class GroupSetup(StatesGroup):
+    # /group setup, in the group, per person: the state's data holds the choices so far
+    # and the message whose buttons count ("prompt").
+    kind = State()
+    languages = State()
+    zone = State()
+    day = State()
+    time = State()
+    facilitators = State()
+
+
+class GroupCheckingIn(StatesGroup):
+    answering = State()  # a group's weekly check-in, answered privately (handlers/group_checkin.py)
+
+
 class WeeklyMeasure(StatesGroup):
     answering = State()  # this week's validated questionnaire (flows/measures.py)
 

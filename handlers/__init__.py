@@ -13,6 +13,8 @@ from handlers import (
     fallback,
     graduation,
     group,
+    group_checkin,
+    group_setup,
     intake,
     matching,
     measures,
@@ -35,9 +37,11 @@ def get_routers() -> list[Router]:
         errors.router(),
         crisis.router(),  # before every flow: /crisis and the 🆘 button work in any state
         daily_log.router(),  # first: most updates are steps of a daily log
+        group_checkin.router(),  # a group's check-in: the tap in the group, the private steps
         cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
         oncall.router(),  # /oncall and its buttons
+        group_setup.router(),  # before group: its /cancel and typed answers in the group
         events.router(),  # before group and start: /event in a group, its deep links
         resources.router(),  # before group: /resources in a group answers in its languages
         group.router(),

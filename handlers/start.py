@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import crisis_plan, onboarding, timezones
+from flows import groups as group_rules
 from flows.languages import NATIVE_NAMES, SUPPORTED, match_language
 from flows.states import Onboarding
-from handlers import crisis, reminders, texts
+from handlers import crisis, group_checkin, reminders, texts
 from handlers.keyboards import (
     CheckinChoice,
     ConsentChoice,
@@ -59,8 +60,16 @@ async def start(
     settings: Settings,
     i18n: I18n,
     bot: Bot,
+    user: User | None = None,
 ) -> None:
     assert message.from_user is not None
+    # A group's deep link (t.me/<bot>?start=...): 🆘 answers at once, whoever taps it; a
+    # check-in or a join is carried through onboarding and followed at its end.
+    link = group_rules.read_link(command.args)
+    if link is not None and link.kind == group_rules.HELP_LINK:
+        await crisis.show_crisis(message, user, session, settings)
+        return
+    invite = command.args.strip() if command.args and link is None else None
     chosen = (await state.get_data()).get("locale")  # picked with /language before /start
     locale = chosen or match_language(message.from_user.language_code, settings.default_locale)
     try:
@@ -68,7 +77,7 @@ async def start(
             session,
             telegram_id=message.from_user.id,
             locale=locale,
-            invite_code=command.args.strip() if command.args else None,
+            invite_code=invite,
             invite_only=settings.invite_only,
         )
     except onboarding.InviteOnly:
@@ -100,13 +109,17 @@ async def start(
                     + "\n\n"
                     + _("/help lists what you can do.")
                 )
-            else:
+            elif link is None:
                 await message.answer(_("Welcome back! /help lists what you can do."))
+            if link is not None:
+                await group_checkin.follow_link(message, state, user, link, session, settings)
         return
     if not user.is_onboarded:
         user.locale = locale  # their app's language until they pick one
     user.display_name = message.from_user.first_name
     await state.set_state(Onboarding.language)
+    if link is not None:
+        await state.update_data(after=command.args.strip())  # followed when onboarding ends
     with i18n.use_locale(user.locale):
         await message.answer(
             _("Hello, {name}! 🌿").format(name=escape(message.from_user.first_name))
@@ -268,17 +281,25 @@ async def zone_tapped(
     state: FSMContext,
     i18n: I18n,
     bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     if user is None or not timezones.is_valid_zone(callback_data.zone):
         await query.answer(_("This button has expired."))
         return
     await query.answer()
     await _remove_buttons(query)
-    await _zone_chosen(query.message, user, state, callback_data.zone, i18n, bot)
+    await _zone_chosen(query.message, user, state, callback_data.zone, i18n, bot, session, settings)
 
 
 async def zone_typed(
-    message: Message, user: User | None, state: FSMContext, i18n: I18n, bot: Bot
+    message: Message,
+    user: User | None,
+    state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     if user is None:
         return
@@ -291,14 +312,21 @@ async def zone_typed(
             )
         )
         return
-    await _zone_chosen(message, user, state, zone, i18n, bot)
+    await _zone_chosen(message, user, state, zone, i18n, bot, session, settings)
 
 
 async def _zone_chosen(
-    message: Message, user: User, state: FSMContext, zone: str, i18n: I18n, bot: Bot
+    message: Message,
+    user: User,
+    state: FSMContext,
+    zone: str,
+    i18n: I18n,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     if user.role not in LOGGERS:  # staff keep no log: no check-in time to ask, none promised
-        await _finish_staff(message, user, state, zone, i18n, bot)
+        await _finish_staff(message, user, state, zone, i18n, bot, session, settings)
         return
     await state.update_data(zone=zone)
     await state.set_state(Onboarding.checkin_time)
@@ -377,6 +405,7 @@ async def _finish(
         return
     onboarding.finish(user, zone, chosen)
     await reminders.schedule_new_person(session, user, settings)  # the promised daily check-in
+    after = (await state.get_data()).get("after")
     await state.clear()
     await set_person_menu(bot, i18n, user)
     planner = user.role in crisis_plan.PLANNERS
@@ -389,13 +418,36 @@ async def _finish(
         + ("\n\n" + crisis.keyboard_hint() if planner else ""),
         reply_markup=crisis.crisis_keyboard() if planner else None,  # the 🆘 button stays
     )
+    await _follow(message, state, user, after, session, settings)
+
+
+async def _follow(
+    message: Message,
+    state: FSMContext,
+    user: User,
+    after: str | None,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """The group link they came with, now that they are set up."""
+    link = group_rules.read_link(after)
+    if link is not None:
+        await group_checkin.follow_link(message, state, user, link, session, settings)
 
 
 async def _finish_staff(
-    message: Message, user: User, state: FSMContext, zone: str, i18n: I18n, bot: Bot
+    message: Message,
+    user: User,
+    state: FSMContext,
+    zone: str,
+    i18n: I18n,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
 ) -> None:
     """Supervisors and admins: their zone is enough (alert times, staffed hours)."""
     onboarding.finish(user, zone, onboarding.DEFAULT_CHECKIN)  # never used: no reminders
+    after = (await state.get_data()).get("after")
     await state.clear()
     await set_person_menu(bot, i18n, user)
     await message.answer(
@@ -403,6 +455,7 @@ async def _finish_staff(
         + "\n\n"
         + welcome_for_role(user)
     )
+    await _follow(message, state, user, after, session, settings)
 
 
 def welcome_for_role(user: User) -> str:

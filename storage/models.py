@@ -716,3 +716,36 @@ class Graduation(Base):
     refresher_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # Each booster's answers: {"1": {"feeling": "well", "wish": "none", "at": iso}, …}
     boosters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class GroupCheckin(Base):
+    """A member's answer to their group's weekly check-in (given privately). The group
+    only ever sees a summary of three answers or more (``flows.groups.summary``)."""
+
+    __tablename__ = "group_checkins"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the invitation's local date
+    energy: Mapped[str] = mapped_column(String(8))  # "low" | "some" | "good"
+    pain: Mapped[str | None] = mapped_column(String(8))  # "worse" | "same" | "better" | None
+    answered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GroupPost(Base):
+    """A message the bot sent to a group directly (rules, a setup summary), so a
+    facilitator can remove old ones. Posts queued in the outbox are found by their key."""
+
+    __tablename__ = "group_posts"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # "rules" | "setup" | "tools" | "notice"
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

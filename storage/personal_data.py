@@ -39,6 +39,7 @@ from storage.models import (
     EventRsvp,
     FsmRecord,
     Graduation,
+    GroupCheckin,
     GroupEvent,
     GroupMember,
     InboxUpdate,
@@ -239,6 +240,21 @@ async def _export_group_places(session: AsyncSession, user: User) -> list[dict[s
             "since": place.joined_at.isoformat(),
         }
         for place, kind in rows
+    ]
+
+
+async def _export_group_checkins(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(GroupCheckin).where(GroupCheckin.user_id == user.id).order_by(GroupCheckin.week)
+    )
+    return [
+        {
+            "group": row.group_id,
+            "week": row.week.isoformat(),
+            "energy": row.energy,
+            "pain": row.pain,
+        }
+        for row in rows
     ]
 
 
@@ -825,6 +841,12 @@ REGISTRY: tuple[Holding, ...] = (
         _export_group_places,
     ),
     Holding(
+        "group_checkins",
+        "their answers to their groups' weekly check-ins",
+        _deleting(GroupCheckin, GroupCheckin.user_id),
+        _export_group_checkins,
+    ),
+    Holding(
         "event_rsvps",
         "their answers to group events (coming, waiting list)",
         _deleting(EventRsvp, EventRsvp.user_id),
@@ -847,6 +869,7 @@ NOT_PERSONAL: dict[str, str] = {
     "invites": "codes and roles; the person's link to one goes with their users row",
     "system_status": "the bot's health facts and the poller's offset",
     "alembic_version": "the schema's version",
+    "group_posts": "which of the bot's own messages sit in a group (ids only, no text)",
 }
 
 # How export names each table's share (a person reads these names in their file).
@@ -861,6 +884,7 @@ EXPORT_NAMES = {
     "oncall_shifts": "on_call_shifts",
     "rota_shifts": "on_call_rota",
     "group_members": "groups",
+    "group_checkins": "group_check_ins",
     "event_rsvps": "event_answers",
     "group_events": "events_you_planned",
     "case_events": "messages_with_a_supervisor",

@@ -28,14 +28,16 @@ from storage.models import Schedule, utcnow
 
 PERSON, MATCH, PROGRAM = "person", "match", "program"  # what a row's subject_id names
 EVENT = "event"  # a group event (group_events.id): its attendees are in event_rsvps
+GROUP = "group"  # a program group (program_groups.id): the group's, nobody's personal data
 KINDS: dict[str, str] = {}
 
 
 def kind(name: str, subject: str) -> str:
     """Declare a kind of scheduled thing (once); its name is what the rows carry."""
-    if subject not in (PERSON, MATCH, PROGRAM, EVENT):
+    if subject not in (PERSON, MATCH, PROGRAM, EVENT, GROUP):
         raise ValueError(
-            f"a schedule's subject is a person, a match, an event or the program: {subject!r}"
+            f"a schedule's subject is a person, a match, an event, a group or the program: "
+            f"{subject!r}"
         )
     if KINDS.setdefault(name, subject) != subject:
         raise ValueError(f"schedule kind {name!r} is declared twice, differently")
@@ -61,6 +63,8 @@ ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there
 # An event's next reminder to those going: a day before, then an hour before (state "stage").
 EVENT_REMINDER = kind("event_reminder", EVENT)
 BOOSTER = kind("booster", PERSON)  # a graduate's check-in 1, 3 and 6 months on
+# A group's weekly check-in: the invitation at its local day and time, then its summary.
+GROUP_CHECKIN = kind("group_checkin", GROUP)
 
 
 @dataclass(frozen=True)

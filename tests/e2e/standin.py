@@ -66,6 +66,22 @@ _INTEGER = re.compile(r"-?\d+")
 _BLOCKABLE_METHODS = frozenset({"sendmessage", "copymessage", "senddocument", "sendchataction"})
 _RATE_LIMITED_METHODS = frozenset({"sendmessage", "copymessage", "senddocument"})
 _REPLY_METHODS = frozenset({"sendmessage", "editmessagetext"})
+_ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_pin_messages": True,
+    "can_send_welcome_messages": False,
+}
 # Update types Telegram delivers when allowed_updates is unset or empty.
 _NOT_DELIVERED_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -200,12 +216,16 @@ class ApiError(Exception):
         *,
         retry_after: int | None = None,
         html: bool = False,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
-        self.html = html  # answered as Telegram's front end does: an HTML page, not JSON
+        self.html = html
+        self.migrate_to_chat_id = (
+            migrate_to_chat_id  # answered as Telegram's front end does: an HTML page, not JSON
+        )
 
     def response(self) -> web.Response:
         if self.html:
@@ -225,6 +245,8 @@ class ApiError(Exception):
         }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return body
 
 
@@ -584,6 +606,12 @@ class TelegramStandIn:
         self.webhook: dict[str, Any] | None = None  # setWebhook's params while one is set
         self.topics: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, thread) -> topic
         self.bot_user: dict[str, Any] | None = None
+        # Groups: the bot's status in each (absent: "member"), their human administrators,
+        # the pinned message, and groups migrated to a supergroup (old id -> new id).
+        self.bot_status: dict[int, str] = {}
+        self.admins: dict[int, list[TgUser]] = {}
+        self.pinned: dict[int, int] = {}
+        self.migrated: dict[int, int] = {}
 
         self._updates: list[dict[str, Any]] = []  # not yet confirmed by an offset
         self._allowed_updates: list[str] = []
@@ -630,6 +658,8 @@ class TelegramStandIn:
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendChatAction": self._send_chat_action,
                 "getChat": self._get_chat,
+                "getChatAdministrators": self._get_chat_administrators,
+                "pinChatMessage": self._pin_chat_message,
                 "createChatInviteLink": self._create_chat_invite_link,
                 "createForumTopic": self._create_forum_topic,
                 "closeForumTopic": self._close_forum_topic,
@@ -691,6 +721,8 @@ class TelegramStandIn:
         self._raise_injected_fault(name, chat_id, call.at)
         if name in _BLOCKABLE_METHODS and chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id is not None and chat_id < 0:
+            self._check_group_rights(name, chat_id)
         if name in _RATE_LIMITED_METHODS:
             self._enforce_rate_limit(chat_id, call.at)
         result = handler(call.params)
@@ -968,6 +1000,39 @@ class TelegramStandIn:
             ),
         }
 
+    def _get_chat_administrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat = self._target_chat(params)
+        people = [
+            {"status": "administrator", "user": person.as_dict(), **_ADMIN_RIGHTS}
+            for person in self.admins.get(chat["id"], [])
+        ]
+        if self.bot_status.get(chat["id"]) == "administrator" and self.bot_user is not None:
+            people.append({"status": "administrator", "user": self.bot_user, **_ADMIN_RIGHTS})
+        return people
+
+    def _pin_chat_message(self, params: dict[str, Any]) -> bool:
+        chat = self._target_chat(params)
+        if self.bot_status.get(chat["id"], "member") != "administrator":
+            raise _bad_request("not enough rights to manage pinned messages in the chat")
+        if self._find_message(chat["id"], params.get("message_id")) is None:
+            raise _bad_request("message to pin not found")
+        self.pinned[chat["id"]] = params["message_id"]
+        return True
+
+    def _check_group_rights(self, method: str, chat_id: int) -> None:
+        """A group the bot left, was removed from, may not post in, or that moved on."""
+        if chat_id in self.migrated and method not in ("getchat",):
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self.migrated[chat_id],
+            )
+        status = self.bot_status.get(chat_id, "member")
+        if status in ("left", "kicked") and method != "getme":
+            raise ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+        if status == "restricted" and method in _RATE_LIMITED_METHODS:
+            raise _bad_request("not enough rights to send text messages to the chat")
+
     def _create_chat_invite_link(self, params: dict[str, Any]) -> dict[str, Any]:
         """A link into the chat (``fail`` it to play a bot that is not an admin there)."""
         chat_id = _as_chat_id(params.get("chat_id"))
@@ -1233,6 +1298,89 @@ class TelegramStandIn:
     def _file(self, prefix: str) -> dict[str, str]:
         number = next(self._file_numbers)
         return {"file_id": f"{prefix}{number:08d}", "file_unique_id": f"AQAD{number:08d}"}
+
+    # --- Test side: groups (members coming and going, the bot's own status, migration)
+
+    def _member(self, user: dict[str, Any], status: str) -> dict[str, Any]:
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "administrator":
+            member.update(_ADMIN_RIGHTS)
+        elif status == "restricted":
+            member.update(
+                is_member=True,
+                can_send_messages=False,
+                can_send_audios=False,
+                can_send_documents=False,
+                can_send_photos=False,
+                can_send_videos=False,
+                can_send_video_notes=False,
+                can_send_voice_notes=False,
+                can_send_polls=False,
+                can_send_other_messages=False,
+                can_add_web_page_previews=False,
+                can_react_to_messages=False,
+                can_edit_tag=False,
+                can_change_info=False,
+                can_invite_users=False,
+                can_pin_messages=False,
+                can_manage_topics=False,
+                until_date=0,
+            )
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
+
+    async def _chat_member_update(
+        self, kind: str, chat: TgChat, by: TgUser, who: dict[str, Any], old: str, new: str
+    ) -> dict[str, Any]:
+        return await self._queue(
+            kind,
+            {
+                "chat": self._chats.setdefault(chat.id, chat.as_dict()),
+                "from": by.as_dict(),
+                "date": int(time.time()),
+                "old_chat_member": self._member(who, old),
+                "new_chat_member": self._member(who, new),
+            },
+        )
+
+    async def set_bot_status(self, chat: TgChat, status: str, *, by: TgUser) -> dict[str, Any]:
+        """The bot's place in a group changes (member, administrator, restricted, left,
+        kicked): later calls are answered as Telegram would, and a my_chat_member update says so."""
+        old = self.bot_status.get(chat.id, "member")
+        self.bot_status[chat.id] = status
+        assert self.bot_user is not None, "the bot has not called the stand-in yet"
+        return await self._chat_member_update(
+            "my_chat_member", chat, by, self.bot_user, old, status
+        )
+
+    async def member_joins(self, user: TgUser, chat: TgChat) -> dict[str, Any]:
+        """A chat_member update (delivered only when the bot asked for them)."""
+        return await self._chat_member_update(
+            "chat_member", chat, user, user.as_dict(), "left", "member"
+        )
+
+    async def member_leaves(self, user: TgUser, chat: TgChat) -> dict[str, Any]:
+        return await self._chat_member_update(
+            "chat_member", chat, user, user.as_dict(), "member", "left"
+        )
+
+    async def migrate(self, chat: TgChat, new_id: int, *, by: TgUser) -> TgChat:
+        """The group becomes a supergroup with a new id: both service messages arrive, and
+        sends to the old id are refused with its migrate_to_chat_id."""
+        supergroup = TgChat(new_id, "supergroup", title=chat.title)
+        self._chats[new_id] = supergroup.as_dict()
+        if chat.id in self.bot_status:
+            self.bot_status[new_id] = self.bot_status[chat.id]
+        self.admins[new_id] = self.admins.get(chat.id, [])
+        await self._user_says(by, chat, migrate_to_chat_id=new_id)
+        await self._user_says(by, supergroup, migrate_from_chat_id=chat.id)
+        self.migrated[chat.id] = new_id
+        return supergroup
+
+    def messages_in(self, chat_id: int) -> dict[int, dict[str, Any]]:
+        """The messages a chat holds now (deleted ones are gone)."""
+        return dict(self._messages.get(chat_id, {}))
 
     # --- Test side: faults and limits
 

@@ -375,12 +375,16 @@ async def test_in_a_group_the_answer_is_private_and_the_group_hears_nothing(
     assert len(await hit_rows(sessionmaker, alert.id)) == 2
 
 
-async def test_in_a_group_someone_not_onboarded_gets_no_message_but_is_alerted(
+async def test_in_a_group_someone_not_onboarded_is_alerted_and_the_group_gets_a_gentle_word(
     harness, watch, sessionmaker
 ) -> None:
     user = harness.people.user(330)  # never started the bot: it may not write to them
     sent = await harness.feed(harness.people.text(user, CRISIS, "supergroup", -100500))
-    assert [s for s in sent if s.method == "sendMessage"] == []
+    messages = [s for s in sent if s.method == "sendMessage"]
+    assert [m.chat_id for m in messages] == [-100500]  # nothing to them privately
+    [gentle] = messages
+    assert "A word for everyone here" in gentle.text and CRISIS not in gentle.text
+    assert getattr(gentle, "reply_to_message_id", None) is None  # not a reply: nobody exposed
     [alert] = await alert_rows(sessionmaker)
     assert CRISIS in channel_alert(await outbox_rows(sessionmaker)).text
     assert alert.status == AlertStatus.OPEN

@@ -64,8 +64,52 @@ def upgrade() -> None:
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_group_members_user_id"), ["user_id"])
 
+    op.create_table(
+        "group_checkins",
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
+        sa.Column("energy", sa.String(length=8), nullable=False),
+        sa.Column("pain", sa.String(length=8), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["program_groups.id"],
+            name=op.f("fk_group_checkins_group_id_program_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_group_checkins_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", "user_id", "week", name=op.f("pk_group_checkins")),
+    )
+    with op.batch_alter_table("group_checkins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_group_checkins_user_id"), ["user_id"])
+    op.create_table(
+        "group_posts",
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["program_groups.id"],
+            name=op.f("fk_group_posts_group_id_program_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", "message_id", name=op.f("pk_group_posts")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("group_posts")
+    with op.batch_alter_table("group_checkins", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_group_checkins_user_id"))
+    op.drop_table("group_checkins")
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_members_user_id"))
     op.drop_table("group_members")
