@@ -30,7 +30,7 @@ from flows.crisis_lines import CrisisLines, crisis_lines, international
 from flows.questionnaire import Kind
 from flows.screening import Hit, screen
 from flows.states import CrisisPlanning
-from flows.steps import InvalidAnswer, TooLong
+from flows.steps import InvalidAnswer
 from storage import schedules
 from storage.models import Role, User
 
@@ -134,19 +134,6 @@ def feeling_check_due(now: dt.datetime) -> dt.datetime:
     return now + FEELING_CHECK
 
 
-class EmptyText(Exception):
-    """Nothing but spaces was sent."""
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What a person is writing: the section, and whether they are walking through the plan
-    (after this part comes the next one) or changing one part."""
-
-    section: Section
-    walk: bool = False
-
-
 def parse_section(value: str | None) -> Section | None:
     """A section id from a button (a hint: anything unknown is None)."""
     try:
@@ -159,40 +146,14 @@ def number(section: Section) -> int:
     return ORDER.index(section) + 1
 
 
-def next_section(section: Section) -> Section | None:
-    index = ORDER.index(section)
-    return ORDER[index + 1] if index + 1 < len(ORDER) else None
-
-
 def first_unfilled(filled: set[str] | frozenset[str]) -> Section | None:
     return next((section for section in ORDER if section not in filled), None)
-
-
-def take_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """The text to store for a section; raises EmptyText or TooLong (nothing is cut)."""
-    text = text.strip()
-    if not text:
-        raise EmptyText()
-    if len(text) > limit:
-        raise TooLong(len(text), limit)
-    return text
-
-
-def shortened(text: str, limit: int = TEXT_LIMIT) -> str:
-    """The first ``limit`` characters, when the person chooses to keep them."""
-    return text.strip()[:limit].rstrip()
 
 
 def may_keep_a_plan(user: User | None) -> bool:
     """Mentees and mentors who have agreed to how their data is kept (onboarding may still
     be under way: the plan needs consent, not a check-in time)."""
     return user is not None and user.role in PLANNERS and user.consent_version is not None
-
-
-def next_unfilled(section: Section, filled: set[str] | frozenset[str]) -> Section | None:
-    """The next part after ``section`` that is still empty (for walking through the plan)."""
-    later = ORDER[ORDER.index(section) + 1 :]
-    return next((s for s in later if s not in filled), None)
 
 
 @dataclass(frozen=True)

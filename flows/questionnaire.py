@@ -23,6 +23,9 @@ from flows.steps import InvalidAnswer, TooLong
 # Values the engine reserves on every step's buttons (a choice may not use them).
 DONE, SKIP, BACK, TRIM = "done", "skip", "back", "trim"
 
+# The states of questionnaires whose answers are about someone else (each adds its own).
+ABOUT_SOMEONE_ELSE: set[str] = set()
+
 Context = Hashable  # what a questionnaire's steps may depend on (a role, a list from settings)
 Text = LazyProxy | str | Callable[[Any], str]  # a text, or one made from the context
 
@@ -110,6 +113,9 @@ class Questionnaire:
     header: LazyProxy | str = ""  # above every question: "{number}/{total}"
     steps: tuple[Step, ...] = ()
     back: bool = False  # "◂ Back" from the second step shown on
+    # Its texts are about someone else (a mentor's note on a mentee): screening does not
+    # read them as the writer's own crisis (bot/screening.py reads ABOUT_SOMEONE_ELSE).
+    about_someone_else: bool = False
     _by_name: dict[str, Step] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +129,8 @@ class Questionnaire:
         for step in self.steps:
             if step.name in (DONE, SKIP, BACK, TRIM):
                 raise ValueError(f"step name {step.name!r} is reserved")
+        if self.about_someone_else:
+            ABOUT_SOMEONE_ELSE.add(self.state_name)
 
     @property
     def state_name(self) -> str:

@@ -69,7 +69,7 @@ def declare(command: Command) -> None:
     """A command a feature brings (a questionnaire's, handlers/questionnaire.py): added to
     the menu and /help. A name already taken is refused: one of the two would never run."""
     global COMMANDS
-    if command in COMMANDS:
+    if any(c is command for c in COMMANDS):  # (lazy descriptions do not compare)
         return
     if command_named(command.name) is not None or command.name in NEWCOMER_COMMANDS:
         raise ValueError(f"the command /{command.name} is declared twice")

@@ -141,9 +141,9 @@ class Conversation:
         self.command = command
         self._routers: weakref.WeakSet[Router] = weakref.WeakSet()
         _refuse_a_second(self)
-        REGISTRY[flow.name] = self
         if command is not None:
             menu.declare(command)
+        REGISTRY[flow.name] = self
 
     # --- hooks --------------------------------------------------------------------------
 
