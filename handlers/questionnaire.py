@@ -21,8 +21,8 @@ A questionnaire registers itself: a ``Conversation`` adds itself to ``REGISTRY``
 how the crisis plan knows the flows it may pause), makes its own button data when given
 none, and, given a ``command``, is wired by this module's ``router`` (its command, with its
 roles, in the menu and /help). ``check_wired`` refuses to start a bot with a questionnaire
-no router answers; two questionnaires with one name, state or button prefix are refused
-when the second is declared.
+no router answers; two questionnaires with one name or button prefix are refused when the
+second is declared.
 
 Crisis screening has run before any of this (``bot/screening.py``, an outer middleware);
 ``crisis_answered`` says it answered this message, and then no correction follows.
@@ -84,8 +84,10 @@ def answer_data(prefix: str) -> type[CallbackData]:
 
 
 def _refuse_a_second(conversation: Conversation) -> None:
-    """Two questionnaires with one name, state or button prefix would answer each other's
-    taps: refused when the second is declared, not found out in someone's chat."""
+    """Two questionnaires with one name (the registry would keep one) or one button prefix
+    (they would answer each other's taps): refused when the second is declared, not found
+    out in someone's chat. (Two may share a state when each registers with a filter of its
+    own that tells their drafts apart.)"""
     flow = conversation.flow
     for other in REGISTRY.values():
         if other is conversation:
@@ -93,8 +95,6 @@ def _refuse_a_second(conversation: Conversation) -> None:
         clash = (
             "name"
             if other.flow.name == flow.name
-            else "state"
-            if other.flow.state_name == flow.state_name
             else "button prefix"
             if other.answer.__prefix__ == conversation.answer.__prefix__
             else None

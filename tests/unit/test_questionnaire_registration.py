@@ -158,11 +158,11 @@ def test_a_questionnaire_no_router_answers_stops_the_start() -> None:
     assert handlers.get_routers()  # without it, the bot starts
 
 
-def test_two_questionnaires_cannot_share_a_name_a_state_or_a_command(toy) -> None:
+def test_two_questionnaires_cannot_share_a_name_buttons_or_a_command(toy) -> None:
     with pytest.raises(ValueError, match="name"):
         ToyMood(TOY)
-    with pytest.raises(ValueError, match="state"):
-        ToyMood(q.Questionnaire(name="toy_other", state=TOY.state, steps=TOY.steps))
+    with pytest.raises(ValueError, match="button prefix"):
+        ToyMood(q.Questionnaire(name="toy_other", steps=TOY.steps), toy.answer)
     with pytest.raises(ValueError, match="/log"):
         ToyMood(
             q.Questionnaire(name="toy_log", steps=TOY.steps),
