@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -27,7 +29,7 @@ from bot.settings import Settings
 from bot.undeliverable import Undeliverable
 from flows import alerts as alert_flow
 from flows import reminders
-from handlers import get_routers
+from handlers import get_routers, measures
 from handlers.menu import set_default_menus
 from storage import crypto, keys, poller_lock
 from storage.db import create_engine, create_sessionmaker
@@ -136,6 +138,7 @@ async def schedule_missing_reminders(
     their weekly digest); everyone else already has a row, so this adds nothing."""
     async with sessionmaker() as session:
         added = await reminders.backfill(session, utcnow(), settings.digest_weekday)
+        added += await measures.backfill(session, utcnow())
         await session.commit()
     if added:
         log.info("reminders: scheduled %d missing reminder or digest rows", added)
@@ -152,10 +155,37 @@ async def run_polling(settings: Settings, token: str) -> None:
         await engine.dispose()
         raise SecondPoller(str(error)) from None
     try:
-        await _run_polling(settings, token, engine)
+        await _while_the_lock_is_ours(
+            _run_polling(settings, token, engine), polling_lock, engine, settings
+        )
     finally:
         await polling_lock.release()
         await engine.dispose()
+
+
+async def _while_the_lock_is_ours(
+    running: Coroutine[Any, Any, None],
+    lock: poller_lock.PollerLock,
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    """Runs the bot until it ends, or until another poller holds the database's lock (ours
+    died with its connection and another bot took it): then this one stops, loudly, rather
+    than break conversations by polling beside it."""
+    bot_task = asyncio.create_task(running, name="bot")
+    try:
+        while True:
+            done, _ = await asyncio.wait({bot_task}, timeout=settings.poller_lock_check_seconds)
+            if done:
+                return bot_task.result()
+            if not await lock.still_ours(engine):
+                log.critical("POLLER LOCK LOST: another peerbot polls with this database")
+                raise SecondPoller("(it took over after this bot's database connection dropped)")
+    finally:
+        if not bot_task.done():  # lost the lock, or we are being stopped: the bot stops too
+            bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bot_task
 
 
 class SecondPoller(RuntimeError):
@@ -184,7 +214,7 @@ async def _run_polling(settings: Settings, token: str, engine: AsyncEngine) -> N
     sessionmaker = create_sessionmaker(engine)
     await schedule_missing_reminders(sessionmaker, settings)
     # Outbox rows are retried by the worker alone (RetryRequests is bypassed for them).
-    fallback = Undeliverable(dispatcher["i18n"])
+    fallback = Undeliverable(dispatcher["i18n"], settings)
     delivery = DeliveryWorker(
         bot,
         sessionmaker,

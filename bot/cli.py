@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import rota_cli, screening_cli
+from bot import resources_cli, rota_cli, screening_cli
 from bot.settings import Settings
 from flows.screening import use_model
 from storage import alerts, crypto, invites, keys, oncall, users
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_report_commands(commands)
     _add_match_commands(commands)
     screening_cli.add_commands(commands)
+    resources_cli.add_commands(commands)
     return parser
 
 

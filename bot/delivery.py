@@ -92,6 +92,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
+from aiogram.types import BufferedInputFile
 from pydantic import ValidationError
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -100,6 +101,7 @@ from sqlalchemy.sql.dml import Insert
 from bot.combining import combined_params, take_next_message
 from bot.retry import single_attempt
 from bot.tracing import where
+from flows import trends
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
@@ -543,6 +545,10 @@ class DeliveryWorker:
         if params is None:
             return await self._later(row, RuntimeError("its forum topic is not created yet"), 1.0)
         try:
+            params = await drawn(params)
+        except Exception as error:  # a stuck or broken drawing process: drawn again later
+            return await self._later(row, error, CHART_RETRY)
+        try:
             method = build_method(row.method, params)
         except (AttributeError, TypeError, ValidationError) as error:
             return await self._give_up(row, error, f"invalid payload: {type(error).__name__}")
@@ -696,6 +702,21 @@ class DeliveryWorker:
                         )
             await session.commit()
         return Outcome.GIVEN_UP, 0.0
+
+
+CHART_RETRY = 30.0  # seconds before a chart that could not be drawn is tried again
+
+
+async def drawn(params: dict[str, Any]) -> dict[str, Any]:
+    """A photo queued as a chart's data (``{"photo": {"chart": ...}}``, a mentor's weekly
+    digest) is drawn now, off the event loop (``flows.trends.draw``): a PNG does not belong
+    in the outbox's JSON, and the tick that queued it must not hold its transaction open
+    while a chart is drawn."""
+    photo = params.get("photo")
+    if not (isinstance(photo, dict) and "chart" in photo):
+        return params
+    png = await trends.draw(trends.from_plain(photo["chart"]))
+    return {**params, "photo": BufferedInputFile(png, filename="trends.png")}
 
 
 def build_method(name: str, params: dict[str, Any]) -> TelegramMethod[Any]:

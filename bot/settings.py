@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     log_symptoms: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMPTOMS
     note_max_length: int = Field(default=500, ge=50, le=3000)
     polling_timeout: int = Field(default=30, ge=0, le=50)
+    poller_lock_check_seconds: float = Field(default=30, gt=0)  # is the one-poller lock ours
 
     # Mentorship: reminders, nudges, matching (scheduling is data: see bot/scheduler.py).
     scheduler_tick_seconds: float = Field(default=20, gt=0)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.settings import Settings
 from flows import reminders
 from flows.alerts import (
     ALL_SUPERVISORS,
@@ -23,6 +24,8 @@ from flows.alerts import (
     supervisor_channel_reached,
 )
 from handlers.alerts import REPOST, repost_escalation
+from handlers.events import UNREACHABLE, tell_creator_unreachable
+from handlers.graduation import booster_unreached
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage.models import utcnow
@@ -34,7 +37,7 @@ log = logging.getLogger(__name__)
 Fallback = Callable[[AsyncSession, Claimed, str, str], Awaitable[None]]
 
 
-def fallbacks(i18n: I18n) -> dict[str, Fallback]:
+def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallback]:
     async def all_supervisors(session: AsyncSession, row: Claimed, error: str, paged: str) -> None:
         # The channel's copy: to every supervisor but those paged with it directly.
         await reach_supervisors_directly(session, row, error, already_paged(paged))
@@ -60,8 +63,21 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
         log.warning("reminders of user %s paused: their chat cannot be reached", person)
         await reminders.pause_unreachable(session, int(person))
 
+    async def event_unreachable(session: AsyncSession, row: Claimed, _: str, event: str) -> None:
+        # An event reminder could not reach someone coming: their place stays; the creator
+        # hears, so they can tell them another way.
+        log.warning("event %s: a reminder could not be delivered", event)
+        await tell_creator_unreachable(session, i18n, row, event)
+
+    async def booster_not_reached(session: AsyncSession, row: Claimed, _: str, arg: str) -> None:
+        # A graduate's booster check-in could not reach them: the admins hear of it.
+        log.warning("a booster check-in could not reach its graduate")
+        await booster_unreached(session, i18n, settings, row, arg)
+
     return {
         ALL_SUPERVISORS: all_supervisors,
+        UNREACHABLE: event_unreachable,
+        "booster_unreached": booster_not_reached,
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,
@@ -73,8 +89,8 @@ def fallbacks(i18n: I18n) -> dict[str, Fallback]:
 class Undeliverable:
     """The worker's two hooks, dispatching on the row's ``on_undeliverable``."""
 
-    def __init__(self, i18n: I18n) -> None:
-        self.fallbacks = fallbacks(i18n)
+    def __init__(self, i18n: I18n, settings: Settings | None = None) -> None:
+        self.fallbacks = fallbacks(i18n, settings)
 
     async def given_up(self, session: AsyncSession, row: Claimed, error: str) -> None:
         name, _, argument = (row.on_undeliverable or "").partition(":")

@@ -59,3 +59,18 @@ class CaseNoting(StatesGroup):
 
 class PacingGoal(StatesGroup):
     answering = State()  # a weekly goal of their own choosing (handlers/pacing.py)
+
+
+class WeeklyMeasure(StatesGroup):
+    answering = State()  # this week's validated questionnaire (flows/measures.py)
+
+
+class EventPlanning(StatesGroup):
+    answering = State()  # a new group event (/event): the step and answers in the data
+
+
+class Graduating(StatesGroup):
+    # /graduate's confirm step. The state's data: the match ("match_id") and the message
+    # whose buttons count ("prompt").
+    confirming = State()
+    milestones = State()  # a graduate's milestones, on the questionnaire engine

@@ -14,6 +14,7 @@ stretches; measured, not profiled); in the drawing process the worst was 2.5–2
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -62,6 +63,30 @@ class ChartData:
     sleep_hours: tuple[float | None, ...] | None
     activity: tuple[int | None, ...] | None  # -1 less, 0 as planned, 1 more
     labels: Labels
+
+
+def to_plain(data: ChartData) -> dict[str, Any]:
+    """The chart's data as JSON can hold it: a mentor's digest queues a chart in the outbox,
+    and the delivery worker draws it when it sends it (bot/delivery.py)."""
+    return dataclasses.asdict(data)
+
+
+def from_plain(plain: Mapping[str, Any]) -> ChartData:
+    def values(name: str) -> tuple[Any, ...] | None:
+        found = plain.get(name)
+        return tuple(found) if found is not None else None
+
+    labels = dict(plain["labels"])
+    labels["activity_levels"] = tuple(labels["activity_levels"])
+    labels["dates"] = tuple(labels["dates"])
+    return ChartData(
+        symptoms=values("symptoms") or (),
+        energy=values("energy") or (),
+        mood=values("mood"),
+        sleep_hours=values("sleep_hours"),
+        activity=values("activity"),
+        labels=Labels(**labels),
+    )
 
 
 def window(today: dt.date, days: int = WINDOW_DAYS) -> list[dt.date]:

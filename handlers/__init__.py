@@ -12,10 +12,13 @@ from handlers import (
     crisis,
     daily_log,
     errors,
+    events,
     fallback,
+    graduation,
     group,
     intake,
     matching,
+    measures,
     notes,
     oncall,
     pacing,
@@ -24,6 +27,7 @@ from handlers import (
     reach,
     relay,
     reminders,
+    resources,
     review,
     start,
     trends,
@@ -45,14 +49,18 @@ def get_routers() -> list[Router]:
         cases.router(),  # /alerts, /status, case views and notes; "Resolve → Other" first
         alerts.router(),  # supervisors' buttons work in the supervisor group
         oncall.router(),  # /oncall and its buttons
+        events.router(),  # before group and start: /event in a group, its deep links
+        resources.router(),  # before group: /resources in a group answers in its languages
         group.router(),
         start.router(),
         intake.router(),
         matching.router(),  # /match, how a match feels, /rematch
+        graduation.router(),  # /graduate, milestones, the summary's offers, boosters
         notes.router(),  # /note
         review.router(),  # /review
         reminders.router(),
         pacing.router(),  # the weekly goal's buttons, and a goal typed
+        measures.router(),  # the weekly questions: their invitation, steps and /measures
         trends.router(),  # /trends and a mentor's "Chart of …"
         questionnaire.router(),  # every questionnaire that brings its own command
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's

@@ -39,6 +39,7 @@ COMMANDS = (
     Command("today", __("Show today's log"), LOGGERS),
     Command("history", __("Your last 7 days"), LOGGERS),
     Command("trends", __("A chart of your last 4 weeks"), LOGGERS),
+    Command("measures", __("Your weekly questions: on or off"), MENTEES),
     Command("mentor", __("Talk to your mentor through me"), MENTEES),
     Command("mentees", __("Your mentees and how they are doing"), MENTORS),
     Command("reachout", __("Write to a mentee through me"), MENTORS),
@@ -47,6 +48,11 @@ COMMANDS = (
     Command("reminders", __("Your check-in reminder: time, pause, resume"), LOGGERS),
     Command("profile", __("Your goals and preferences, for matching"), LOGGERS),
     Command("rematch", __("Ask for a different match, privately"), LOGGERS),
+    Command(
+        "graduate",
+        __("Mark the mentoring as done, when you're ready"),
+        frozenset({Role.MENTEE, Role.MENTOR, Role.ADMIN}),
+    ),
     Command("match", __("Mentees waiting, and suggested mentors"), STAFF),
     Command("review", __("Flagged notes and boundary flags to review"), STAFF),
     Command("alerts", __("Open crisis alerts"), STAFF),
@@ -57,6 +63,13 @@ COMMANDS = (
     Command(
         "missed", __("Report a message that should have alerted"), frozenset({Role.SUPERVISOR})
     ),
+    Command("resources", __("Support near you: associations, helplines, forums"), EVERYONE),
+    Command(
+        "event",
+        __("Plan a walk, workshop or meet-up for your group"),
+        frozenset({Role.MENTOR, Role.ADMIN}),
+    ),
+    Command("events", __("Your groups' coming events"), EVERYONE),
     Command("language", __("Change the language"), EVERYONE),
     Command("privacy", __("What is stored, and how to export or delete it"), EVERYONE),
     Command("help", __("What I can do for you"), EVERYONE),
@@ -87,7 +100,7 @@ def role_bound() -> tuple[str, ...]:
     return tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
 
 
-NEWCOMER_COMMANDS = ("start", "crisis", "help", "language")
+NEWCOMER_COMMANDS = ("start", "crisis", "help", "resources", "language")
 
 
 def command_named(name: str) -> Command | None:

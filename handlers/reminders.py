@@ -34,7 +34,8 @@ from bot.settings import Settings
 from flows import mentee_summary, nudges, onboarding, timezones
 from flows import reminders as flow
 from flows.states import ChangingReminder
-from handlers import daily_log, render  # /log's start for [Log now]; it tells us of logs
+from handlers import daily_log, measures, render  # /log's start for [Log now]; it tells us of logs
+from handlers import trends as trend_charts
 from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
@@ -310,6 +311,7 @@ async def _set_time(
     await flow.schedule_person(session, user, now)
     if user.role == Role.MENTOR and await schedules.get(session, flow.DIGEST, user.id):
         await flow.schedule_digest(session, user, now, settings.digest_weekday)
+    await measures.schedule_person(session, user, now)  # the weekly questions move with it
     await state.clear()
     await message.answer(
         _("Done: I'll check in with you every day at {time} ({zone}).").format(
@@ -507,7 +509,7 @@ async def digest_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
 
 
 async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None:
-    lines, reach = [], []
+    lines, reach, charting = [], [], []
     for match in await matches.active_of_mentor(session, mentor.id):
         mentee = await session.get(User, match.mentee_id)
         if mentee is None:
@@ -522,6 +524,8 @@ async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None
         with tick.i18n.use_locale(mentor.locale):
             lines.append(render.mentee_block(summary))
             reach.append(button(f"💬 {summary.name}", ReachOut(match_id=match.id)))
+        if summary.shares_trends:  # their chart comes with it, only when they share trends
+            charting.append(mentee)
     if not lines:
         return  # no mentee this week: nothing to sum up
     with tick.i18n.use_locale(mentor.locale):
@@ -535,6 +539,15 @@ async def _queue_digest(session: AsyncSession, mentor: User, tick: Tick) -> None
         method="sendMessage",
         params=_params(text, rows(reach, 1)),
     )
+    for mentee in charting:  # after the digest's text (the outbox keeps the order queued)
+        with tick.i18n.use_locale(mentor.locale):
+            await trend_charts.queue_shared_chart(
+                session,
+                mentor,
+                mentee,
+                tick.settings,
+                f"trends:{mentee.id}:digest:{mentor.id}:{day}",
+            )
 
 
 async def schedule_new_person(session: AsyncSession, user: User, settings: Settings) -> None:
@@ -542,6 +555,7 @@ async def schedule_new_person(session: AsyncSession, user: User, settings: Setti
     now = utcnow()
     await flow.schedule_person(session, user, now)
     await flow.schedule_digest(session, user, now, settings.digest_weekday)
+    await measures.schedule_person(session, user, now)  # a mentee's weekly questions
 
 
 daily_log.AFTER_SAVE.append(after_log)  # a saved log restarts the silence, tells a hard day

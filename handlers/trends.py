@@ -23,11 +23,11 @@ from bot.settings import Settings
 from flows import timezones
 from flows import trends as chart
 from flows.mentee_summary import SHARE_TRENDS
-from handlers import render
+from handlers import measures, render
 from handlers.filters import HasRole
 from handlers.keyboards import button, rows
 from handlers.menu import LOGGERS
-from storage import daily_logs, matches
+from storage import daily_logs, matches, outbox
 from storage.models import Match, Profile, Role, User
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,12 @@ async def send_chart(
     days = chart.window(today)
     logs = await daily_logs.since(session, person.id, days[0])
     by_day = {row.local_date: daily_logs.answers_of(row) for row in logs if row.local_date <= today}
+    # The weekly questions' scores, beneath the chart: one's own only (sharing trends with
+    # a mentor covers symptoms and energy, not these).
+    weekly = await measures.weekly_words(session, person, reader.locale) if own else None
     if len(by_day) < chart.MIN_LOGS:
-        await message.answer(too_few_words(len(by_day), own, person))
+        words = too_few_words(len(by_day), own, person)
+        await message.answer(words + ("\n\n" + weekly if weekly else ""))
         return
     data = chart_data(by_day, days, reader.locale, own=own, name=person.known_as)
     started = time.perf_counter()
@@ -130,13 +134,53 @@ async def send_chart(
     except TimeoutError:
         log.error("trends chart not drawn within %.0f s: sent in words", chart.DRAW_TIMEOUT)
         await message.answer(
-            _("I couldn't draw the chart just now, so here it is in words.") + "\n\n" + caption
+            _("I couldn't draw the chart just now, so here it is in words.")
+            + "\n\n"
+            + caption
+            + ("\n\n" + weekly if weekly else "")
         )
         return
     log.info("trends chart drawn in %.0f ms", (time.perf_counter() - started) * 1000)
+    beneath = weekly is not None and len(caption) + 2 + len(weekly) <= CAPTION_LIMIT
+    if beneath:
+        caption += "\n\n" + weekly  # type: ignore[operator]
     await message.answer_photo(
-        BufferedInputFile(png, filename="trends.png"), caption=caption[:1024]
+        BufferedInputFile(png, filename="trends.png"), caption=caption[:CAPTION_LIMIT]
     )
+    if weekly is not None and not beneath:  # too long for a caption: the next message
+        await message.answer(weekly)
+
+
+CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
+
+
+async def queue_shared_chart(
+    session: AsyncSession, mentor: User, mentee: User, settings: Settings, key: str
+) -> bool:
+    """A mentee's chart for their mentor's weekly digest, as /trends shows it to the mentor
+    (symptoms and energy), in the mentor's language; queued in the outbox as the chart's
+    data, drawn by the delivery worker as it sends it. The caller has checked the match and
+    that the mentee shares trends. False when there are too few logs for a chart."""
+    today = timezones.today(mentee.timezone)
+    days = chart.window(today)
+    logs = await daily_logs.since(session, mentee.id, days[0])
+    by_day = {row.local_date: daily_logs.answers_of(row) for row in logs if row.local_date <= today}
+    if len(by_day) < chart.MIN_LOGS:
+        return False
+    data = chart_data(by_day, days, mentor.locale, own=False, name=mentee.known_as)
+    caption = summary_words(data, len(by_day), settings, own=False, name=mentee.known_as)
+    await outbox.enqueue(
+        session,
+        key=key,
+        chat_id=mentor.telegram_id,
+        method="sendPhoto",
+        params={
+            "photo": {"chart": chart.to_plain(data)},
+            "caption": caption[:CAPTION_LIMIT],
+            "parse_mode": "HTML",
+        },
+    )
+    return True
 
 
 def too_few_words(count: int, own: bool, person: User) -> str:

@@ -563,3 +563,156 @@ class ReviewItem(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     reviewed_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id
     comment: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class MeasureScore(Base):
+    """A weekly validated questionnaire's score (flows/measures.py): one per person,
+    measure and local date; the item answers kept so a score can be checked by hand."""
+
+    __tablename__ = "measure_scores"
+    __table_args__ = (UniqueConstraint("user_id", "measure", "local_date"), NEVER_REUSED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(16))  # "sss8" | "wsas" | "ucla3" | "pseq2"
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    # The range the score is out of: 40 for the WSAS, 32 when its work item did not apply.
+    out_of: Mapped[int] = mapped_column(SmallInteger)
+    items: Mapped[list[int | None]] = mapped_column(JSON, default=list)  # per item, in order
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GroupKind(enum.StrEnum):
+    PEER = "peer"  # a peer-led group of the program
+    ALUMNI = "alumni"  # graduates, who stay in touch and mentor newcomers
+
+
+class ProgramGroup(Base):
+    """A Telegram group registered as one of the program's groups (``/group setup``).
+
+    ``chat_id`` follows the chat when Telegram migrates a group to a supergroup;
+    ``languages`` (e.g. "en,es") are what its posts are written in, the first one first.
+    ``active`` is false while the bot is out of the group or cannot post there."""
+
+    __tablename__ = "program_groups"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default=GroupKind.PEER)
+    title: Mapped[str | None] = mapped_column(EncryptedText)  # a title can say who meets
+    languages: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_forum: Mapped[bool] = mapped_column(Boolean, default=False)
+    checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 Monday
+    checkin_time: Mapped[dt.time | None] = mapped_column(Time)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class GroupMember(Base):
+    """A program member's place in a program group: a member or a facilitator."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default="member")  # "member" | "facilitator"
+    joined_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GroupEvent(Base):
+    """A walk, a workshop or an online meet-up of a program group (``/event``).
+
+    ``starts_at`` is UTC; the group's time zone says how the group post shows it, each
+    person's own how their private messages do. ``post_message_id`` is the group post whose
+    buttons take RSVPs. Cancelled events are kept (``cancelled_at``) so a late tap is told."""
+
+    __tablename__ = "group_events"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("program_groups.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))  # walk | workshop | online | other
+    title: Mapped[str] = mapped_column(EncryptedText)  # in the creator's words
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    place: Mapped[str] = mapped_column(EncryptedText)  # an address or a link
+    access: Mapped[list[str]] = mapped_column(JSON, default=list)  # step_free, seating, ...
+    access_note: Mapped[str | None] = mapped_column(EncryptedText)
+    capacity: Mapped[int | None] = mapped_column(Integer)  # None: no limit
+    post_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    post_message_id: Mapped[int | None] = mapped_column(Integer)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EventRsvp(Base):
+    """A person's answer to an event: going, or on the waiting list (by ``created_at``)."""
+
+    __tablename__ = "event_rsvps"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("group_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))  # going | waiting
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class GraduationStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # one side asked; the other side's confirmation is awaited
+    GRADUATED = "graduated"
+    WITHDRAWN = "withdrawn"  # "not yet": the proposal was declined or taken back
+
+
+class Graduation(Base):
+    """A mentee's formal mentoring marked as done: proposed by one side of the match (or
+    an admin), confirmed by the other (an admin alone is enough), then what follows it —
+    the milestones they chose to record (encrypted), the booster check-ins' answers, a
+    refresher asked for, an interest in training as a mentor. The match itself ends as
+    matches end (``flows.matching.end``); nothing of it is erased."""
+
+    __tablename__ = "graduations"
+    __table_args__ = (
+        # One open proposal per match, whatever two presses race.
+        Index(
+            "uq_graduations_proposed_match",
+            "match_id",
+            unique=True,
+            sqlite_where=text("status = 'proposed'"),
+            postgresql_where=text("status = 'proposed'"),
+        ),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default=GraduationStatus.PROPOSED)
+    proposed_by: Mapped[int | None] = mapped_column(Integer)  # users.id
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    confirmed_by: Mapped[int | None] = mapped_column(Integer)  # users.id
+    graduated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    milestones: Mapped[str | None] = mapped_column(EncryptedText)  # JSON list, their words
+    summary_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    reminders: Mapped[str | None] = mapped_column(String(8))  # "keep" | "pause", as chosen
+    mentor_interest_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    refresher_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Each booster's answers: {"1": {"feeling": "well", "wish": "none", "at": iso}, …}
+    boosters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

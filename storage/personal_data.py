@@ -36,13 +36,19 @@ from storage.models import (
     Consent,
     CrisisPlanSection,
     DailyLog,
+    EventRsvp,
     FsmRecord,
+    Graduation,
+    GroupEvent,
+    GroupMember,
     InboxUpdate,
     LabelledExample,
     Match,
+    MeasureScore,
     OnCallShift,
     OutboxMessage,
     Profile,
+    ProgramGroup,
     Relay,
     ReviewItem,
     RotaShift,
@@ -61,7 +67,15 @@ MATCH_SCHEDULES = schedules.kinds_about(schedules.MATCH)
 # (see the keys in handlers/relay.py, handlers/matching.py, handlers/notes.py).
 RELAY_KEYS = ("relay:{id}:%", "boundary:{id}:%", "undelivered:relay:{id}:%")
 MATCH_KEYS = ("match:{id}:%", "match_checkin:{id}:%", "nudge:contact:{id}:%")
-PERSON_KEYS = ("nudge:queue:{id}:%", "digest:{id}:%", "pacing:{id}:%")
+# "trends:{id}:%": a mentee's chart in their mentor's weekly digest (handlers/trends.py).
+PERSON_KEYS = (
+    "nudge:queue:{id}:%",
+    "digest:{id}:%",
+    "pacing:{id}:%",
+    "trends:{id}:%",
+    "event:%:unreachable:{id}",  # a creator told that this person missed a reminder
+    "grad:{id}:%",  # graduation: the other side asked, thanks, admins told
+)
 REVIEW_KEYS = ("review:{id}:%",)
 
 
@@ -123,6 +137,24 @@ async def _export_logs(session: AsyncSession, user: User) -> list[dict[str, obje
             "note": log.note,
         }
         for log in rows
+    ]
+
+
+async def _export_measures(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(MeasureScore)
+        .where(MeasureScore.user_id == user.id)
+        .order_by(MeasureScore.local_date, MeasureScore.id)
+    )
+    return [
+        {
+            "date": row.local_date.isoformat(),
+            "measure": row.measure,
+            "score": row.score,
+            "out_of": row.out_of,
+            "answers": row.items,
+        }
+        for row in rows
     ]
 
 
@@ -189,6 +221,71 @@ async def _erase_rota(session: AsyncSession, user: User) -> None:
     await session.execute(delete(RotaShift).where(RotaShift.primary_id == user.id))
     await session.execute(
         update(RotaShift).where(RotaShift.backup_id == user.id).values(backup_id=None)
+    )
+
+
+async def _export_group_places(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(GroupMember, ProgramGroup.kind)
+        .join(ProgramGroup, ProgramGroup.id == GroupMember.group_id)
+        .where(GroupMember.user_id == user.id)
+        .order_by(GroupMember.joined_at)
+    )
+    return [
+        {
+            "group": place.group_id,
+            "kind": kind,
+            "as": place.role,
+            "since": place.joined_at.isoformat(),
+        }
+        for place, kind in rows
+    ]
+
+
+async def _export_rsvps(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.execute(
+        select(EventRsvp, GroupEvent)
+        .join(GroupEvent, GroupEvent.id == EventRsvp.event_id)
+        .where(EventRsvp.user_id == user.id)
+        .order_by(GroupEvent.starts_at)
+    )
+    return [
+        {
+            "event": event.title,
+            "starts": event.starts_at.isoformat(),
+            "answer": rsvp.status,
+            "since": rsvp.created_at.isoformat(),
+        }
+        for rsvp, event in rows
+    ]
+
+
+async def _export_events_created(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(GroupEvent).where(GroupEvent.created_by == user.id).order_by(GroupEvent.starts_at)
+    )
+    return [
+        {
+            "title": event.title,
+            "starts": event.starts_at.isoformat(),
+            "place": event.place,
+            "cancelled": event.cancelled_at.isoformat() if event.cancelled_at else None,
+        }
+        for event in rows
+    ]
+
+
+async def _forget_event_creator(session: AsyncSession, user: User) -> None:
+    """An event they planned stays the group's (others are coming); their name on it goes."""
+    await session.execute(
+        update(GroupEvent).where(GroupEvent.created_by == user.id).values(created_by=None)
+    )
+
+
+async def _forget_registrar(session: AsyncSession, user: User) -> None:
+    """A group they registered stays the program's; their name on it goes."""
+    await session.execute(
+        update(ProgramGroup).where(ProgramGroup.registered_by == user.id).values(registered_by=None)
     )
 
 
@@ -502,6 +599,46 @@ async def _erase_outbox(session: AsyncSession, user: User) -> None:
     )
 
 
+# --- graduation ------------------------------------------------------------------------------
+
+
+async def _export_graduations(session: AsyncSession, user: User) -> list[dict[str, object]]:
+    """Their own graduations whole (milestones, booster answers); as a mentor, the dates."""
+    rows = await session.scalars(
+        select(Graduation)
+        .where((Graduation.mentee_id == user.id) | (Graduation.mentor_id == user.id))
+        .order_by(Graduation.id)
+    )
+    found: list[dict[str, object]] = []
+    for g in rows:
+        entry: dict[str, object] = {
+            "as": "mentee" if g.mentee_id == user.id else "mentor",
+            "status": g.status,
+            "proposed": g.proposed_at.isoformat(),
+            "graduated": g.graduated_at.isoformat() if g.graduated_at else None,
+        }
+        if g.mentee_id == user.id:
+            entry |= {
+                "milestones": json.loads(g.milestones) if g.milestones else [],
+                "reminders": g.reminders,
+                "mentor_training_interest": g.mentor_interest_at.isoformat()
+                if g.mentor_interest_at
+                else None,
+                "refresher_asked": g.refresher_at.isoformat() if g.refresher_at else None,
+                "check_ins": g.boosters or {},
+            }
+        found.append(entry)
+    return found
+
+
+async def _erase_graduations(session: AsyncSession, user: User) -> None:
+    """Theirs go; where they were the mentor (or the one who proposed or confirmed it), the
+    graduate's record stays without them."""
+    await session.execute(delete(Graduation).where(Graduation.mentee_id == user.id))
+    for column in (Graduation.mentor_id, Graduation.proposed_by, Graduation.confirmed_by):
+        await session.execute(update(Graduation).where(column == user.id).values({column: None}))
+
+
 # --- supervision records: session notes, review items, schedules ---------------------------
 
 
@@ -649,6 +786,12 @@ REGISTRY: tuple[Holding, ...] = (
     ),
     Holding("session_notes", "notes they wrote; notes about them", _erase_notes, _export_notes),
     Holding("relays", "their conversations through the bot", _erase_relays, _export_relays),
+    Holding(
+        "graduations",
+        "their graduation: milestones, check-in answers; a mentor's name on a mentee's",
+        _erase_graduations,
+        _export_graduations,
+    ),
     Holding("matches", "their matches on either side", _erase_matches, _export_matches),
     Holding(
         "profiles", "their intake answers", _deleting(Profile, Profile.user_id), _export_profile
@@ -658,6 +801,12 @@ REGISTRY: tuple[Holding, ...] = (
         "their crisis plan",
         _deleting(CrisisPlanSection, CrisisPlanSection.user_id),
         _export_plan,
+    ),
+    Holding(
+        "measure_scores",
+        "their weekly questionnaires' answers and scores",
+        _deleting(MeasureScore, MeasureScore.user_id),
+        _export_measures,
     ),
     Holding("daily_logs", "their daily logs", _deleting(DailyLog, DailyLog.user_id), _export_logs),
     Holding(
@@ -669,6 +818,25 @@ REGISTRY: tuple[Holding, ...] = (
         _deleting(OnCallShift, OnCallShift.user_id),
         _export_shifts,
     ),
+    Holding(
+        "group_members",
+        "the program groups they are in, as member or facilitator",
+        _deleting(GroupMember, GroupMember.user_id),
+        _export_group_places,
+    ),
+    Holding(
+        "event_rsvps",
+        "their answers to group events (coming, waiting list)",
+        _deleting(EventRsvp, EventRsvp.user_id),
+        _export_rsvps,
+    ),
+    Holding(
+        "group_events",
+        "events they planned for a group (their name on it)",
+        _forget_event_creator,
+        _export_events_created,
+    ),
+    Holding("program_groups", "groups they registered (their name on it)", _forget_registrar),
     Holding("rota_shifts", "a supervisor's place in the on-call rota", _erase_rota, _export_rota),
     Holding(
         "users", "who they are: id, pseudonym, name, language, zone", _erase_user, _export_user
@@ -692,8 +860,12 @@ EXPORT_NAMES = {
     "audit_events": "steps_you_took_on_alerts",
     "oncall_shifts": "on_call_shifts",
     "rota_shifts": "on_call_rota",
+    "group_members": "groups",
+    "event_rsvps": "event_answers",
+    "group_events": "events_you_planned",
     "case_events": "messages_with_a_supervisor",
     "case_conversations": "conversations_with_a_supervisor",
+    "measure_scores": "weekly_questions",
 }
 
 

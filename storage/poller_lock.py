@@ -40,16 +40,44 @@ class PollerLock:
         self._connection = connection
         self._file = file
 
+    async def still_ours(self, engine: AsyncEngine) -> bool:
+        """Whether this process may go on polling. A PostgreSQL lock dies with its
+        connection (a restarted server, a dropped network): then it is taken again on a new
+        one, and False means another poller took it meanwhile. A database that cannot be
+        reached now says nothing either way (True): nobody else can take the lock there."""
+        if self._file is not None:
+            return True  # a flock lives as long as the process
+        if self._connection is not None:
+            try:
+                await self._connection.scalar(text("SELECT 1"))
+                return True
+            except Exception:  # the connection, and with it the lock, is gone
+                await _drop(self._connection)
+                self._connection = None
+        try:
+            self._connection = (await _take_advisory(engine))._connection
+        except AnotherPoller:
+            return False
+        except Exception:
+            return True  # the database is down: try again at the next check
+        return True
+
     async def release(self) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            # Ending the database session releases the lock; a pooled connection would keep it.
-            with contextlib.suppress(Exception):
-                await connection.invalidate()
-            await connection.close()
+            await _drop(connection)
         if self._file is not None:
             file, self._file = self._file, None
             file.close()  # closing the descriptor releases the flock
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Ends the database session, which releases the lock (a pooled connection would keep
+    it); a connection that is already dead has nothing left to end."""
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
+    with contextlib.suppress(Exception):
+        await connection.close()
 
 
 async def take(engine: AsyncEngine) -> PollerLock:

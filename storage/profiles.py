@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import graduations
 from storage.models import Match, MatchStatus, Profile, Role, User
 
 # The Profile columns the intake fills in (the rest are bookkeeping).
@@ -76,6 +77,8 @@ async def waiting_mentees(
             User.role == Role.MENTEE,
             User.onboarded_at.is_not(None),
             User.id.not_in(active),
+            # A graduate waits for nobody, until they ask for a refresher.
+            User.id.not_in(graduations.resting_graduates()),
         )
     )
     found = []

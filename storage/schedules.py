@@ -27,13 +27,16 @@ from storage.models import Schedule, utcnow
 # kind has no due handler (handlers/due.py), so neither can be forgotten.
 
 PERSON, MATCH, PROGRAM = "person", "match", "program"  # what a row's subject_id names
+EVENT = "event"  # a group event (group_events.id): its attendees are in event_rsvps
 KINDS: dict[str, str] = {}
 
 
 def kind(name: str, subject: str) -> str:
     """Declare a kind of scheduled thing (once); its name is what the rows carry."""
-    if subject not in (PERSON, MATCH, PROGRAM):
-        raise ValueError(f"a schedule's subject is a person, a match or the program: {subject!r}")
+    if subject not in (PERSON, MATCH, PROGRAM, EVENT):
+        raise ValueError(
+            f"a schedule's subject is a person, a match, an event or the program: {subject!r}"
+        )
     if KINDS.setdefault(name, subject) != subject:
         raise ValueError(f"schedule kind {name!r} is declared twice, differently")
     return name
@@ -51,7 +54,13 @@ MATCH_CHECKIN = kind("match_checkin", MATCH)  # the week-later question to both 
 # A person's pacing: the weekly goal they hold and what was last offered or noted. Never due:
 # the row only keeps that state (flows/pacing.py, handlers/pacing.py).
 PACING = kind("pacing", PERSON)
+# A mentee's weekly validated questionnaire, at their check-in time (handlers/measures.py);
+# its state: the measure last asked, the one offered now and its week, or "stopped".
+MEASURE = kind("measure", PERSON)
 ROTA = kind("rota", PROGRAM)  # the on-call rota's next change (subject 0: there is one)
+# An event's next reminder to those going: a day before, then an hour before (state "stage").
+EVENT_REMINDER = kind("event_reminder", EVENT)
+BOOSTER = kind("booster", PERSON)  # a graduate's check-in 1, 3 and 6 months on
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.e2e import transcript
 from tests.e2e.botproc import BotProcess
 from tests.e2e.standin import TelegramStandIn
 
@@ -23,9 +24,12 @@ StartBot = Callable[..., Awaitable[BotProcess]]
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[TelegramStandIn]:
+async def standin(request: pytest.FixtureRequest) -> AsyncIterator[TelegramStandIn]:
     async with TelegramStandIn() as server:
         yield server
+        if folder := os.environ.get("PEERBOT_TRANSCRIPTS"):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            transcript.write(server, Path(folder), request.node.name)
 
 
 @pytest.fixture

@@ -576,9 +576,11 @@ class TelegramStandIn:
     def __init__(self) -> None:
         self.base_url = ""
         self.calls: list[Call] = []
+        self.queued: list[tuple[float, dict[str, Any]]] = []  # every update sent, for transcripts
         self.offsets: list[int] = []  # every getUpdates offset seen, in order
         self.blocked_chats: set[int] = set()
         self.rate_limited = 0
+        self.invite_links = 0  # createChatInviteLink calls answered
         self.webhook: dict[str, Any] | None = None  # setWebhook's params while one is set
         self.topics: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, thread) -> topic
         self.bot_user: dict[str, Any] | None = None
@@ -628,6 +630,7 @@ class TelegramStandIn:
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendChatAction": self._send_chat_action,
                 "getChat": self._get_chat,
+                "createChatInviteLink": self._create_chat_invite_link,
                 "createForumTopic": self._create_forum_topic,
                 "closeForumTopic": self._close_forum_topic,
                 "reopenForumTopic": self._reopen_forum_topic,
@@ -965,6 +968,20 @@ class TelegramStandIn:
             ),
         }
 
+    def _create_chat_invite_link(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A link into the chat (``fail`` it to play a bot that is not an admin there)."""
+        chat_id = _as_chat_id(params.get("chat_id"))
+        self.invite_links += 1
+        return {
+            "invite_link": f"https://t.me/+standin{abs(chat_id or 0)}x{self.invite_links}",
+            "creator": self.bot_user,
+            "creates_join_request": False,
+            "is_primary": False,
+            "is_revoked": False,
+            **({"name": params["name"]} if params.get("name") else {}),
+            **({"member_limit": int(params["member_limit"])} if params.get("member_limit") else {}),
+        }
+
     # --- Bot API methods: forum topics
 
     def _create_forum_topic(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1209,6 +1226,7 @@ class TelegramStandIn:
     async def _queue(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), kind: payload}
         self._updates.append(update)
+        self.queued.append((time.monotonic(), copy.deepcopy(update)))
         await self._notify()
         return update
 

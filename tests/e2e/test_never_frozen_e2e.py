@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from storage.poller_lock import ADVISORY_KEY
 from tests.e2e.botproc import BotProcess
 from tests.e2e.conftest import REPO_ROOT, StartBot, bot_env
 from tests.e2e.standin import TelegramStandIn
@@ -142,6 +143,63 @@ async def test_a_second_bot_on_the_same_database_is_refused_and_the_first_goes_o
     assert "Traceback" not in said
     assert first.running
     assert await answered(standin, ana, "/help") < 3
+
+
+async def test_a_bot_whose_lock_connection_dropped_takes_it_again_or_stops_for_the_other(
+    standin: TelegramStandIn, bot_factory: StartBot, database_url: str
+) -> None:
+    """PostgreSQL's lock lives on a connection: a restarted server or a dropped network ends
+    it, and a second bot could then start polling beside the first."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a flock lives as long as the process")
+    import asyncpg
+
+    bot = await bot_factory(DATABASE_URL=database_url, POLLER_LOCK_CHECK_SECONDS=0.5)
+    ana = standin.user(1211, "Ana", language_code="en")
+    await answered(standin, ana, "/help")
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    other = await asyncpg.connect(dsn)
+    try:
+        first_holder = await _lock_holder(other)
+        await other.execute("SELECT pg_terminate_backend($1)", first_holder)
+        retaken = await _wait_for_holder(other, lambda pid: pid not in (None, first_holder))
+        assert retaken, bot.failure("the bot did not take its lock again")
+        assert bot.running
+        assert await answered(standin, ana, "/help") < 3
+
+        # This time another process takes the lock first: the bot stops, and says why.
+        await other.execute("SELECT pg_terminate_backend($1)", retaken)
+        deadline = time.monotonic() + 5
+        while not await other.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY):
+            assert time.monotonic() < deadline, "the bot's lock was never released"
+            await asyncio.sleep(0.01)
+        try:
+            code = await asyncio.wait_for(bot.wait(), 30)
+        except TimeoutError:
+            raise bot.failure("the bot went on polling beside another poller") from None
+        said = bot.log_text()
+        assert code == 3, said[-3000:]
+        assert "POLLER LOCK LOST" in said and "Another peerbot is already polling" in said
+    finally:
+        await other.close()
+
+
+async def _lock_holder(connection) -> int | None:
+    return await connection.fetchval(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND ((classid::bigint << 32) | objid::bigint) = $1 LIMIT 1",
+        ADVISORY_KEY,
+    )
+
+
+async def _wait_for_holder(connection, wanted, timeout: float = 15) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holder = await _lock_holder(connection)
+        if wanted(holder):
+            return holder
+        await asyncio.sleep(0.1)
+    return None
 
 
 # --- 13: the wall clock stepped back ------------------------------------------------------

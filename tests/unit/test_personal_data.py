@@ -20,9 +20,11 @@ from storage.models import (
     CrisisPlanSection,
     DailyLog,
     FsmRecord,
+    Graduation,
     InboxUpdate,
     LabelledExample,
     Match,
+    MeasureScore,
     OnCallShift,
     Profile,
     Relay,
@@ -83,10 +85,26 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
                     payload=json.dumps({"update_id": 1, "message": {"from": {"id": ANA}}}),
                 ),
                 OnCallShift(user_id=ana.id, kind="backup"),
+                MeasureScore(
+                    user_id=ana.id,
+                    measure="sss8",
+                    local_date=NOW.date(),
+                    score=23,
+                    out_of=32,
+                    items=[3, 3, 3, 3, 3, 3, 3, 2],
+                ),
             ]
         )
         await session.flush()
         relay = Relay(match_id=match.id, opened_by=ben.id)
+        # Ana graduated with Ben, recorded a milestone, answered a booster; and a graduation
+        # Ana confirmed for someone else would keep its record without her id.
+        graduation = Graduation(
+            mentee_id=ana.id, mentor_id=ben.id, match_id=match.id, status="graduated",
+            proposed_by=ana.id, confirmed_by=ben.id, graduated_at=NOW,
+            milestones=json.dumps(["Ana walked to the lake"]), boosters={"1": {"feel": "well"}},
+        )  # fmt: skip
+        session.add(graduation)
         resolved = Alert(
             user_id=ana.id, pseudonym="Wren-1", category="suicide", severity=3,
             status=AlertStatus.RESOLVED, outcome="safe", resolved_by=BEN,
@@ -138,12 +156,15 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
                 ),
                 Schedule(kind="checkin", subject_id=ana.id, due_at=NOW),
                 Schedule(kind="match_checkin", subject_id=match.id, due_at=NOW),
+                Schedule(kind="booster", subject_id=ana.id, due_at=NOW, state={"n": 1}),
             ]
         )
         for key, chat, words in (
             (f"relay:{relay.id}:{ana.id}:5", BEN, ANA_WORDS[1]),
             (f"relay:{relay.id}:{ben.id}:6", ANA, "Ben to Ana"),
             (f"nudge:queue:{ana.id}:2026-12-01:{BEN}", BEN, "Ana had a hard day"),
+            (f"trends:{ana.id}:digest:{ben.id}:2026-12-01", BEN, "Ana's last 4 weeks"),
+            (f"grad:{ana.id}:thanks:1", BEN, "Ana is complete: thank you"),
         ):
             await outbox.enqueue(
                 session, key=key, chat_id=chat, method="sendMessage", params={"text": words}
@@ -186,8 +207,10 @@ async def test_after_erasure_no_table_holds_the_person_but_their_open_alert_stay
         exported = json.dumps(
             await users.export(session, await users.get_by_telegram_id(session, ANA))
         )
-    for words in (ANA_WORDS[0], ANA_WORDS[1], ANA_WORDS[2], ANA_WORDS[3], "Ben to Ana"):
+    for words in (*ANA_WORDS, "Ben to Ana", "Ana walked to the lake", '"feel": "well"'):
         assert words in exported, words
+    [score] = json.loads(exported)["weekly_questions"]
+    assert (score["measure"], score["score"], score["out_of"]) == ("sss8", 23, 32)
 
     async with sessionmaker() as session, session.begin():
         await users.erase(session, await users.get_by_telegram_id(session, ANA))
@@ -205,6 +228,7 @@ async def test_after_erasure_no_table_holds_the_person_but_their_open_alert_stay
             or ((table, column) in pointing and value == ana_id)
         ]
         assert not left, left
+        assert (await session.execute(text("SELECT count(*) FROM measure_scores"))).scalar() == 0
         # The open case: its pseudonym, its status and the words that raised it, for now.
         alert = await session.get(Alert, open_id)
         assert (alert.user_id, alert.pseudonym, alert.status) == (None, "Wren-1", "open")
