@@ -2,8 +2,8 @@
 and when the booster check-ins come (1, 3 and 6 months on). No Telegram types here:
 handlers/graduation.py renders.
 
-The journey summary compares *changes*: a thing measured (a daily-log score now; weekly
-questionnaire scores once they exist), its usual level at the start and at the end, and
+The journey summary compares *changes*: a thing measured (a daily-log score, or a weekly
+questionnaire's score), its usual level at the start and at the end, and
 which way is easier to live with. ``weekly_score_changes`` is the one place where weekly
 scores join the summary; its words are generic (``Change`` carries its scale).
 """
@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import reminders, timezones
+from flows import measures, reminders, timezones
 from storage import daily_logs, graduations
+from storage import measures as measure_scores
 from storage.models import Graduation, Match, MatchStatus, Role, User
 
 BOOSTER_MONTHS = (1, 3, 6)  # booster n (1-based) comes this many months after graduation
@@ -33,6 +34,10 @@ CHANGE_NAMES = {
     "symptoms": __("Symptoms"),
     "energy": __("Energy"),
     "mood": __("Mood"),
+    measures.SSS8: __("Somatic symptoms"),
+    measures.WSAS: __("Work and social life"),
+    measures.UCLA3: __("Loneliness"),
+    measures.PSEQ2: __("Confidence despite pain"),
 }
 
 # Who may do what.
@@ -166,12 +171,26 @@ def log_changes(days: Sequence[DayScores]) -> tuple[Change, ...]:
 
 
 async def weekly_score_changes(session: AsyncSession, user_id: int) -> tuple[Change, ...]:
-    """The weekly questionnaire scores (SSS-8, WSAS, UCLA-3, PSEQ-2) of the first weeks
-    against the last: the one place they join the summary. There are none yet on this
-    branch; once ``storage.measures`` exists, read each measure's first and last scores
-    here and return a ``Change`` per measure (its scale in ``low``/``high``, and
-    ``lower_is_easier`` for all but PSEQ-2), with its name added to ``CHANGE_NAMES``."""
-    return ()
+    """Each weekly questionnaire's first score against its latest (``flows.measures``), on
+    the instrument's own range; a measure answered once says nothing yet."""
+    changes = []
+    for measure, scores in (await measure_scores.of_person(session, user_id)).items():
+        change = measures.change_since_start(measure, scores)
+        if change is None:
+            continue
+        instrument = measures.INSTRUMENTS[measure]
+        low = min(instrument.values) * len(instrument.items)
+        changes.append(
+            Change(
+                measure,
+                change.first.total,
+                change.latest.total,
+                low=low,
+                high=change.latest.high,
+                lower_is_easier=not instrument.higher_is_better,
+            )
+        )
+    return tuple(changes)
 
 
 async def journey(

@@ -660,8 +660,8 @@ async def send_summary(
 
 def summary_words(journey: flow.Journey, locale: str) -> str:
     """The journey in plain, gentle words: how long, how many logs, what changed (never a
-    judgement when things got harder), the milestones they chose. ``journey.weekly`` joins
-    the changes the same way once weekly scores exist."""
+    judgement when things got harder), the milestones they chose. ``journey.weekly``: the
+    weekly questionnaires' first scores next to their latest."""
     lines = ["🎓 <b>" + _("Your journey") + "</b>"]
     unit, count = flow.time_in_program(journey.days)
     since = format_skeleton("yMMMd", journey.since, locale=locale)  # with its year
@@ -691,24 +691,28 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
         lines.append(_("You kept 1 daily log."))
     else:
         lines.append(_("You kept {count} daily logs.").format(count=journey.logs))
-    changes = journey.changes + journey.weekly
-    if changes:
+    if journey.changes:
         lines.append("")
         lines.append(_("Your first two weeks of logs next to your last two:"))
-        lines += [change_words(c) for c in changes]
-        if any(c.easier for c in changes):
-            lines.append(_("Something to be glad about. Your own steps helped to get here."))
-        if any(c.easier is False for c in changes):
-            lines.append(
-                _(
-                    "Some things are harder now than at the start. That happens: symptoms "
-                    "come and go, and it takes nothing away from what you've done and learned."
-                )
-            )
+        lines += [change_words(c) for c in journey.changes]
     elif journey.logs:
         lines.append(
             _(
                 "There weren't enough logs at the start and the end to compare them, and that's fine."
+            )
+        )
+    if journey.weekly:
+        lines.append("")
+        lines.append(_("Your weekly questions, the first time next to the latest:"))
+        lines += [change_words(c) for c in journey.weekly]
+    changes = journey.changes + journey.weekly
+    if any(c.easier for c in changes):
+        lines.append(_("Something to be glad about. Your own steps helped to get here."))
+    if any(c.easier is False for c in changes):
+        lines.append(
+            _(
+                "Some things are harder now than at the start. That happens: symptoms "
+                "come and go, and it takes nothing away from what you've done and learned."
             )
         )
     if journey.milestones:

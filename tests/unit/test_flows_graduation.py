@@ -196,3 +196,43 @@ def test_only_the_two_sides_and_an_admin_take_part_and_nobody_confirms_their_own
     assert not flow.confirms(proposal, flow.MENTEE, 1)
     assert flow.confirms(proposal, flow.MENTOR, 2)
     assert flow.confirms(proposal, flow.ADMIN, 4)
+
+
+# --- weekly questionnaires in the summary ---------------------------------------------------
+
+
+async def test_weekly_scores_join_the_summary_first_next_to_latest(session, i18n) -> None:
+    from flows import measures
+    from storage import measures as measure_scores
+    from storage import users
+
+    ana = await users.create(session, telegram_id=71, locale="en", pseudonym="Wren-71")
+    for day, total in (
+        (dt.date(2027, 1, 4), 14),
+        (dt.date(2027, 3, 1), 12),
+        (dt.date(2027, 4, 5), 9),
+    ):
+        items = (total - 8, 1, 1, 1, 1, 1, 1, 1) if total >= 8 else (total, 0, 0, 0, 0, 0, 0, 0)
+        await measure_scores.save(
+            session, ana.id, day, measures.Score(measures.SSS8, total, items, 0, 32, None)
+        )
+    # Loneliness answered once: nothing to compare yet.
+    await measure_scores.save(
+        session,
+        ana.id,
+        dt.date(2027, 1, 11),
+        measures.Score(measures.UCLA3, 7, (3, 2, 2), 3, 9, None),
+    )
+    await session.flush()
+
+    changes = await flow.weekly_score_changes(session, ana.id)
+    assert [(c.name, c.first, c.last, c.high, c.easier) for c in changes] == [
+        (measures.SSS8, 14, 9, 32, True)
+    ]
+    text = summary_words(
+        Journey(dt.date(2027, 1, 1), dt.date(2027, 4, 10), 0, (), changes, ()), "en"
+    )
+    assert "Your weekly questions, the first time next to the latest:" in text
+    assert "Somatic symptoms: lower (about 14 then, 9 now, of 32)" in text
+    assert "Something to be glad about" in text
+    assert "Loneliness" not in text
