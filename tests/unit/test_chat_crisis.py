@@ -246,6 +246,22 @@ async def test_too_long_text_can_be_shortened(harness, watch, sessionmaker) -> N
     assert await p.press("plan:trim", too_long) == EXPIRED  # nothing to keep any more
 
 
+async def test_too_long_while_walking_the_part_can_be_skipped(harness, watch, sessionmaker) -> None:
+    # On the engine, a text too long while walking through the plan offers the walk's Skip
+    # too (before, only "Keep the first 1000" and Cancel: shorten, trim or stop).
+    uid = await make_person(sessionmaker, 309)
+    p = person(harness, watch, 309)
+    await p.send("/crisisplan")
+    await p.tap("Write them one by one")
+    reply = await p.send("x" * 1001)
+    assert "each part of your plan can hold up to 1000" in reply.text
+    assert p.labels() == ["Keep the first 1000", "Skip this part ▸", "✕ Cancel"]
+    await p.tap("Skip this part")
+    assert "2/7 · Things I can do on my own to cope" in p.shown().text
+    await p.send("A warm shower")
+    assert await plan_of(sessionmaker, uid) == {"coping_alone": "A warm shower"}
+
+
 async def test_only_text_goes_into_the_plan(harness, watch, sessionmaker) -> None:
     uid = await make_person(sessionmaker, 308)
     p = person(harness, watch, 308)
