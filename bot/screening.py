@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import crisis_answer
 from bot.settings import Settings
 from flows import alerts as alert_flow
-from flows import onboarding, reach
+from flows import onboarding, questionnaire, reach
 from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
-from flows.states import CaseNoting, CrisisPlanning, NoteWriting, Worrying
+from flows.states import CaseNoting, CrisisPlanning, Worrying
 from handlers import group_crisis
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply, crisis_reply_from_memory
@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 
 # Steps where a mentor writes about their mentee, whose words reach supervisors anyway, or
 # a supervisor writes a note on a case ("she said she has the pills" is not their crisis).
-ABOUT_SOMEONE_ELSE = frozenset(
-    {Worrying.reason.state, NoteWriting.answering.state, CaseNoting.writing.state}
-)
+# Questionnaires declared ``about_someone_else`` (session notes) add their own state.
+ABOUT_SOMEONE_ELSE = questionnaire.ABOUT_SOMEONE_ELSE
+ABOUT_SOMEONE_ELSE.update({Worrying.reason.state, CaseNoting.writing.state})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

@@ -122,6 +122,7 @@ NOTE = q.Questionnaire(
     name="session_note",
     state=NoteWriting.answering,
     header=__("Session note · {number}/{total}"),
+    about_someone_else=True,  # "she feels hopeless" is about the mentee
     steps=(
         # The choices are the mentor's mentees, from our records (handlers/notes.py).
         q.Step(

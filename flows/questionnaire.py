@@ -23,6 +23,9 @@ from flows.steps import InvalidAnswer, TooLong
 # Values the engine reserves on every step's buttons (a choice may not use them).
 DONE, SKIP, BACK, TRIM = "done", "skip", "back", "trim"
 
+# The states of questionnaires whose answers are about someone else (each adds its own).
+ABOUT_SOMEONE_ELSE: set[str] = set()
+
 Context = Hashable  # what a questionnaire's steps may depend on (a role, a list from settings)
 Text = LazyProxy | str | Callable[[Any], str]  # a text, or one made from the context
 
@@ -57,7 +60,10 @@ class Step:
     limit: int | Callable[[Any], int] = 0  # a TEXT's length limit
     when: Callable[[Mapping[str, Any], Any], bool] | None = None  # shown only when true
     counts_as: str | None = None  # a follow-up: the counter shows that step's number
-    skip: bool = False  # "Skip ▸" keeps what the step holds (or records none)
+    # "Skip ▸" keeps what the step holds (or records none); a function of the answers so
+    # far and the context when only some drafts may skip (the crisis plan: only its walk)
+    skip: bool | Callable[[Mapping[str, Any], Any], bool] = False
+    skip_label: LazyProxy | None = None  # the skip button's own words ("Skip this part ▸")
     widths: tuple[int, ...] = (1,)  # buttons per row, the last repeating
     hint: LazyProxy | None = None  # said after a typed answer that does not answer
     too_long: LazyProxy | None = None  # a TEXT over its limit ({length}, {limit})
@@ -69,6 +75,9 @@ class Step:
         if self.kind is Kind.SCALE and not self.choices:
             return tuple(str(n) for n in range(self.low, self.high + 1))
         return self.choices
+
+    def skips(self, answers: Mapping[str, Any], context: Any) -> bool:
+        return self.skip if isinstance(self.skip, bool) else self.skip(answers, context)
 
     def text_limit(self, context: Any) -> int:
         return self.limit if isinstance(self.limit, int) else self.limit(context)
@@ -98,14 +107,36 @@ class Progress:
 @dataclass(frozen=True)
 class Questionnaire:
     name: str
-    state: State  # the one FSM state while it runs; the step is in the state's data
-    header: LazyProxy  # above every question: "{number}/{total}"
-    steps: tuple[Step, ...]
+    # The one FSM state while it runs; the step is in the state's data. Left out, the
+    # questionnaire has a state of its own, "<name>:answering" (no StatesGroup to add).
+    state: State | None = None
+    header: LazyProxy | str = ""  # above every question: "{number}/{total}"
+    steps: tuple[Step, ...] = ()
     back: bool = False  # "◂ Back" from the second step shown on
+    # Its texts are about someone else (a mentor's note on a mentee): screening does not
+    # read them as the writer's own crisis (bot/screening.py reads ABOUT_SOMEONE_ELSE).
+    about_someone_else: bool = False
     _by_name: dict[str, Step] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"questionnaire {self.name!r} has no steps")
+        if self.state is None:
+            object.__setattr__(self, "state", State("answering", group_name=self.name))
         self._by_name.update({step.name: step for step in self.steps})
+        if len(self._by_name) != len(self.steps):
+            raise ValueError(f"questionnaire {self.name!r} names two steps alike")
+        for step in self.steps:
+            if step.name in (DONE, SKIP, BACK, TRIM):
+                raise ValueError(f"step name {step.name!r} is reserved")
+        if self.about_someone_else:
+            ABOUT_SOMEONE_ELSE.add(self.state_name)
+
+    @property
+    def state_name(self) -> str:
+        """The state's name as stored ("DailyLogging:answering")."""
+        assert self.state is not None
+        return str(self.state.state)
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -159,7 +190,7 @@ class Questionnaire:
                 raise InvalidAnswer(value)
             return Progress(answers, before)
         if value == SKIP:
-            if not step.skip:
+            if not step.skips(answers, context):
                 raise InvalidAnswer(value)
             answers.setdefault(name, None)
             return Progress(answers, self.next(name, answers, context))
@@ -188,7 +219,8 @@ class Questionnaire:
             limit = step.text_limit(context)
             if limit and len(text) > limit:
                 raise TooLong(len(text), limit)
-            answers[name] = text or None
+            # ``parse`` may refuse a text (a blank one, where the step needs words)
+            answers[name] = step.parse(text, context) if step.parse is not None else text or None
         elif step.kind is Kind.SCALE:
             answers[name] = scale_value(text, step.low, step.high)
         elif step.kind in (Kind.NUMBER, Kind.TIME, Kind.DATE) and step.parse is not None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import texts
 from handlers.keyboards import CancelFlow, button, rows
-from handlers.menu import ROLE_BOUND, command_named, commands_for
+from handlers.menu import command_named, commands_for, role_bound
 from storage import users
 from storage.models import User
 
@@ -31,7 +31,7 @@ def router() -> Router:
     r.callback_query.register(cancel_tapped, CancelFlow.filter())
     r.message.register(show_privacy, Command("privacy"))
     r.callback_query.register(privacy_action, PrivacyAction.filter())
-    r.message.register(needs_onboarding_or_role, Command(*ROLE_BOUND))
+    r.message.register(needs_onboarding_or_role, Command(*role_bound()))
     return r
 
 

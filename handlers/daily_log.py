@@ -12,6 +12,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
@@ -21,7 +22,14 @@ from flows.questionnaire import Progress
 from handlers import render
 from handlers.alerts import HELP_NOW_LABEL
 from handlers.filters import HasRole
-from handlers.keyboards import HelpNow, HelpNowAfterLog, LogAnswer, button
+from handlers.keyboards import (
+    HelpNow,
+    HelpNowAfterLog,
+    LogAnswer,
+    button,
+    button_label,
+    crisis_keyboard,
+)
 from handlers.menu import LOGGERS
 from handlers.questionnaire import Conversation
 from storage import daily_logs
@@ -35,6 +43,8 @@ QUICK = daily_log.QUICK  # "Low on energy? 3 taps only" on the first question
 class DailyLog(Conversation):
     """The log on the questionnaire engine, with two rules of its own: "Same as yesterday"
     on its first question, and someone to talk to offered right after the lowest moods."""
+
+    waiting = __("Your daily log is waiting where you left it: /log picks it up.")
 
     async def context(
         self, user: User | None, settings: Settings, session: AsyncSession | None = None
@@ -118,8 +128,6 @@ class DailyLog(Conversation):
         else:
             await message.answer(text)
         if daily_log.very_hard_day(draft["answers"]):
-            from handlers.crisis import crisis_keyboard  # handlers.crisis imports this module
-
             await message.answer(very_hard_day_words(), reply_markup=crisis_keyboard())
 
     async def _finish_quick(
@@ -148,8 +156,6 @@ class DailyLog(Conversation):
         else:
             await message.answer(text, reply_markup=markup)
         if daily_log.very_hard_day(answers):
-            from handlers.crisis import crisis_keyboard  # handlers.crisis imports this module
-
             await message.answer(very_hard_day_words(), reply_markup=crisis_keyboard())
 
 
@@ -245,8 +251,6 @@ async def show_history(message: Message, user: User, session: AsyncSession) -> N
 def very_hard_day_words() -> str:
     """Below the summary of a very hard day: it is seen, and the 🆘 view is one tap away (the
     keyboard comes again with it). The offer of someone to talk to came with the mood."""
-    from handlers.crisis import button_label  # handlers.crisis imports this module
-
     return _(
         "💛 That was a very hard day, and you still checked in. Please be gentle with "
         "yourself. If things get too much, “{button}” below shows your plan and who to "

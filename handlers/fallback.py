@@ -6,8 +6,9 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.crisis import button_label, crisis_keyboard, escape
+from handlers.crisis import escape
 from handlers.filters import NotAnsweredAlready
+from handlers.keyboards import button_label, crisis_keyboard
 from handlers.menu import LOGGERS
 from storage.models import Role, User
 

@@ -9,7 +9,15 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import gettext as _
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
@@ -100,3 +108,18 @@ class ReachOut(CallbackData, prefix="reach"):
     The handler re-checks that the presser is the match's mentor and the match active."""
 
     match_id: int
+
+
+def button_label() -> str:
+    """The 🆘 button's words (handlers/crisis.py's filter knows them in every language)."""
+    return _("🆘 My crisis plan")
+
+
+def crisis_keyboard() -> ReplyKeyboardMarkup:
+    """The 🆘 button that stays on the person's keyboard, in their language: it shows their
+    crisis plan and the numbers to call, whatever they are in the middle of."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=button_label())]],
+        is_persistent=True,
+        resize_keyboard=True,
+    )

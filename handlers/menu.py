@@ -75,7 +75,30 @@ COMMANDS = (
     Command("help", __("What I can do for you"), EVERYONE),
     Command("cancel", __("Stop what we are doing"), EVERYONE),
 )
-ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
+ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)  # the table's own
+
+
+def declare(command: Command) -> None:
+    """A command a feature brings (a questionnaire's, handlers/questionnaire.py): added to
+    the menu and /help. A name already taken is refused: one of the two would never run."""
+    global COMMANDS
+    if any(c is command for c in COMMANDS):  # (lazy descriptions do not compare)
+        return
+    if command_named(command.name) is not None or command.name in NEWCOMER_COMMANDS:
+        raise ValueError(f"the command /{command.name} is declared twice")
+    COMMANDS = (*COMMANDS, command)
+
+
+def forget(command: Command) -> None:
+    """Take a declared command out again (a test's own, when the test ends)."""
+    global COMMANDS
+    COMMANDS = tuple(c for c in COMMANDS if c is not command)
+
+
+def role_bound() -> tuple[str, ...]:
+    """The commands a role is needed for, declared ones included."""
+    return tuple(c.name for c in COMMANDS if c.roles != EVERYONE)
+
 
 NEWCOMER_COMMANDS = ("start", "crisis", "help", "resources", "language")
 

@@ -17,6 +17,13 @@ What every questionnaire gets from it:
 - a free text over its limit is kept, with "Keep the first N" and Skip;
 - the draft in the SQL FSM (``state``'s data), so a restart resumes at the same step.
 
+A questionnaire registers itself: a ``Conversation`` adds itself to ``REGISTRY`` (which is
+how the crisis plan knows the flows it may pause), makes its own button data when given
+none, and, given a ``command``, is wired by this module's ``router`` (its command, with its
+roles, in the menu and /help). ``check_wired`` refuses to start a bot with a questionnaire
+no router answers; two questionnaires with one name or button prefix are refused when the
+second is declared.
+
 Crisis screening has run before any of this (``bot/screening.py``, an outer middleware);
 ``crisis_answered`` says it answered this message, and then no correction follows.
 """
@@ -24,25 +31,30 @@ Crisis screening has run before any of this (``bot/screening.py``, an outer midd
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable
+import types
+import weakref
+from collections.abc import Hashable, Iterable
 from functools import lru_cache
 from html import escape
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows.questionnaire import BACK, DONE, SKIP, TRIM, Kind, Progress, Questionnaire, Step
 from flows.steps import InvalidAnswer, TooLong
+from handlers import menu
+from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, is_current_prompt, retire_buttons, rows
 from storage.models import User
 
@@ -59,15 +71,78 @@ class Refused(Exception):
     """A tap a questionnaire's own rule turns down, saying why (a toast)."""
 
 
+def answer_data(prefix: str) -> type[CallbackData]:
+    """Button data ``<prefix>:<step>:<value>`` made for a questionnaire that brings none."""
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace["__annotations__"] = {"step": str, "value": str}
+        namespace["__module__"] = __name__
+
+    name = "Answer_" + "".join(ch if ch.isalnum() else "_" for ch in prefix)
+    made = types.new_class(name, (CallbackData,), {"prefix": prefix}, body)
+    return made
+
+
+def _refuse_a_second(conversation: Conversation) -> None:
+    """Two questionnaires with one name (the registry would keep one) or one button prefix
+    (they would answer each other's taps): refused when the second is declared, not found
+    out in someone's chat. (Two may share a state when each registers with a filter of its
+    own that tells their drafts apart.)"""
+    flow = conversation.flow
+    for other in REGISTRY.values():
+        if other is conversation:
+            continue
+        clash = (
+            "name"
+            if other.flow.name == flow.name
+            else "button prefix"
+            if other.answer.__prefix__ == conversation.answer.__prefix__
+            else None
+        )
+        if clash is not None:
+            raise ValueError(
+                f"questionnaires {other.flow.name!r} and {flow.name!r} share a {clash}"
+            )
+
+
+def forget(conversation: Conversation) -> None:
+    """Take a questionnaire out of the registry (a test's own, when the test ends)."""
+    if REGISTRY.get(conversation.flow.name) is conversation:
+        del REGISTRY[conversation.flow.name]
+    if conversation.command is not None:
+        menu.forget(conversation.command)
+
+
 class Conversation:
     """A declared questionnaire in chat. A questionnaire with rules of its own (an extra
     button, what happens when it is complete) subclasses this and overrides the hooks."""
 
     resumed = __("Let's pick up where you left off.")  # said when /command finds it under way
+    # Said when it is given back after a pause (a part of the crisis plan was written while
+    # it waited): how to carry on. None: nothing to add.
+    waiting: LazyProxy | None = None
+    # Said after a sticker, photo or file, before the question is asked again (unless
+    # ``ask_after_unreadable`` is False: the question is just above, and long).
+    unreadable = __("I can't read that here, so I'll ask again.")
+    ask_after_unreadable = True
 
-    def __init__(self, flow: Questionnaire, answer: type[CallbackData]) -> None:
+    def __init__(
+        self,
+        flow: Questionnaire,
+        answer: type[CallbackData] | None = None,
+        *,
+        command: menu.Command | None = None,
+    ) -> None:
         self.flow = flow
-        self.answer = answer  # callback data with ``step`` and ``value``
+        # callback data with ``step`` and ``value`` (made here when not given)
+        self.answer = answer or answer_data(flow.name)
+        # The command that starts it: this module's router answers it, for its roles, and
+        # the menu and /help list it. Without one, the questionnaire's own module wires it.
+        self.command = command
+        self._routers: weakref.WeakSet[Router] = weakref.WeakSet()
+        _refuse_a_second(self)
+        if command is not None:
+            menu.declare(command)
         REGISTRY[flow.name] = self
 
     # --- hooks --------------------------------------------------------------------------
@@ -109,6 +184,30 @@ class Conversation:
         choice checked against our records); ``Refused`` or ``InvalidAnswer`` turn it down."""
         return None
 
+    async def answered(
+        self,
+        message: Message,
+        name: str,
+        draft: dict[str, Any],
+        user: User,
+        session: AsyncSession,
+        state: FSMContext,
+        data: dict[str, Any],
+    ) -> bool:
+        """An answer to step ``name`` was taken into ``draft["answers"]``, before the next
+        question (or ``finish``). A questionnaire that keeps each answer as it comes stores
+        it here, and may put a word above what comes next in ``draft["said"]``. ``data`` is
+        the update's (what screening found, say). True: this hook has taken the
+        conversation elsewhere, and the engine asks nothing more."""
+        return False
+
+    async def draft(
+        self, message: Message, user: User, session: AsyncSession, settings: Settings
+    ) -> dict[str, Any] | None:
+        """A new draft for its command (answers known already, say); None: not now (the
+        hook has said why)."""
+        return {}
+
     async def finish(
         self,
         message: Message,
@@ -123,6 +222,10 @@ class Conversation:
         """Store the complete answers and say so (editing the question when ``edit``)."""
         raise NotImplementedError
 
+    def heading(self, name: str, number: int, total: int, context: Hashable) -> str:
+        """Above the question: the header with its step counter."""
+        return "<i>" + str(self.flow.header).format(number=number, total=total) + "</i>"
+
     # --- wiring -------------------------------------------------------------------------
 
     def register(self, router: Router, *filters: Any) -> None:
@@ -131,20 +234,56 @@ class Conversation:
         text = (F.text, ~F.text.startswith("/"))
         router.message.register(self.typed, answering, *filters, *text)
         router.message.register(self.not_an_answer, answering, *filters, ~F.text)
+        self._routers.add(router)
+
+    def wired_on(self, routers: Iterable[Router]) -> bool:
+        return any(router in self._routers for router in routers)
+
+    async def start(
+        self,
+        message: Message,
+        user: User,
+        session: AsyncSession,
+        state: FSMContext,
+        settings: Settings,
+    ) -> None:
+        """Its command: the draft under way again, else a new one from ``draft``."""
+        context = await self.context(user, settings, session)
+        if await self.resume(message, state, context):
+            return
+        draft = await self.draft(message, user, session, settings)
+        if draft is not None:
+            await self.begin(message, state, draft, context)
 
     async def begin(
-        self, message: Message, state: FSMContext, draft: dict[str, Any], context: Hashable
+        self,
+        message: Message,
+        state: FSMContext,
+        draft: dict[str, Any],
+        context: Hashable,
+        *,
+        edit: bool = False,
     ) -> None:
-        """Start at ``draft["step"]`` (the first step shown, when it has none)."""
+        """Start at ``draft["step"]`` (the first step shown, when it has none); ``edit``: in
+        place of ``message`` (a message of ours with buttons, a menu), else below it."""
         if not draft.get("step"):
             answers = draft.setdefault("answers", {})
             draft["step"] = self.flow.first(answers, context).name
         await state.set_state(self.flow.state)
-        await self.ask(message, state, draft, context)
+        if not edit:
+            await self.ask(message, state, draft, context)
+            return
+        if message.bot is not None and draft.get("prompt") != message.message_id:
+            await retire_buttons(message.bot, message.chat.id, draft.get("prompt"))
+        await self.show(message, draft, context)
+        draft = {**draft, "prompt": message.message_id}
+        draft.pop("said", None)
+        draft.pop("prompt_kind", None)
+        await state.set_data(draft)
 
     async def resume(self, message: Message, state: FSMContext, context: Hashable) -> bool:
         """When this questionnaire is under way: say so, and ask its question again."""
-        if await state.get_state() != self.flow.state.state:
+        if await state.get_state() != self.flow.state_name:
             return False
         draft = await state.get_data()
         if not draft.get("step"):
@@ -155,7 +294,7 @@ class Conversation:
 
     async def is_current_question(self, query: CallbackQuery, state: FSMContext) -> bool:
         """The pressed message is this questionnaire's question being asked now."""
-        if await state.get_state() != self.flow.state.state:
+        if await state.get_state() != self.flow.state_name:
             return False
         draft = await state.get_data()
         return (
@@ -199,17 +338,22 @@ class Conversation:
             await query.answer(str(refused))
             return
         await query.answer()
+        trimmed = value == TRIM or draft.get("prompt_kind") == "too_long"
         draft = {**draft, "answers": progress.answers}
         draft.pop("kept", None)
+        assert isinstance(query.message, Message)
+        if await self.answered(query.message, name, draft, user, session, state, {}):
+            return
         if progress.step is None:
             await self.finish(query.message, user, session, state, draft, settings, edit=True)
             return
         draft["step"] = progress.step
-        await state.set_data(draft)
-        if value == TRIM or draft.get("prompt_kind") == "too_long":
+        if trimmed:
             await self.ask(query.message, state, draft, context)
-        else:
-            await self.show(query.message, draft, context)
+            return
+        said = draft.pop("said", None)  # shown once, above this question
+        await state.set_data(draft)
+        await self.show(query.message, {**draft, "said": said}, context)
 
     async def typed(
         self,
@@ -220,6 +364,7 @@ class Conversation:
         settings: Settings,
         bot: Bot,
         crisis_answered: bool = False,
+        **data: Any,
     ) -> None:
         draft = await state.get_data()
         context = await self.context(user, settings, session)
@@ -231,7 +376,7 @@ class Conversation:
             progress = self.flow.typed(name, text, draft["answers"], context)
             echo = escape(text.strip()) if step.kind is not Kind.TEXT else None
         except TooLong as too_long:
-            await self._ask_shorter(message, state, draft, step, too_long)
+            await self._ask_shorter(message, state, draft, step, too_long, context)
             return
         except InvalidAnswer as wrong:
             value = self._button_named(step, text, context)
@@ -243,18 +388,18 @@ class Conversation:
             progress = self.flow.tap(name, value, draft["answers"], context)
             echo = escape(self.label(step, value, context))
         answers = progress.answers
+        taken = {**draft, "answers": answers}
+        taken.pop("kept", None)
+        if await self.answered(message, name, taken, user, session, state, data):
+            return
         if progress.step is None:
             await retire_buttons(bot, message.chat.id, draft.get("prompt"))
-            done = {**draft, "answers": answers}
-            done.pop("kept", None)
-            await self.finish(message, user, session, state, done, settings, edit=False)
+            await self.finish(message, user, session, state, taken, settings, edit=False)
             return
         if echo is not None and draft.get("prompt"):
             await self._echo(bot, message.chat.id, draft, context, echo)
-            draft = {**draft, "prompt": None}
-        draft = {**draft, "answers": answers, "step": progress.step}
-        draft.pop("kept", None)
-        await self.ask(message, state, draft, context)
+            taken = {**taken, "prompt": None}
+        await self.ask(message, state, {**taken, "step": progress.step}, context)
 
     async def not_an_answer(
         self,
@@ -267,7 +412,9 @@ class Conversation:
     ) -> None:
         """A sticker, photo, voice message or file where a tap or text was expected."""
         if not crisis_answered:  # a captioned photo screening answered needs no correction
-            await message.answer(_("I can't read that here, so I'll ask again."))
+            await message.answer(str(self.unreadable))
+        if not self.ask_after_unreadable:
+            return
         context = await self.context(user, settings, session)
         await self.ask(message, state, await state.get_data(), context)
 
@@ -282,14 +429,16 @@ class Conversation:
         if message.bot is not None:
             await retire_buttons(message.bot, message.chat.id, draft.get("prompt"))
         text, markup = self.question(draft, context)
-        sent = await message.answer(text, reply_markup=markup)
+        sent = await message.answer(_said(draft) + text, reply_markup=markup)
         draft = {**draft, "prompt": sent.message_id}
         draft.pop("prompt_kind", None)
+        draft.pop("said", None)
         await state.set_data(draft)
 
     async def show(self, message: Any, draft: dict[str, Any], context: Hashable) -> None:
         """The question, edited into the message that asked the one before."""
         text, markup = self.question(draft, context)
+        text = _said(draft) + text
         try:
             await message.edit_text(text, reply_markup=markup)
         except TelegramBadRequest as error:
@@ -305,15 +454,16 @@ class Conversation:
         held = answers.get(name)
         number, total = self.flow.counter(name, answers, context)
         back = self.flow.back and self.flow.previous(name, answers, context) is not None
+        moves = (back, step.skips(answers, context))
         extras = self.extras(draft, name)
         if step.kind is Kind.TEXT and held:  # a person's own words: never cached
-            return _render.__wrapped__(self, name, "", held, number, total, back, context, extras)
+            return _render.__wrapped__(self, name, "", held, number, total, moves, context, extras)
         if step.kind is Kind.SEVERAL:
             shown: Hashable = frozenset(held or ())
         else:
             shown = str(held) if held is not None and not isinstance(held, list) else None
         locale = get_i18n().current_locale
-        return _render(self, name, locale, shown, number, total, back, context, extras)
+        return _render(self, name, locale, shown, number, total, moves, context, extras)
 
     def _layout(
         self,
@@ -321,6 +471,7 @@ class Conversation:
         held: Any,
         back: bool,
         context: Hashable,
+        skip: bool | None = None,
     ) -> tuple[str, list[list[InlineKeyboardButton]]]:
         """The question's own text and rows: choices, then the moves (back, skip, done)."""
         text = step.asks(context)
@@ -337,14 +488,16 @@ class Conversation:
             for value in step.options(context)
         ]
         layout = [list(row) for row in rows(choices, *step.widths).inline_keyboard]
+        skip = bool(step.skip) if skip is None else skip
+        skip_label = str(step.skip_label) if step.skip_label is not None else _("Skip ▸")
         moves = []
         if back:
             moves.append(button(_("◂ Back"), self.answer(step=step.name, value=BACK)))  # type: ignore[call-arg]
         if step.kind is Kind.SEVERAL:
-            label = _("Skip ▸") if step.skip and not held else _("Done ▸")
+            label = skip_label if skip and not held else _("Done ▸")
             moves.append(button(label, self.answer(step=step.name, value=DONE)))  # type: ignore[call-arg]
-        elif step.skip:
-            label = _("Keep ▸") if held else _("Skip ▸")
+        elif skip:
+            label = _("Keep ▸") if held else skip_label
             moves.append(button(label, self.answer(step=step.name, value=SKIP)))  # type: ignore[call-arg]
         if moves:
             layout.append(moves)
@@ -357,26 +510,27 @@ class Conversation:
         draft: dict[str, Any],
         step: Step,
         too_long: TooLong,
+        context: Hashable = None,
     ) -> None:
-        """A text over its limit: kept for them, to trim, shorten or skip. This message's
-        buttons are the ones that count now; the question's are taken off."""
+        """A text over its limit: kept for them, to trim, shorten or skip (where the step
+        may be skipped). This message's buttons are the ones that count now; the
+        question's are taken off."""
         if message.bot is not None:
             await retire_buttons(message.bot, message.chat.id, draft.get("prompt"))
         said = step.too_long or TOO_LONG
-        skip = step.too_long_skip or __("Skip ▸")
+        skip = step.too_long_skip or step.skip_label or __("Skip ▸")
+        buttons = [
+            button(
+                _("Keep the first {limit}").format(limit=too_long.limit),
+                self.answer(step=step.name, value=TRIM),  # type: ignore[call-arg]
+            )
+        ]
+        if step.skips(draft.get("answers") or {}, context):
+            buttons.append(button(str(skip), self.answer(step=step.name, value=SKIP)))  # type: ignore[call-arg]
+        buttons.append(button(_("✕ Cancel"), CancelFlow()))
         sent = await message.answer(
             str(said).format(length=too_long.length, limit=too_long.limit),
-            reply_markup=rows(
-                [
-                    button(
-                        _("Keep the first {limit}").format(limit=too_long.limit),
-                        self.answer(step=step.name, value=TRIM),  # type: ignore[call-arg]
-                    ),
-                    button(str(skip), self.answer(step=step.name, value=SKIP)),  # type: ignore[call-arg]
-                    button(_("✕ Cancel"), CancelFlow()),
-                ],
-                1,
-            ),
+            reply_markup=rows(buttons, 1),
         )
         await state.set_data(
             {**draft, "kept": message.text, "prompt": sent.message_id, "prompt_kind": "too_long"}
@@ -435,18 +589,54 @@ def _render(
     held: Any,
     number: int,
     total: int,
-    back: bool,
+    moves: tuple[bool, bool],
     context: Hashable,
     extras: tuple[Hashable, ...],
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A question's text and buttons. The same for everyone at the same point, so built once
     per language: building pydantic buttons costs more than the database work of a tap."""
     step = conversation.flow.step(name)
-    header = str(conversation.flow.header).format(number=number, total=total)
-    text, layout = conversation._layout(step, held, back, context)
+    back, skip = moves
+    header = conversation.heading(name, number, total, context)
+    text, layout = conversation._layout(step, held, back, context, skip)
     text = conversation.decorate(extras, name, text, layout)
     layout.append([button(_("✕ Cancel"), CancelFlow())])
-    return f"<i>{header}</i>\n\n{text}", InlineKeyboardMarkup(inline_keyboard=layout)
+    return f"{header}\n\n{text}", InlineKeyboardMarkup(inline_keyboard=layout)
+
+
+def _said(draft: dict[str, Any]) -> str:
+    """A word above the question (``answered`` put it there: "✓ Saved", say)."""
+    said = draft.get("said")
+    return said + "\n\n" if said else ""
+
+
+# --- wiring questionnaires that bring their command -------------------------------------
+
+
+def router() -> Router:
+    """Every registered questionnaire that names its command: the command, for its roles,
+    and its steps. (Questionnaires without one are wired by their own module.)"""
+    r = Router(name="questionnaires")
+    r.message.filter(F.chat.type == "private")
+    for conversation in REGISTRY.values():
+        if conversation.command is None:
+            continue
+        roles = HasRole(*conversation.command.roles)
+        r.message.register(conversation.start, Command(conversation.command.name), roles)
+        conversation.register(r, roles)
+    return r
+
+
+def check_wired(routers: Iterable[Router]) -> None:
+    """Refuse to go on when a registered questionnaire is on none of these routers: its
+    buttons would be dead, and it would say nothing about it."""
+    routers = list(routers)
+    forgotten = sorted(c.flow.name for c in REGISTRY.values() if not c.wired_on(routers))
+    if forgotten:
+        raise RuntimeError(
+            f"questionnaires no router answers: {', '.join(forgotten)} "
+            "(give the Conversation a command, or register it on its module's router)"
+        )
 
 
 def _is_on(message: Message, data: str | None) -> bool:

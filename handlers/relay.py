@@ -41,10 +41,10 @@ from flows.relay import Conversation
 from flows.states import Worrying
 from handlers import long_text, render
 from handlers.alerts import announce, staffed_now
-from handlers.crisis import give_back
 from handlers.filters import HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
+from handlers.plan_writing import give_back
 from storage import cases, matches, outbox, profiles, reviews, users
 from storage.models import Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed

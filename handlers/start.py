@@ -25,6 +25,7 @@ from handlers.keyboards import (
     LanguageChoice,
     ZoneChoice,
     button,
+    crisis_keyboard,
     retire_buttons,
     rows,
 )
@@ -203,7 +204,7 @@ async def language_chosen(
         planner = user.is_onboarded and crisis_plan.may_keep_a_plan(user)
         await query.message.answer(
             _("Done — I'll speak English with you from now on."),
-            reply_markup=crisis.crisis_keyboard() if planner else None,
+            reply_markup=crisis_keyboard() if planner else None,
         )
 
 
@@ -416,7 +417,7 @@ async def _finish(
         + "\n\n"
         + welcome_for_role(user)
         + ("\n\n" + crisis.keyboard_hint() if planner else ""),
-        reply_markup=crisis.crisis_keyboard() if planner else None,  # the 🆘 button stays
+        reply_markup=crisis_keyboard() if planner else None,  # the 🆘 button stays
     )
     await _follow(message, state, user, after, session, settings)
 

@@ -81,3 +81,32 @@ async def test_a_mentee_mid_log_opens_their_crisis_plan_then_finishes_the_log(
     assert section == "warning_signs"
     assert "stay in bed" not in token, "the plan must be encrypted at rest"
     assert decrypt(token) == WARNING_SIGNS
+
+
+async def test_kill_9_while_writing_the_plan_resumes_at_the_same_part(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """The plan is written on the questionnaire engine, its draft in the SQL FSM: a crash
+    between two parts loses nothing, and the next message is the part that was asked."""
+    bot = await bot_factory()
+    ada = standin.user(512, "Ada", language_code="en")
+    await onboard(standin, ada, ENGLISH)
+    await standin.send_text(ada, "/crisisplan")
+    menu = await reply_containing(standin, ada.id, "Your crisis plan")
+    await standin.tap(ada, menu, "Write them one by one")
+    await reply_containing(standin, ada.id, "1/7 · Warning signs")
+    await standin.send_text(ada, WARNING_SIGNS)
+    asked = await reply_containing(standin, ada.id, "2/7 · Things I can do on my own")
+    assert "✓ Saved: “Warning signs”." in asked.text
+
+    bot.kill9()
+    await bot.wait()
+    await bot_factory()
+
+    await standin.send_text(ada, "A heat pad and slow breathing")
+    asked = await reply_containing(standin, ada.id, "3/7")
+    assert "✓ Saved: “Things I can do on my own to cope”." in asked.text
+    await standin.tap(ada, asked, "Skip this part")
+    await reply_containing(standin, ada.id, "4/7 · People I can ask for help")
+    sections = [section for section, _token in stored_plan(tmp_path / "peerbot.sqlite3")]
+    assert sorted(sections) == ["coping_alone", "warning_signs"]

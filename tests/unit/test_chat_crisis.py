@@ -12,6 +12,8 @@ from sqlalchemy import select, text
 
 from flows import crisis_plan
 from flows.crisis_plan import Section
+from flows.questionnaire import SKIP
+from flows.steps import InvalidAnswer, TooLong
 from handlers.menu import commands_for
 from storage import crisis_plans, users
 from storage.models import CrisisPlanSection, Role
@@ -242,6 +244,22 @@ async def test_too_long_text_can_be_shortened(harness, watch, sessionmaker) -> N
     await p.send("The café on Mill Street")
     assert await plan_of(sessionmaker, uid) == {"distractions": "The café on Mill Street"}
     assert await p.press("plan:trim", too_long) == EXPIRED  # nothing to keep any more
+
+
+async def test_too_long_while_walking_the_part_can_be_skipped(harness, watch, sessionmaker) -> None:
+    # On the engine, a text too long while walking through the plan offers the walk's Skip
+    # too (before, only "Keep the first 1000" and Cancel: shorten, trim or stop).
+    uid = await make_person(sessionmaker, 309)
+    p = person(harness, watch, 309)
+    await p.send("/crisisplan")
+    await p.tap("Write them one by one")
+    reply = await p.send("x" * 1001)
+    assert "each part of your plan can hold up to 1000" in reply.text
+    assert p.labels() == ["Keep the first 1000", "Skip this part ▸", "✕ Cancel"]
+    await p.tap("Skip this part")
+    assert "2/7 · Things I can do on my own to cope" in p.shown().text
+    await p.send("A warm shower")
+    assert await plan_of(sessionmaker, uid) == {"coping_alone": "A warm shower"}
 
 
 async def test_only_text_goes_into_the_plan(harness, watch, sessionmaker) -> None:
@@ -670,21 +688,31 @@ def test_sections_follow_the_safety_planning_intervention() -> None:
         "reasons",
     ]
     assert all(len(s.value) <= 32 for s in Section)  # the column's width
-    assert crisis_plan.next_unfilled(Section.COPING_ALONE, {"distractions"}) == (
-        Section.PEOPLE_TO_ASK
-    )
-    assert crisis_plan.next_unfilled(Section.REASONS, set()) is None
+    # Walking through the plan asks the parts that were empty, in order (the rules are the
+    # declared questionnaire's since the plan moved onto the engine, issue 12).
+    walk = crisis_plan.walking({"distractions"})
+    assert crisis_plan.PLAN.next("coping_alone", walk, None) == "people_to_ask"
+    assert crisis_plan.PLAN.next("reasons", walk, None) is None
     assert crisis_plan.first_unfilled(set(Section)) is None
+    # Changing one part asks that part only, and it cannot be skipped (Cancel keeps it).
+    one = crisis_plan.changing(Section.COPING_ALONE)
+    assert [s.name for s in crisis_plan.PLAN.shown(one, None)] == ["coping_alone"]
+    with pytest.raises(InvalidAnswer):
+        crisis_plan.PLAN.tap("coping_alone", SKIP, one, None)
 
 
 def test_text_rules() -> None:
-    assert crisis_plan.take_text("  Call Maria  ") == "Call Maria"
-    with pytest.raises(crisis_plan.EmptyText):
-        crisis_plan.take_text(" \n ")
-    with pytest.raises(crisis_plan.TooLong) as too_long:
-        crisis_plan.take_text("x" * 1001)
+    plan, one = crisis_plan.PLAN, crisis_plan.changing(Section.COPING_ALONE)
+    assert plan.typed("coping_alone", "  Call Maria  ", one, None).answers["coping_alone"] == (
+        "Call Maria"
+    )
+    with pytest.raises(InvalidAnswer):
+        plan.typed("coping_alone", " \n ", one, None)
+    with pytest.raises(TooLong) as too_long:
+        plan.typed("coping_alone", "x" * 1001, one, None)
     assert (too_long.value.length, too_long.value.limit) == (1001, 1000)
-    assert crisis_plan.shortened("y" * 1200) == "y" * 1000
+    kept = plan.trim("coping_alone", "y" * 1200, one, None)
+    assert kept.answers["coping_alone"] == "y" * 1000
 
 
 def test_where_to_call() -> None:
