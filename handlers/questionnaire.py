@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import types
 import weakref
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -237,7 +237,8 @@ class Conversation:
         self._routers.add(router)
 
     def wired_on(self, routers: Iterable[Router]) -> bool:
-        return any(router in self._routers for router in routers)
+        """On one of ``routers`` or a router included in one (a module's private part)."""
+        return any(router in self._routers for router in _with_included(routers))
 
     async def start(
         self,
@@ -637,6 +638,12 @@ def check_wired(routers: Iterable[Router]) -> None:
             f"questionnaires no router answers: {', '.join(forgotten)} "
             "(give the Conversation a command, or register it on its module's router)"
         )
+
+
+def _with_included(routers: Iterable[Router]) -> Iterator[Router]:
+    for router in routers:
+        yield router
+        yield from _with_included(router.sub_routers)
 
 
 def _is_on(message: Message, data: str | None) -> bool:

@@ -158,6 +158,20 @@ def test_a_questionnaire_no_router_answers_stops_the_start() -> None:
     assert handlers.get_routers()  # without it, the bot starts
 
 
+def test_a_questionnaire_on_a_router_its_module_includes_counts_as_answered() -> None:
+    from aiogram import Router
+
+    nested = Conversation(q.Questionnaire(name="toy_nested", steps=TOY.steps))
+    try:
+        outer, private = Router(), Router()
+        nested.register(private)
+        outer.include_router(private)  # e.g. a group module's private-chat part
+        assert nested.wired_on([outer])
+        assert not nested.wired_on([Router()])
+    finally:
+        questionnaire.forget(nested)
+
+
 def test_two_questionnaires_cannot_share_a_name_buttons_or_a_command(toy) -> None:
     with pytest.raises(ValueError, match="name"):
         ToyMood(TOY)
