@@ -176,18 +176,19 @@ class Model:
         if len(tokens) < MIN_WORDS:
             return Verdict(alert=False, probability=0.0, category=self.categories[0], why=())
         logit = self.bias
-        scored: list[tuple[_Block, dict[int, float], list[float], float]] = []
+        scored: list[tuple[_Block, list[int], list[float], list[float], float]] = []
         for name, block in self.blocks.items():
             counts = Counter(block.rows(name, tokens))
-            idf = block.idf
-            values = {row: _sublinear(n) * idf[row] for row, n in counts.items()}
-            # The sums run in C over the same terms in the same order as the loops they
-            # replace, so the probability is the same to the last bit.
-            v = list(values.values())
+            rows = list(counts)
+            # Each feature's (1 + ln count) * idf, its square and its push (times the
+            # weight), summed in C over the same terms in the same order as a loop would:
+            # the probability is the same to the last bit, in a fraction of the time.
+            tf = list(map(_sublinear, counts.values()))
+            v = list(map(operator.mul, tf, map(block.idf.__getitem__, rows)))
             norm = math.sqrt(sum(map(operator.mul, v, v))) or 1.0
-            pushes = list(map(operator.mul, v, map(block.weight.__getitem__, values)))
+            pushes = list(map(operator.mul, v, map(block.weight.__getitem__, rows)))
             logit += sum(pushes) / norm
-            scored.append((block, values, pushes, norm))
+            scored.append((block, rows, v, pushes, norm))
         probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
         if probability < self.threshold(language):
             return Verdict(False, probability, self.categories[0], ())
@@ -211,15 +212,17 @@ class Model:
 
 def _strongest(
     tokens: list[str],
-    scored: list[tuple[_Block, dict[int, float], list[float], float]],
+    scored: list[tuple[_Block, list[int], list[float], list[float], float]],
     k: int = 3,
 ) -> tuple[str, ...]:
     """The words (or word pairs) of the message that pushed hardest towards the alert:
     each word gets the pushes of its own letter pieces, so a supervisor reads "pills",
-    not "ill". ``scored``: per block, each feature's value, value times weight, norm."""
-    (chars, char_values, char_list, char_norm), (wordb, word_values, word_list, word_norm) = scored
-    char_pushes = dict(zip(char_values, char_list, strict=True))
-    word_pushes = dict(zip(word_values, word_list, strict=True))
+    not "ill". ``scored``: per block, its rows, their values, value times weight, norm."""
+    (chars, char_rows, _, char_list, char_norm), (wordb, word_rows, _, word_list, word_norm) = (
+        scored
+    )
+    char_pushes = dict(zip(char_rows, char_list, strict=True))
+    word_pushes = dict(zip(word_rows, word_list, strict=True))
     push: dict[str, float] = {}
     for w in dict.fromkeys(tokens):
         rows = set(chars.rows("char", [w]))
