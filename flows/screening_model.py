@@ -29,6 +29,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import re
 import sys
 import unicodedata
@@ -71,6 +72,14 @@ _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _NON_ALNUM = re.compile(r"[^\w]+|_")
 _REPEATS = re.compile(r"(\D)\1+")
+
+
+_SUBLINEAR = tuple(1.0 + math.log(n) for n in range(1, 65))
+
+
+def _sublinear(count: int) -> float:
+    """``1 + ln(count)``, as scikit-learn's sublinear tf; looked up for common counts."""
+    return _SUBLINEAR[count - 1] if count <= 64 else 1.0 + math.log(count)
 
 
 def words(text: str) -> list[str]:
@@ -167,15 +176,19 @@ class Model:
         if len(tokens) < MIN_WORDS:
             return Verdict(alert=False, probability=0.0, category=self.categories[0], why=())
         logit = self.bias
-        scored: list[tuple[_Block, dict[int, float], float]] = []
+        scored: list[tuple[_Block, list[int], list[float], list[float], float]] = []
         for name, block in self.blocks.items():
             counts = Counter(block.rows(name, tokens))
-            idf = block.idf
-            values = {row: (1.0 + math.log(n)) * idf[row] for row, n in counts.items()}
-            norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
-            weight = block.weight
-            logit += sum(v * weight[row] for row, v in values.items()) / norm
-            scored.append((block, values, norm))
+            rows = list(counts)
+            # Each feature's (1 + ln count) * idf, its square and its push (times the
+            # weight), summed in C over the same terms in the same order as a loop would:
+            # the probability is the same to the last bit, in a fraction of the time.
+            tf = list(map(_sublinear, counts.values()))
+            v = list(map(operator.mul, tf, map(block.idf.__getitem__, rows)))
+            norm = math.sqrt(sum(map(operator.mul, v, v))) or 1.0
+            pushes = list(map(operator.mul, v, map(block.weight.__getitem__, rows)))
+            logit += sum(pushes) / norm
+            scored.append((block, rows, v, pushes, norm))
         probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
         if probability < self.threshold(language):
             return Verdict(False, probability, self.categories[0], ())
@@ -198,19 +211,25 @@ class Model:
 
 
 def _strongest(
-    tokens: list[str], scored: list[tuple[_Block, dict[int, float], float]], k: int = 3
+    tokens: list[str],
+    scored: list[tuple[_Block, list[int], list[float], list[float], float]],
+    k: int = 3,
 ) -> tuple[str, ...]:
     """The words (or word pairs) of the message that pushed hardest towards the alert:
     each word gets the pushes of its own letter pieces, so a supervisor reads "pills",
-    not "ill"."""
-    (chars, char_values, char_norm), (wordb, word_values, word_norm) = scored
+    not "ill". ``scored``: per block, its rows, their values, value times weight, norm."""
+    (chars, char_rows, _, char_list, char_norm), (wordb, word_rows, _, word_list, word_norm) = (
+        scored
+    )
+    char_pushes = dict(zip(char_rows, char_list, strict=True))
+    word_pushes = dict(zip(word_rows, word_list, strict=True))
     push: dict[str, float] = {}
     for w in dict.fromkeys(tokens):
         rows = set(chars.rows("char", [w]))
-        push[w] = sum(char_values[r] * chars.weight[r] for r in rows) / char_norm
-    for row, v in word_values.items():
+        push[w] = sum(map(char_pushes.__getitem__, rows)) / char_norm
+    for row, pushed in word_pushes.items():
         feature = wordb.names[row]
-        gain = v * wordb.weight[row] / word_norm
+        gain = pushed / word_norm
         if " " in feature:
             push[feature] = gain + sum(push.get(w, 0.0) for w in feature.split())
         else:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from flows import screening
+from flows.disguises import undisguise
 from flows.screening import CATEGORIES, Hit, LexiconError, normalise, screen
 from flows.screening_corpus import Example, read_jsonl
 
@@ -373,6 +374,22 @@ def test_key_gate_never_hides_a_match(monkeypatch: pytest.MonkeyPatch, language:
     original = screening.load_lexicon
     monkeypatch.setattr(screening, "load_lexicon", ungated)
     assert [screen(t, lang) for t, lang in texts] == gated
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_model_reads_the_same_text_whether_or_not_the_lexicon_pass_shared_it(
+    language: str,
+) -> None:
+    """The lexicon pass hands its normalised, idiom-blanked text to the model's reading
+    (one normalisation a language instead of two): what the model reads must not change,
+    in any language a message is written in."""
+    for row in _rows(language):
+        for written_as in LANGUAGES:  # the person's setting need not be the text's language
+            text = undisguise(row.text)
+            alone = screening.without_idioms(text, written_as)
+            reading = screening._Reading(text)
+            screening.lexicon_hits(text, written_as, reading)
+            assert screening.without_idioms(text, written_as, reading) == alone, row.text
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def test_a_hit_names_the_words_that_weighed_most_as_they_were_written(
 ) -> None:
     path = tmp_path / "model.json.gz"
     write_model(fit(_examples()), path)
-    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language: [])
+    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language, reading=None: [])
     try:
         screening.use_model(path)
         [hit] = screening.screen("Saving my PILLS for weeks, nobody knows!", "en")
@@ -160,7 +160,7 @@ def test_without_a_model_the_lexicon_still_screens_and_says_why(tmp_path: Path) 
 def test_the_shipped_model_catches_wording_no_lexicon_entry_holds(
     text: str, language: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language: [])
+    monkeypatch.setattr(screening, "lexicon_hits", lambda text, language, reading=None: [])
     [hit] = screening.screen(text, language)
     assert hit.detector == "model" and hit.rule == "model"
     assert hit.severity == screening.MODEL_SEVERITY and hit.category in screening.CATEGORIES
