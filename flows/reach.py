@@ -50,10 +50,10 @@ async def where_said(
     not a command: only such a message is passed on to a mentor or a supervisor, so only
     then was it said *to* them. The order follows the routers': a flow's step keeps its
     answers, then a supervisor's conversation comes before the mentor's."""
+    if not private:  # whoever they are: the supervisor must know the group saw it
+        return GROUP
     if person is None or not person.is_onboarded or (raw_state or "").startswith("Onboarding"):
         return ONBOARDING
-    if not private:
-        return GROUP
     if raw_state:
         if raw_state.startswith("DailyLogging"):
             return LOG

@@ -406,7 +406,8 @@ async def test_crisis_words_in_the_group_never_expose_the_person(
     mark = standin.mark()
     _zone, spanish, sentence, line = LANGUAGES["es"]
     await standin.send_text(fritz, spanish, strangers)
-    await standin.wait_for("sendMessage", channel_alert, after=mark, timeout=TIMEOUT)
+    alert = Reply(await standin.wait_for("sendMessage", channel_alert, after=mark, timeout=TIMEOUT))
+    assert "Said: in a group chat" in alert.text  # not "before finishing onboarding"
     gentle = Reply(
         await standin.wait_for(
             "sendMessage",
