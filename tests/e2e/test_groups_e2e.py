@@ -262,6 +262,9 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     await standin.send_text(who["dani"], "¡Hola a todos!", chat)
     await asyncio.sleep(2)
     assert sends_to(standin, GROUP, mark) == []
+    # A greeting to the group is not a goodbye: nobody is alerted, nobody is answered.
+    assert sends_to(standin, SUPERVISOR_CHAT, mark) == []
+    assert sends_to(standin, DANI, mark) == [] and sends_to(standin, CLARA, mark) == []
     assert set(await member_names(tmp_path)) == {"Ana", "Ben", "Clara", "Dani"}
     await standin.member_joins(who["eva"], chat)  # a program member joining: quietly in
     await members_become(tmp_path, {"Ana", "Ben", "Clara", "Dani", "Eva"})
