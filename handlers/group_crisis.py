@@ -12,7 +12,6 @@ import logging
 import time
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -20,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import groups as rules
 from handlers.group_render import in_languages, label_in_languages
-from storage import groups
+from storage import groups, outbox
 
 log = logging.getLogger(__name__)
 
-QUIET_FOR = 600.0  # seconds between two gentle words in one group
-_last_word: dict[int, float] = {}
+QUIET_FOR = 600  # seconds: one gentle word in a group per window this long
 
 
 def gentle_words() -> str:
@@ -38,11 +36,10 @@ def gentle_words() -> str:
 async def gentle_post(
     bot: Bot, session: AsyncSession, message: Message, i18n: I18n, language: str
 ) -> bool:
-    """Post the gentle word (True), unless one was posted here moments ago or it failed."""
+    """Queue the gentle word, urgent and durable like every crisis answer (a 429 or a 5xx
+    delays it, never loses it). Its key names the group's ten-minute window, so a hard
+    evening's several messages bring it once (False: it is already on its way)."""
     chat_id = message.chat.id
-    now = time.monotonic()
-    if now - _last_word.get(chat_id, -QUIET_FOR) < QUIET_FOR:
-        return False
     group = await groups.by_chat(session, chat_id)
     languages = group.language_list if group is not None else [language]
     username = (await bot.me()).username
@@ -56,17 +53,20 @@ async def gentle_post(
             ]
         ]
     )
-    try:
-        sent = await bot.send_message(
-            chat_id,
-            in_languages(i18n, languages, gentle_words),
-            reply_markup=markup,
-            message_thread_id=message.message_thread_id if message.is_topic_message else None,
-        )
-    except TelegramAPIError as error:
-        log.warning("the gentle word in a group could not be posted (%s)", type(error).__name__)
+    window = int(time.time() // QUIET_FOR)
+    # Under the group's own keys, a facilitator's tidy-up can remove it later.
+    key = f"group:{group.id}:gentle:{window}" if group else f"gentle:{chat_id}:{window}"
+    if (await outbox.outcome_of(session, key))[0] is not None:
         return False
-    _last_word[chat_id] = now
-    if group is not None:
-        await groups.record_post(session, group.id, sent.message_id, "notice")
+    params = {
+        "text": in_languages(i18n, languages, gentle_words),
+        "parse_mode": "HTML",
+        "reply_markup": markup.model_dump(exclude_none=True),
+    }
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    await outbox.enqueue(
+        session, key=key, chat_id=chat_id, method="sendMessage", params=params, urgent=True
+    )
+    log.warning("crisis screening: a gentle word queued for a group")
     return True

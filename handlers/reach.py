@@ -79,7 +79,17 @@ class InCaseTalk(Filter):
         if user is None or session is None:
             return False
         talk = await reach.talk_of(session, user)
-        return {"talk": talk} if talk else False
+        if not talk or _said_before(event, talk.conversation.opened_at):
+            return False
+        return {"talk": talk}
+
+
+def _said_before(event: TelegramObject, opened_at: dt.datetime) -> bool:
+    """A message sent before the conversation began is not part of it, even when it is
+    handled after (handled again after a restart, or late under load): the crisis message
+    that raised the alert must not come back to the supervisor as the person's answer.
+    Telegram dates messages to the second, so one of the same second still counts."""
+    return isinstance(event, Message) and event.date < opened_at.replace(microsecond=0)
 
 
 def router() -> Router:

@@ -380,11 +380,15 @@ async def test_in_a_group_someone_not_onboarded_is_alerted_and_the_group_gets_a_
 ) -> None:
     user = harness.people.user(330)  # never started the bot: it may not write to them
     sent = await harness.feed(harness.people.text(user, CRISIS, "supergroup", -100500))
-    messages = [s for s in sent if s.method == "sendMessage"]
-    assert [m.chat_id for m in messages] == [-100500]  # nothing to them privately
-    [gentle] = messages
+    assert not [s for s in sent if s.method == "sendMessage"]  # nothing to them privately
+    # The gentle word is queued, urgent and durable like every crisis answer.
+    [gentle] = await outbox_rows(sessionmaker, "gentle:-100500:")
+    assert gentle.chat_id == -100500
     assert "A word for everyone here" in gentle.text and CRISIS not in gentle.text
-    assert getattr(gentle, "reply_to_message_id", None) is None  # not a reply: nobody exposed
+    assert "reply_to_message_id" not in gentle.params  # not a reply: nobody exposed
+    # A second message moments later: the same window, no second word.
+    await harness.feed(harness.people.text(user, "I want to die", "supergroup", -100500))
+    assert len(await outbox_rows(sessionmaker, "gentle:-100500:")) == 1
     [alert] = await alert_rows(sessionmaker)
     assert CRISIS in channel_alert(await outbox_rows(sessionmaker)).text
     assert alert.status == AlertStatus.OPEN

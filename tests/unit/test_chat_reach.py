@@ -329,3 +329,22 @@ async def test_long_messages_both_ways_arrive_whole_in_parts(harness, watch, ses
         shown = " ".join(r.text.split(":", 1)[1] if i == 0 else r.text for i, r in enumerate(rows))
         assert re.findall(r"palabra\d+", shown) == expected
     assert to_lucia[-1].labels and not to_lucia[0].labels, "the answers come with the last part"
+
+
+def test_a_message_sent_before_the_conversation_began_is_not_passed_on_as_an_answer() -> None:
+    """Handled late (again after a restart, or slow under load), the crisis message that
+    raised the alert must not reach the supervisor a second time as the person's answer."""
+    import datetime as dt
+
+    from aiogram.types import Chat, Message
+
+    from handlers.reach import _said_before
+
+    opened = dt.datetime(2026, 12, 6, 0, 58, 30, 600_000, tzinfo=dt.UTC)
+
+    def sent_at(when: dt.datetime) -> Message:
+        return Message(message_id=1, date=when, chat=Chat(id=1, type="private"), text="…")
+
+    assert _said_before(sent_at(opened - dt.timedelta(seconds=1)), opened)
+    assert not _said_before(sent_at(opened.replace(microsecond=0)), opened)  # the same second
+    assert not _said_before(sent_at(opened + dt.timedelta(seconds=5)), opened)
