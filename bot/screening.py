@@ -187,6 +187,7 @@ class CrisisScreening(BaseMiddleware):
             private=message.chat.type == "private",
             plain=message.edit_date is None and not (message.text or "").startswith("/"),
         )
+        data["crisis_said_in"] = said_in  # handlers: where this message was said, when screened
         case = await alert_flow.record_hits(
             session,
             person,

@@ -74,12 +74,20 @@ class InCaseTalk(Filter):
     """Passes (with ``talk``) when the person is in an open case conversation, on either side."""
 
     async def __call__(
-        self, event: TelegramObject, user: User | None = None, session: AsyncSession | None = None
+        self,
+        event: TelegramObject,
+        user: User | None = None,
+        session: AsyncSession | None = None,
+        crisis_said_in: str | None = None,
     ) -> bool | dict[str, Any]:
         if user is None or session is None:
             return False
         talk = await reach.talk_of(session, user)
         if not talk or _said_before(event, talk.conversation.opened_at):
+            return False
+        if crisis_said_in not in (None, reach.SUPERVISOR_CHAT):
+            # Screened before the conversation began (it opened while this message was
+            # still being answered): its words are the alert's, not an answer to pass on.
             return False
         return {"talk": talk}
 

@@ -16,7 +16,7 @@ import sqlite3
 import pytest
 from sqlalchemy import select
 
-from storage.models import Alert, AlertStatus, CaseConversation, CaseEvent, Match, Role
+from storage.models import Alert, AlertStatus, CaseConversation, CaseEvent, Match, Role, utcnow
 from tests.unit.alert_helpers import (
     ONLY_SUPERVISORS,
     SUPERVISOR_CHAT,
@@ -348,3 +348,27 @@ def test_a_message_sent_before_the_conversation_began_is_not_passed_on_as_an_ans
     assert _said_before(sent_at(opened - dt.timedelta(seconds=1)), opened)
     assert not _said_before(sent_at(opened.replace(microsecond=0)), opened)  # the same second
     assert not _said_before(sent_at(opened + dt.timedelta(seconds=5)), opened)
+
+
+async def test_a_crisis_message_screened_before_the_conversation_opened_is_not_an_answer(
+    harness, watch, sessionmaker
+) -> None:
+    """The race: Lucía's crisis message is screened (no conversation yet), its answer takes
+    a moment, and meanwhile Dana opens the conversation. The message must not then be
+    passed on to Dana as Lucía's first answer: its words are the alert's already."""
+    from aiogram.types import Chat, Message
+
+    from handlers.reach import InCaseTalk
+    from storage import users
+
+    await program(sessionmaker)
+    alert, copies = await raised_alert(harness, watch, sessionmaker)
+    dana = person(harness, watch, DANA)
+    await dana.tap("Write to them", copies[f"alert:{alert.id}:l0:dm:{DANA}"])
+    message = Message(message_id=9, date=utcnow(), chat=Chat(id=LUCIA, type="private"), text="…")
+    async with sessionmaker() as session:
+        lucia = await users.get_by_telegram_id(session, LUCIA)
+        talking = InCaseTalk()
+        assert not await talking(message, user=lucia, session=session, crisis_said_in="chat")
+        assert await talking(message, user=lucia, session=session, crisis_said_in="supervisor_chat")
+        assert await talking(message, user=lucia, session=session)  # not a crisis: an answer
