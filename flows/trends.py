@@ -170,26 +170,52 @@ def pool() -> ProcessPoolExecutor:
 DRAW_TIMEOUT = 20.0  # seconds; a chart takes a fifth of one, so this is a stuck process
 
 
+class NotDrawn(TimeoutError):
+    """No chart this time: its drawing process was stuck, died twice, or was replaced while
+    the chart waited behind a stuck one. (A TimeoutError: callers say it in words.)"""
+
+
 async def draw(data: ChartData) -> bytes:
-    """The chart's PNG, drawn off the event loop in the drawing process. A process that died
-    (killed for memory, say) is replaced once; a stuck one raises TimeoutError, and is
-    replaced at the next chart."""
-    global _pool
+    """The chart's PNG, drawn off the event loop in the drawing process, in DRAW_TIMEOUT at
+    most. A process that died (killed for memory, say) is replaced once; a stuck one is
+    replaced for the next chart."""
+    executor = pool()
+    try:
+        return await _drawn_in(executor, data)
+    except BrokenProcessPool:
+        _retire(executor)
+    executor = pool()
+    try:
+        return await _drawn_in(executor, data)
+    except BrokenProcessPool as error:
+        _retire(executor)
+        raise NotDrawn("the drawing process died twice") from error
+
+
+async def _drawn_in(executor: ProcessPoolExecutor, data: ChartData) -> bytes:
     loop = asyncio.get_running_loop()
     try:
-        try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(pool(), render_png, data), DRAW_TIMEOUT
-            )
-        except BrokenProcessPool:
-            _pool = None
-            return await asyncio.wait_for(
-                loop.run_in_executor(pool(), render_png, data), DRAW_TIMEOUT
-            )
+        return await asyncio.wait_for(
+            loop.run_in_executor(executor, render_png, data), DRAW_TIMEOUT
+        )
     except TimeoutError:
-        shutdown()
+        _retire(executor)
+        raise NotDrawn(f"not drawn within {DRAW_TIMEOUT:.0f} s") from None
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # this task is being cancelled (the bot stopping): not ours to swallow
+        # The chart was queued in a process retired for another chart's timeout.
+        raise NotDrawn("its drawing process was replaced while it waited") from None
+
+
+def _retire(executor: ProcessPoolExecutor) -> None:
+    """Stop giving charts to ``executor`` (stuck, or dead). Only the process that failed is
+    retired: a chart that waited in an earlier, retired one must not stop the new one."""
+    global _pool
+    if _pool is executor:
         _pool = None
-        raise
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def shutdown() -> None:
