@@ -75,7 +75,6 @@ COMMANDS = (
     Command("help", __("What I can do for you"), EVERYONE),
     Command("cancel", __("Stop what we are doing"), EVERYONE),
 )
-ROLE_BOUND = tuple(c.name for c in COMMANDS if c.roles != EVERYONE)  # the table's own
 
 
 def declare(command: Command) -> None:
