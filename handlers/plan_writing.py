@@ -915,13 +915,7 @@ def _in_own_chat(query: CallbackQuery) -> bool:
 
 def _button_on_message(query: CallbackQuery) -> bool:
     """The pressed data is a button we put on this very message (Telegram fills the message)."""
-    if not isinstance(query.message, Message) or query.message.reply_markup is None:
-        return False
-    return any(
-        b.callback_data == query.data
-        for row in query.message.reply_markup.inline_keyboard
-        for b in row
-    )
+    return isinstance(query.message, Message) and questionnaire.is_on(query.message, query.data)
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int:

@@ -575,7 +575,7 @@ class Conversation:
         return (
             isinstance(message, Message)
             and draft.get("prompt") == message.message_id
-            and _is_on(message, query.data)
+            and is_on(message, query.data)
             and self.flow.repeats_a_taken_answer(
                 name, value, draft.get("step"), draft.get("answers", {}), context
             )
@@ -646,8 +646,9 @@ def _with_included(routers: Iterable[Router]) -> Iterator[Router]:
         yield from _with_included(router.sub_routers)
 
 
-def _is_on(message: Message, data: str | None) -> bool:
-    """The message, as Telegram showed it when pressed, carries a button with ``data``."""
+def is_on(message: Message, data: str | None) -> bool:
+    """The message, as Telegram showed it when pressed, carries a button with ``data`` (a
+    forged or replayed press names data it does not)."""
     markup = message.reply_markup
     return markup is not None and any(
         button.callback_data == data for row in markup.inline_keyboard for button in row
