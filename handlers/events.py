@@ -710,8 +710,14 @@ async def creator_action(
     ):
         await query.answer(_("This button has expired."))
         return
-    if event.cancelled_at is not None:
+    # The buttons stay under the creator's card: cancelling (everyone told "cancelled") or
+    # posting again makes no sense once the event has begun.
+    closed = plan.closed_for_answers(event, utcnow())
+    if closed == "cancelled":
         await query.answer(_("This event was cancelled."))
+        return
+    if closed == "past":
+        await query.answer(_("This event has already taken place."))
         return
     action = callback_data.action
     group = await session.get(ProgramGroup, event.group_id)

@@ -77,10 +77,13 @@ async def seed(url: str) -> None:
 
 
 async def add_past_event(url: str) -> int:
+    """Fran's walk of an hour ago."""
     async with session_of(url) as session:
         group = await session.scalar(select(ProgramGroup).where(ProgramGroup.chat_id == GROUP_CHAT))
+        fran = await users.get_by_telegram_id(session, FRAN)
         event = GroupEvent(
             group_id=group.id,
+            created_by=fran.id,
             kind="walk",
             title="Last week's walk",
             starts_at=utcnow() - dt.timedelta(hours=1),
@@ -318,6 +321,14 @@ async def test_resources_in_each_language_and_in_the_group(
     await standin.tap(fran, places, "United Kingdom")
     found = await reply_containing(standin, FRAN, "ME Association")
     assert "https://meassociation.org.uk" in found.text and "Fibromyalgia Action" not in found.text
+    # The "Cancel the event" buttons under the card of an event that has taken place: nobody
+    # is told of a cancellation after the fact.
+    mark = standin.mark()
+    for action in ("cancel", "cancel_yes"):
+        late = await toast(standin, await standin.press(fran, found, f"eva:{past}:{action}"))
+        assert "already taken place" in late.params["text"]
+    asked = [c for c in standin.calls[mark:] if "Cancel" in str(c.params.get("text", ""))]
+    assert asked == [], asked
 
     # Spanish: a region typed, one the file lists.
     await standin.send_text(ana, "/resources")
