@@ -77,8 +77,7 @@ def router() -> Router:
 
 
 async def start_search(message: Message, state: FSMContext) -> None:
-    if await state.get_state() == ResourceFinding.place.state:
-        await state.clear()  # a search under way starts over
+    await _end_search(state)  # a search under way starts over
     await message.answer(_topic_question(), reply_markup=_topic_keyboard())
 
 
@@ -124,7 +123,7 @@ async def picked(query: CallbackQuery, callback_data: ResourcePick, state: FSMCo
         await query.message.answer(_("I don't know that place yet."))
         await _ask_place(query.message, state, callback_data.topic, language, edit=False)
         return
-    await state.clear()
+    await _end_search(state)
     results = (
         found.online(language, topic)
         if place == ONLINE
@@ -155,6 +154,13 @@ async def place_typed(message: Message, state: FSMContext) -> None:
         else found.near(language, topic, country, local)
     )
     await _show(message, topic_value, country, results, language, edit=False)
+
+
+async def _end_search(state: FSMContext) -> None:
+    """Forget the town question, and only that: the buttons of an old list, tapped while
+    another conversation is under way (planning an event, a check-in), must not end it."""
+    if await state.get_state() == ResourceFinding.place.state:
+        await state.clear()
 
 
 # ----- rendering --------------------------------------------------------------------------
@@ -189,7 +195,7 @@ async def _ask_place(
     message: Message, state: FSMContext, topic: str, language: str, *, edit: bool
 ) -> None:
     if topic == "":  # "Another topic"
-        await state.clear()
+        await _end_search(state)
         await message.edit_text(_topic_question(), reply_markup=_topic_keyboard())
         return
     if await state.get_state() in (None, ResourceFinding.place.state):

@@ -329,6 +329,17 @@ async def test_resources_in_each_language_and_in_the_group(
         assert "already taken place" in late.params["text"]
     asked = [c for c in standin.calls[mark:] if "Cancel" in str(c.params.get("text", ""))]
     assert asked == [], asked
+    # Planning an event, Fran taps the buttons of that old list: the planning goes on.
+    await standin.send_text(fran, "/event")
+    which = await reply_containing(standin, FRAN, "Which group is it for?")
+    await standin.tap(fran, found, "Another topic")
+    topics = await reply_with_button(standin, FRAN, "ME/CFS")
+    await standin.tap(fran, topics, "ME/CFS")
+    places = await reply_containing(standin, FRAN, "Tap your country.")  # no town typed now
+    await standin.tap(fran, places, "United Kingdom")
+    await reply_containing(standin, FRAN, "ME Association")
+    await standin.tap(fran, which, "Knitters")
+    await reply_containing(standin, FRAN, "What are you planning?")
 
     # Spanish: a region typed, one the file lists.
     await standin.send_text(ana, "/resources")
