@@ -560,13 +560,8 @@ async def _leave(
                 title=escape(event.title),
                 when=_when(_in_zone(event.starts_at, promoted), promoted.locale),
             )
-        await outbox.enqueue(
-            session,
-            key=f"event:{event.id}:promoted:{promoted.id}:{utcnow().timestamp():.0f}",
-            chat_id=promoted.telegram_id,
-            method="sendMessage",
-            params={"text": text, "parse_mode": "HTML"},
-        )
+        key = f"event:{event.id}:promoted:{promoted.id}:{utcnow().timestamp():.0f}"
+        await _tell_privately(session, promoted.telegram_id, key, text)
 
 
 def _in_zone(at: dt.datetime, person: User) -> dt.datetime:
@@ -778,13 +773,8 @@ async def cancel_event(session: AsyncSession, event: GroupEvent, i18n: I18n) -> 
                     title=escape(event.title),
                     when=_when(_in_zone(event.starts_at, person), person.locale),
                 )
-            await outbox.enqueue(
-                session,
-                key=f"event:{event.id}:cancelled:{person.id}",
-                chat_id=person.telegram_id,
-                method="sendMessage",
-                params={"text": text, "parse_mode": "HTML"},
-            )
+            key = f"event:{event.id}:cancelled:{person.id}"
+            await _tell_privately(session, person.telegram_id, key, text)
             told += 1
     await session.flush()
     return told
@@ -803,15 +793,11 @@ async def remind(session: AsyncSession, due: list[Due], tick: Tick) -> None:
             continue  # the claimed row stays unscheduled: nothing is due for it again
         stage = row.state.get("stage", plan.HOUR)
         for person in await stored.people(session, event.id, stored.GOING):
-            await outbox.enqueue(
+            await _tell_privately(
                 session,
-                key=f"event:{event.id}:{stage}:{person.id}",
-                chat_id=person.telegram_id,
-                method="sendMessage",
-                params={
-                    "text": reminder_text(event, person, stage, tick.i18n),
-                    "parse_mode": "HTML",
-                },
+                person.telegram_id,
+                f"event:{event.id}:{stage}:{person.id}",
+                reminder_text(event, person, stage, tick.i18n),
                 on_undeliverable=f"{UNREACHABLE}:{event.id}",
             )
         following = plan.next_reminder(stage, event.starts_at, tick.now)
@@ -858,12 +844,27 @@ async def tell_creator_unreachable(
             "blocked me or never started a chat with me. Their place is kept; maybe tell "
             "them another way."
         ).format(name=escape(person.known_as), title=escape(event.title))
+    key = f"event:{event.id}:unreachable:{person.id}"
+    await _tell_privately(session, creator.telegram_id, key, text)
+
+
+async def _tell_privately(
+    session: AsyncSession,
+    chat_id: int,
+    key: str,
+    text: str,
+    *,
+    on_undeliverable: str | None = None,
+) -> None:
+    """A private message through the outbox: it survives a restart and a 429, and ``key``
+    keeps a retried tick or tap from sending it twice."""
     await outbox.enqueue(
         session,
-        key=f"event:{event.id}:unreachable:{person.id}",
-        chat_id=creator.telegram_id,
+        key=key,
+        chat_id=chat_id,
         method="sendMessage",
         params={"text": text, "parse_mode": "HTML"},
+        on_undeliverable=on_undeliverable,
     )
 
 
