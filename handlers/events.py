@@ -457,6 +457,13 @@ async def _refresh_post(
         )
 
 
+async def _event_named(session: AsyncSession, event_id: int) -> GroupEvent | None:
+    """The event a button or link names. Its id is only a hint: a forged one too big for an
+    INTEGER column is no event (the database would fail on it, and the person be told
+    "something went wrong")."""
+    return await stored.get(session, event_id) if 0 < event_id < 2**31 else None
+
+
 # ----- RSVP -------------------------------------------------------------------------------
 
 
@@ -468,7 +475,7 @@ async def pressed(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    event = await stored.get(session, callback_data.event_id)
+    event = await _event_named(session, callback_data.event_id)
     message = query.message
     if (
         event is None
@@ -590,7 +597,7 @@ async def show_linked(
         plain = CommandObject(prefix="/", command="start", args=None)
         await onboarding.start(message, plain, session, state, settings, i18n, bot)
         return
-    event = await stored.get(session, int((command.args or "")[len(SHOW_PAYLOAD) :]))
+    event = await _event_named(session, int((command.args or "")[len(SHOW_PAYLOAD) :]))
     if event is None or await groups.role_in(session, event.group_id, user.id) is None:
         await message.answer(_("I can't find that event among your groups' events."))
         return
@@ -694,7 +701,7 @@ async def creator_action(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    event = await stored.get(session, callback_data.event_id)
+    event = await _event_named(session, callback_data.event_id)
     message = query.message
     if (
         event is None

@@ -230,6 +230,8 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     assert "ya no existe" in forged.params["text"]
     odd = await toast(standin, await standin.press(ana, post, f"ev:{event_id}:maybe"))
     assert "ya no existe" in odd.params["text"]
+    huge = await toast(standin, await standin.press(ana, post, "ev:99999999999999999999:go"))
+    assert "ya no existe" in huge.params["text"]
     stranger = standin.user(STRANGER, "Zed", language_code="en")
     unknown = await toast(standin, await standin.press(stranger, post, go))
     assert "start a chat with me first" in unknown.params["text"]
@@ -329,6 +331,9 @@ async def test_resources_in_each_language_and_in_the_group(
         assert "already taken place" in late.params["text"]
     asked = [c for c in standin.calls[mark:] if "Cancel" in str(c.params.get("text", ""))]
     assert asked == [], asked
+    for forged in ("ev99999", "ev99999999999999999999"):
+        await standin.send_text(fran, f"/start {forged}")
+        await reply_containing(standin, FRAN, "I can't find that event")
     # Planning an event, Fran taps the buttons of that old list: the planning goes on.
     await standin.send_text(fran, "/event")
     which = await reply_containing(standin, FRAN, "Which group is it for?")
