@@ -12,6 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -196,7 +197,7 @@ async def _ask_place(
 ) -> None:
     if topic == "":  # "Another topic"
         await _end_search(state)
-        await message.edit_text(_topic_question(), reply_markup=_topic_keyboard())
+        await _put(message, _topic_question(), _topic_keyboard(), edit=True)
         return
     if await state.get_state() in (None, ResourceFinding.place.state):
         # Typing a town needs a state; never take over another conversation under way.
@@ -205,11 +206,7 @@ async def _ask_place(
         question = _("Where? Tap your country, or type your town or region.")
     else:
         question = _("Where? Tap your country.")
-    markup = _place_keyboard(topic, language)
-    if edit:
-        await message.edit_text(question, reply_markup=markup)
-    else:
-        await message.answer(question, reply_markup=markup)
+    await _put(message, question, _place_keyboard(topic, language), edit=edit)
 
 
 async def _show(
@@ -243,10 +240,21 @@ async def _show(
         ],
         2,
     )
-    if edit:
-        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
-    else:
+    await _put(message, text, markup, edit=edit)
+
+
+async def _put(message: Message, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
+    """Into the tapped message (``edit``), or a new one. A double tap (a shaky hand, a slow
+    phone) edits in the same text again: Telegram refuses that as "not modified", which is
+    no failure to report."""
+    if not edit:
         await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
+        return
+    try:
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 def _entry(item: Resource, language: str) -> str:
