@@ -725,11 +725,12 @@ async def creator_action(
     group = await session.get(ProgramGroup, event.group_id)
     if action == "cancel":
         await query.answer()
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user)
             + "\n\n"
             + _("Cancel this event? Everyone coming, or waiting, will be told privately."),
-            reply_markup=rows(
+            rows(
                 [
                     button(
                         _("Yes, cancel it"), EventAction(event_id=event.id, action="cancel_yes")
@@ -738,24 +739,24 @@ async def creator_action(
                 ],
                 1,
             ),
-            disable_web_page_preview=True,
         )
     elif action == "keep":
         await query.answer()
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user),
-            reply_markup=_creator_markup(event, event.post_message_id is not None),
-            disable_web_page_preview=True,
+            _creator_markup(event, event.post_message_id is not None),
         )
     elif action == "cancel_yes":
         told = await cancel_event(session, event, i18n)
         await query.answer()
         await _refresh_post(bot, session, event, i18n)
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user)
             + "\n\n"
             + _("Cancelled. I'm telling {count} people privately.").format(count=told),
-            disable_web_page_preview=True,
+            None,
         )
     elif action == "repost" and group is not None and event.post_message_id is None:
         posted = await _post(bot, session, event, group, i18n)
@@ -764,6 +765,16 @@ async def creator_action(
             await message.edit_reply_markup(reply_markup=_creator_markup(event, True))
     else:
         await query.answer(_("This button has expired."))
+
+
+async def _edit_card(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """The creator's card, changed in place. A double tap edits in the same text again:
+    Telegram refuses that as "not modified", which is no failure to report."""
+    try:
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 async def cancel_event(session: AsyncSession, event: GroupEvent, i18n: I18n) -> int:

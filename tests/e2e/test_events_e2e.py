@@ -279,6 +279,12 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     card = await reply_with_button(standin, FRAN, "Cancel the event")
     await standin.tap(fran, card, "Cancel the event")
     sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
+    await toast(standin, await standin.tap(fran, card, "Cancel the event"))  # a double tap
+    await standin.tap(fran, sure, "No, keep it")
+    card = await reply_with_button(standin, FRAN, "Cancel the event")
+    await toast(standin, await standin.tap(fran, sure, "No, keep it"))  # a double tap
+    await standin.tap(fran, card, "Cancel the event")
+    sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
     mark = standin.mark()
     await standin.tap(fran, sure, "Yes, cancel it")
     await reply_containing(standin, FRAN, "Cancelled. I'm telling 4 people")
@@ -301,6 +307,7 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     await reply_containing(standin, FRAN, "What are you planning?")
     await standin.send_text(fran, "/cancel")
     await reply_containing(standin, FRAN, "Stopped")
+    assert sent_to(standin, FRAN, "went wrong") == []  # the double taps above
 
 
 async def test_resources_in_each_language_and_in_the_group(
