@@ -327,15 +327,22 @@ async def _create(
     posted = await _post(message.bot, session, event, group, get_i18n())
     text = _creator_card(event, group, user)
     if posted:
-        text += "\n\n" + _(
-            "✓ Posted in the group. I'll remind those coming a day and an hour before."
-        )
+        text += "\n\n" + _posted_note(reminder)
     else:
         text += "\n\n" + _(
             "I couldn't post it in the group: am I still in it, and allowed to write? The "
             "event is saved; tap “Post again” once that is fixed."
         )
     await _say(message, text, edit=edit, markup=_creator_markup(event, posted))
+
+
+def _posted_note(reminder: tuple[str, dt.datetime] | None) -> str:
+    """What the planner is told of the reminders: only those still ahead are promised."""
+    if reminder is None:
+        return _("✓ Posted in the group. It starts within the hour, so there is no reminder.")
+    if reminder[0] == plan.HOUR:
+        return _("✓ Posted in the group. I'll remind those coming an hour before.")
+    return _("✓ Posted in the group. I'll remind those coming a day and an hour before.")
 
 
 async def _say(
@@ -535,9 +542,12 @@ async def _join(
             else _("You're already on the waiting list.")
         )
     elif status == stored.GOING:
-        said = _("✓ You're coming: {when}, your time. I'll remind you privately.").format(
-            when=_when(_in_zone(event.starts_at, user), user.locale)
-        )
+        # Within the last hour the hour-before reminder has gone: none is promised.
+        said = (
+            _("✓ You're coming: {when}, your time. I'll remind you privately.")
+            if plan.first_reminder(event.starts_at, utcnow()) is not None
+            else _("✓ You're coming: {when}, your time.")
+        ).format(when=_when(_in_zone(event.starts_at, user), user.locale))
     else:
         said = _(
             "It's full, so you're on the waiting list. I'll tell you privately if a place frees up."

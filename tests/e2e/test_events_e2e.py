@@ -309,6 +309,33 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     await reply_containing(standin, FRAN, "Stopped")
     assert sent_to(standin, FRAN, "went wrong") == []  # the double taps above
 
+    # An event within the hour: no reminder is promised, neither to Fran nor to those coming.
+    soon = utcnow().astimezone(zoneinfo.ZoneInfo("Europe/London")) + dt.timedelta(minutes=30)
+    await standin.send_text(fran, "/event")
+    which = await reply_containing(standin, FRAN, "Which group is it for?")
+    await standin.tap(fran, which, "Knitters")
+    kinds = await reply_containing(standin, FRAN, "What are you planning?")
+    await standin.tap(fran, kinds, "Get-together")
+    await reply_containing(standin, FRAN, "What shall we call it?")
+    await standin.send_text(fran, "Tea and yarn")
+    await reply_containing(standin, FRAN, "Which day?")
+    await standin.send_text(fran, soon.strftime("%d.%m.%Y"))
+    await reply_containing(standin, FRAN, "At what time")
+    await standin.send_text(fran, soon.strftime("%H:%M"))
+    await reply_containing(standin, FRAN, "Where?")
+    await standin.send_text(fran, "The library café")
+    access = await reply_containing(standin, FRAN, "Accessibility")
+    await standin.tap(fran, access, "Skip")
+    note = await reply_containing(standin, FRAN, "come comfortably")
+    await standin.tap(fran, note, "Skip")
+    places = await reply_containing(standin, FRAN, "How many people")
+    await standin.tap(fran, places, "No limit")
+    posted = await reply_containing(standin, FRAN, "Posted in the group")
+    assert "within the hour, so there is no reminder" in posted.text, posted.text
+    knit = await reply_with_button(standin, OTHER_CHAT, "I'm coming")
+    said = (await toast(standin, await standin.tap(fran, knit, "I'm coming"))).params["text"]
+    assert said.startswith("✓ You're coming") and "remind" not in said, said
+
 
 async def test_resources_in_each_language_and_in_the_group(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
