@@ -327,15 +327,22 @@ async def _create(
     posted = await _post(message.bot, session, event, group, get_i18n())
     text = _creator_card(event, group, user)
     if posted:
-        text += "\n\n" + _(
-            "✓ Posted in the group. I'll remind those coming a day and an hour before."
-        )
+        text += "\n\n" + _posted_note(reminder)
     else:
         text += "\n\n" + _(
             "I couldn't post it in the group: am I still in it, and allowed to write? The "
             "event is saved; tap “Post again” once that is fixed."
         )
     await _say(message, text, edit=edit, markup=_creator_markup(event, posted))
+
+
+def _posted_note(reminder: tuple[str, dt.datetime] | None) -> str:
+    """What the planner is told of the reminders: only those still ahead are promised."""
+    if reminder is None:
+        return _("✓ Posted in the group. It starts within the hour, so there is no reminder.")
+    if reminder[0] == plan.HOUR:
+        return _("✓ Posted in the group. I'll remind those coming an hour before.")
+    return _("✓ Posted in the group. I'll remind those coming a day and an hour before.")
 
 
 async def _say(
@@ -457,6 +464,13 @@ async def _refresh_post(
         )
 
 
+async def _event_named(session: AsyncSession, event_id: int) -> GroupEvent | None:
+    """The event a button or link names. Its id is only a hint: a forged one too big for an
+    INTEGER column is no event (the database would fail on it, and the person be told
+    "something went wrong")."""
+    return await stored.get(session, event_id) if 0 < event_id < 2**31 else None
+
+
 # ----- RSVP -------------------------------------------------------------------------------
 
 
@@ -468,7 +482,7 @@ async def pressed(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    event = await stored.get(session, callback_data.event_id)
+    event = await _event_named(session, callback_data.event_id)
     message = query.message
     if (
         event is None
@@ -528,9 +542,12 @@ async def _join(
             else _("You're already on the waiting list.")
         )
     elif status == stored.GOING:
-        said = _("✓ You're coming: {when}, your time. I'll remind you privately.").format(
-            when=_when(_in_zone(event.starts_at, user), user.locale)
-        )
+        # Within the last hour the hour-before reminder has gone: none is promised.
+        said = (
+            _("✓ You're coming: {when}, your time. I'll remind you privately.")
+            if plan.first_reminder(event.starts_at, utcnow()) is not None
+            else _("✓ You're coming: {when}, your time.")
+        ).format(when=_when(_in_zone(event.starts_at, user), user.locale))
     else:
         said = _(
             "It's full, so you're on the waiting list. I'll tell you privately if a place frees up."
@@ -560,13 +577,8 @@ async def _leave(
                 title=escape(event.title),
                 when=_when(_in_zone(event.starts_at, promoted), promoted.locale),
             )
-        await outbox.enqueue(
-            session,
-            key=f"event:{event.id}:promoted:{promoted.id}:{utcnow().timestamp():.0f}",
-            chat_id=promoted.telegram_id,
-            method="sendMessage",
-            params={"text": text, "parse_mode": "HTML"},
-        )
+        key = f"event:{event.id}:promoted:{promoted.id}:{utcnow().timestamp():.0f}"
+        await _tell_privately(session, promoted.telegram_id, key, text)
 
 
 def _in_zone(at: dt.datetime, person: User) -> dt.datetime:
@@ -595,7 +607,7 @@ async def show_linked(
         plain = CommandObject(prefix="/", command="start", args=None)
         await onboarding.start(message, plain, session, state, settings, i18n, bot)
         return
-    event = await stored.get(session, int((command.args or "")[len(SHOW_PAYLOAD) :]))
+    event = await _event_named(session, int((command.args or "")[len(SHOW_PAYLOAD) :]))
     if event is None or await groups.role_in(session, event.group_id, user.id) is None:
         await message.answer(_("I can't find that event among your groups' events."))
         return
@@ -699,7 +711,7 @@ async def creator_action(
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    event = await stored.get(session, callback_data.event_id)
+    event = await _event_named(session, callback_data.event_id)
     message = query.message
     if (
         event is None
@@ -710,18 +722,25 @@ async def creator_action(
     ):
         await query.answer(_("This button has expired."))
         return
-    if event.cancelled_at is not None:
+    # The buttons stay under the creator's card: cancelling (everyone told "cancelled") or
+    # posting again makes no sense once the event has begun.
+    closed = plan.closed_for_answers(event, utcnow())
+    if closed == "cancelled":
         await query.answer(_("This event was cancelled."))
+        return
+    if closed == "past":
+        await query.answer(_("This event has already taken place."))
         return
     action = callback_data.action
     group = await session.get(ProgramGroup, event.group_id)
     if action == "cancel":
         await query.answer()
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user)
             + "\n\n"
             + _("Cancel this event? Everyone coming, or waiting, will be told privately."),
-            reply_markup=rows(
+            rows(
                 [
                     button(
                         _("Yes, cancel it"), EventAction(event_id=event.id, action="cancel_yes")
@@ -730,24 +749,24 @@ async def creator_action(
                 ],
                 1,
             ),
-            disable_web_page_preview=True,
         )
     elif action == "keep":
         await query.answer()
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user),
-            reply_markup=_creator_markup(event, event.post_message_id is not None),
-            disable_web_page_preview=True,
+            _creator_markup(event, event.post_message_id is not None),
         )
     elif action == "cancel_yes":
         told = await cancel_event(session, event, i18n)
         await query.answer()
         await _refresh_post(bot, session, event, i18n)
-        await message.edit_text(
+        await _edit_card(
+            message,
             _creator_card(event, group, user)
             + "\n\n"
             + _("Cancelled. I'm telling {count} people privately.").format(count=told),
-            disable_web_page_preview=True,
+            None,
         )
     elif action == "repost" and group is not None and event.post_message_id is None:
         posted = await _post(bot, session, event, group, i18n)
@@ -756,6 +775,16 @@ async def creator_action(
             await message.edit_reply_markup(reply_markup=_creator_markup(event, True))
     else:
         await query.answer(_("This button has expired."))
+
+
+async def _edit_card(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """The creator's card, changed in place. A double tap edits in the same text again:
+    Telegram refuses that as "not modified", which is no failure to report."""
+    try:
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 async def cancel_event(session: AsyncSession, event: GroupEvent, i18n: I18n) -> int:
@@ -772,13 +801,8 @@ async def cancel_event(session: AsyncSession, event: GroupEvent, i18n: I18n) -> 
                     title=escape(event.title),
                     when=_when(_in_zone(event.starts_at, person), person.locale),
                 )
-            await outbox.enqueue(
-                session,
-                key=f"event:{event.id}:cancelled:{person.id}",
-                chat_id=person.telegram_id,
-                method="sendMessage",
-                params={"text": text, "parse_mode": "HTML"},
-            )
+            key = f"event:{event.id}:cancelled:{person.id}"
+            await _tell_privately(session, person.telegram_id, key, text)
             told += 1
     await session.flush()
     return told
@@ -797,15 +821,11 @@ async def remind(session: AsyncSession, due: list[Due], tick: Tick) -> None:
             continue  # the claimed row stays unscheduled: nothing is due for it again
         stage = row.state.get("stage", plan.HOUR)
         for person in await stored.people(session, event.id, stored.GOING):
-            await outbox.enqueue(
+            await _tell_privately(
                 session,
-                key=f"event:{event.id}:{stage}:{person.id}",
-                chat_id=person.telegram_id,
-                method="sendMessage",
-                params={
-                    "text": reminder_text(event, person, stage, tick.i18n),
-                    "parse_mode": "HTML",
-                },
+                person.telegram_id,
+                f"event:{event.id}:{stage}:{person.id}",
+                reminder_text(event, person, stage, tick.i18n),
                 on_undeliverable=f"{UNREACHABLE}:{event.id}",
             )
         following = plan.next_reminder(stage, event.starts_at, tick.now)
@@ -852,12 +872,27 @@ async def tell_creator_unreachable(
             "blocked me or never started a chat with me. Their place is kept; maybe tell "
             "them another way."
         ).format(name=escape(person.known_as), title=escape(event.title))
+    key = f"event:{event.id}:unreachable:{person.id}"
+    await _tell_privately(session, creator.telegram_id, key, text)
+
+
+async def _tell_privately(
+    session: AsyncSession,
+    chat_id: int,
+    key: str,
+    text: str,
+    *,
+    on_undeliverable: str | None = None,
+) -> None:
+    """A private message through the outbox: it survives a restart and a 429, and ``key``
+    keeps a retried tick or tap from sending it twice."""
     await outbox.enqueue(
         session,
-        key=f"event:{event.id}:unreachable:{person.id}",
-        chat_id=creator.telegram_id,
+        key=key,
+        chat_id=chat_id,
         method="sendMessage",
         params={"text": text, "parse_mode": "HTML"},
+        on_undeliverable=on_undeliverable,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -77,8 +78,7 @@ def router() -> Router:
 
 
 async def start_search(message: Message, state: FSMContext) -> None:
-    if await state.get_state() == ResourceFinding.place.state:
-        await state.clear()  # a search under way starts over
+    await _end_search(state)  # a search under way starts over
     await message.answer(_topic_question(), reply_markup=_topic_keyboard())
 
 
@@ -124,7 +124,7 @@ async def picked(query: CallbackQuery, callback_data: ResourcePick, state: FSMCo
         await query.message.answer(_("I don't know that place yet."))
         await _ask_place(query.message, state, callback_data.topic, language, edit=False)
         return
-    await state.clear()
+    await _end_search(state)
     results = (
         found.online(language, topic)
         if place == ONLINE
@@ -155,6 +155,13 @@ async def place_typed(message: Message, state: FSMContext) -> None:
         else found.near(language, topic, country, local)
     )
     await _show(message, topic_value, country, results, language, edit=False)
+
+
+async def _end_search(state: FSMContext) -> None:
+    """Forget the town question, and only that: the buttons of an old list, tapped while
+    another conversation is under way (planning an event, a check-in), must not end it."""
+    if await state.get_state() == ResourceFinding.place.state:
+        await state.clear()
 
 
 # ----- rendering --------------------------------------------------------------------------
@@ -189,8 +196,8 @@ async def _ask_place(
     message: Message, state: FSMContext, topic: str, language: str, *, edit: bool
 ) -> None:
     if topic == "":  # "Another topic"
-        await state.clear()
-        await message.edit_text(_topic_question(), reply_markup=_topic_keyboard())
+        await _end_search(state)
+        await _put(message, _topic_question(), _topic_keyboard(), edit=True)
         return
     if await state.get_state() in (None, ResourceFinding.place.state):
         # Typing a town needs a state; never take over another conversation under way.
@@ -199,11 +206,7 @@ async def _ask_place(
         question = _("Where? Tap your country, or type your town or region.")
     else:
         question = _("Where? Tap your country.")
-    markup = _place_keyboard(topic, language)
-    if edit:
-        await message.edit_text(question, reply_markup=markup)
-    else:
-        await message.answer(question, reply_markup=markup)
+    await _put(message, question, _place_keyboard(topic, language), edit=edit)
 
 
 async def _show(
@@ -237,10 +240,21 @@ async def _show(
         ],
         2,
     )
-    if edit:
-        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
-    else:
+    await _put(message, text, markup, edit=edit)
+
+
+async def _put(message: Message, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
+    """Into the tapped message (``edit``), or a new one. A double tap (a shaky hand, a slow
+    phone) edits in the same text again: Telegram refuses that as "not modified", which is
+    no failure to report."""
+    if not edit:
         await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
+        return
+    try:
+        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message:
+            raise
 
 
 def _entry(item: Resource, language: str) -> str:

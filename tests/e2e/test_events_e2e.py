@@ -77,10 +77,13 @@ async def seed(url: str) -> None:
 
 
 async def add_past_event(url: str) -> int:
+    """Fran's walk of an hour ago."""
     async with session_of(url) as session:
         group = await session.scalar(select(ProgramGroup).where(ProgramGroup.chat_id == GROUP_CHAT))
+        fran = await users.get_by_telegram_id(session, FRAN)
         event = GroupEvent(
             group_id=group.id,
+            created_by=fran.id,
             kind="walk",
             title="Last week's walk",
             starts_at=utcnow() - dt.timedelta(hours=1),
@@ -227,6 +230,8 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     assert "ya no existe" in forged.params["text"]
     odd = await toast(standin, await standin.press(ana, post, f"ev:{event_id}:maybe"))
     assert "ya no existe" in odd.params["text"]
+    huge = await toast(standin, await standin.press(ana, post, "ev:99999999999999999999:go"))
+    assert "ya no existe" in huge.params["text"]
     stranger = standin.user(STRANGER, "Zed", language_code="en")
     unknown = await toast(standin, await standin.press(stranger, post, go))
     assert "start a chat with me first" in unknown.params["text"]
@@ -274,6 +279,12 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     card = await reply_with_button(standin, FRAN, "Cancel the event")
     await standin.tap(fran, card, "Cancel the event")
     sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
+    await toast(standin, await standin.tap(fran, card, "Cancel the event"))  # a double tap
+    await standin.tap(fran, sure, "No, keep it")
+    card = await reply_with_button(standin, FRAN, "Cancel the event")
+    await toast(standin, await standin.tap(fran, sure, "No, keep it"))  # a double tap
+    await standin.tap(fran, card, "Cancel the event")
+    sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
     mark = standin.mark()
     await standin.tap(fran, sure, "Yes, cancel it")
     await reply_containing(standin, FRAN, "Cancelled. I'm telling 4 people")
@@ -296,6 +307,34 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     await reply_containing(standin, FRAN, "What are you planning?")
     await standin.send_text(fran, "/cancel")
     await reply_containing(standin, FRAN, "Stopped")
+    assert sent_to(standin, FRAN, "went wrong") == []  # the double taps above
+
+    # An event within the hour: no reminder is promised, neither to Fran nor to those coming.
+    soon = utcnow().astimezone(zoneinfo.ZoneInfo("Europe/London")) + dt.timedelta(minutes=30)
+    await standin.send_text(fran, "/event")
+    which = await reply_containing(standin, FRAN, "Which group is it for?")
+    await standin.tap(fran, which, "Knitters")
+    kinds = await reply_containing(standin, FRAN, "What are you planning?")
+    await standin.tap(fran, kinds, "Get-together")
+    await reply_containing(standin, FRAN, "What shall we call it?")
+    await standin.send_text(fran, "Tea and yarn")
+    await reply_containing(standin, FRAN, "Which day?")
+    await standin.send_text(fran, soon.strftime("%d.%m.%Y"))
+    await reply_containing(standin, FRAN, "At what time")
+    await standin.send_text(fran, soon.strftime("%H:%M"))
+    await reply_containing(standin, FRAN, "Where?")
+    await standin.send_text(fran, "The library café")
+    access = await reply_containing(standin, FRAN, "Accessibility")
+    await standin.tap(fran, access, "Skip")
+    note = await reply_containing(standin, FRAN, "come comfortably")
+    await standin.tap(fran, note, "Skip")
+    places = await reply_containing(standin, FRAN, "How many people")
+    await standin.tap(fran, places, "No limit")
+    posted = await reply_containing(standin, FRAN, "Posted in the group")
+    assert "within the hour, so there is no reminder" in posted.text, posted.text
+    knit = await reply_with_button(standin, OTHER_CHAT, "I'm coming")
+    said = (await toast(standin, await standin.tap(fran, knit, "I'm coming"))).params["text"]
+    assert said.startswith("✓ You're coming") and "remind" not in said, said
 
 
 async def test_resources_in_each_language_and_in_the_group(
@@ -315,9 +354,35 @@ async def test_resources_in_each_language_and_in_the_group(
     topics = await reply_with_button(standin, FRAN, "ME/CFS")
     await standin.tap(fran, topics, "ME/CFS")
     places = await reply_with_button(standin, FRAN, "United Kingdom")
+    await toast(standin, await standin.tap(fran, topics, "ME/CFS"))  # a double tap
     await standin.tap(fran, places, "United Kingdom")
     found = await reply_containing(standin, FRAN, "ME Association")
     assert "https://meassociation.org.uk" in found.text and "Fibromyalgia Action" not in found.text
+    # A double tap (a shaky hand) on the place leaves the list as it is: nothing "went wrong".
+    await toast(standin, await standin.tap(fran, places, "United Kingdom"))
+    # The "Cancel the event" buttons under the card of an event that has taken place: nobody
+    # is told of a cancellation after the fact.
+    mark = standin.mark()
+    for action in ("cancel", "cancel_yes"):
+        late = await toast(standin, await standin.press(fran, found, f"eva:{past}:{action}"))
+        assert "already taken place" in late.params["text"]
+    asked = [c for c in standin.calls[mark:] if "Cancel" in str(c.params.get("text", ""))]
+    assert asked == [], asked
+    assert sent_to(standin, FRAN, "went wrong") == []
+    for forged in ("ev99999", "ev99999999999999999999"):
+        await standin.send_text(fran, f"/start {forged}")
+        await reply_containing(standin, FRAN, "I can't find that event")
+    # Planning an event, Fran taps the buttons of that old list: the planning goes on.
+    await standin.send_text(fran, "/event")
+    which = await reply_containing(standin, FRAN, "Which group is it for?")
+    await standin.tap(fran, found, "Another topic")
+    topics = await reply_with_button(standin, FRAN, "ME/CFS")
+    await standin.tap(fran, topics, "ME/CFS")
+    places = await reply_containing(standin, FRAN, "Tap your country.")  # no town typed now
+    await standin.tap(fran, places, "United Kingdom")
+    await reply_containing(standin, FRAN, "ME Association")
+    await standin.tap(fran, which, "Knitters")
+    await reply_containing(standin, FRAN, "What are you planning?")
 
     # Spanish: a region typed, one the file lists.
     await standin.send_text(ana, "/resources")
