@@ -289,6 +289,7 @@ class DeliveryWorker:
         self._stopping = False
         self._failures: dict[int, int] = {}  # row id -> transient failures in a row
         self._alone: set[int] = set()  # rows whose combined message Telegram refused
+        self._charts = Charts()  # digest charts, drawn without holding a batch
         # chat -> (when its put-back row is due again, that row's id)
         self._blocked: dict[int, tuple[float, int]] = {}
 
@@ -545,7 +546,9 @@ class DeliveryWorker:
         if params is None:
             return await self._later(row, RuntimeError("its forum topic is not created yet"), 1.0)
         try:
-            params = await drawn(params)
+            params = await self._charts.drawn(row.id, params)
+        except ChartPending as error:  # still drawing: this batch (and an alert) goes on
+            return await self._later(row, error, CHART_PENDING_RETRY)
         except Exception as error:  # a stuck or broken drawing process: drawn again later
             return await self._later(row, error, CHART_RETRY)
         try:
@@ -705,6 +708,40 @@ class DeliveryWorker:
 
 
 CHART_RETRY = 30.0  # seconds before a chart that could not be drawn is tried again
+CHART_WAIT = 2.0  # seconds a batch waits on a chart (one takes a fifth of a second)
+CHART_PENDING_RETRY = 5.0  # seconds before a chart still being drawn is looked at again
+
+
+class ChartPending(Exception):
+    """The chart is still being drawn; its row comes back for it."""
+
+
+class Charts:
+    """Charts drawn for outbox rows, each at most ``CHART_WAIT`` in a batch: a batch's rows
+    are all sent before the next batch is claimed, so a chart drawn in line (the drawing
+    process bounds it at 20 s when stuck) would keep a new crisis alert waiting behind a
+    digest. A chart not ready in time goes on drawing; its row comes back and takes it."""
+
+    def __init__(self) -> None:
+        self._drawing: dict[int, asyncio.Task[dict[str, Any]]] = {}
+
+    async def drawn(self, row_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not (isinstance(photo, dict) and "chart" in photo):
+            return params
+        task = self._drawing.get(row_id)
+        if task is None:
+            task = self._drawing[row_id] = asyncio.create_task(drawn(params))
+            task.add_done_callback(_retrieved)  # a row that never comes back: no warning
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), CHART_WAIT)
+        except TimeoutError:
+            if not task.done():
+                raise ChartPending("the chart is still being drawn") from None
+            raise  # drawn() itself gave up
+        finally:
+            if task.done():
+                self._drawing.pop(row_id, None)
 
 
 async def drawn(params: dict[str, Any]) -> dict[str, Any]:
@@ -717,6 +754,11 @@ async def drawn(params: dict[str, Any]) -> dict[str, Any]:
         return params
     png = await trends.draw(trends.from_plain(photo["chart"]))
     return {**params, "photo": BufferedInputFile(png, filename="trends.png")}
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def build_method(name: str, params: dict[str, Any]) -> TelegramMethod[Any]:
