@@ -597,14 +597,23 @@ async def _tell_admins(
 # ----- milestones, the summary and what follows -------------------------------------------------
 
 
+def _is_graduate(user: User) -> bool:
+    """A graduate stays a mentee; one whose role has changed since (trained as a mentor,
+    joined the team) has no milestones, offers or boosters of a mentee's to answer."""
+    return user.role == Role.MENTEE and user.is_onboarded
+
+
 async def _own_graduation(
     query: CallbackQuery, user: User | None, session: AsyncSession, graduation_id: int
 ) -> Graduation | None:
-    """The graduation the press names, if the presser is its graduate; else refused."""
+    """The graduation the press names, if the presser is its graduate and still a mentee (a
+    graduate who has become a mentor or staff is no longer offered a mentee's steps); else
+    refused."""
     graduation = await graduations.get(session, graduation_id)
     if (
         graduation is None
         or user is None
+        or not _is_graduate(user)
         or graduation.mentee_id != user.id
         or graduation.status != GraduationStatus.GRADUATED
         or not isinstance(query.message, Message)
@@ -933,6 +942,8 @@ async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
         number = int(row.state.get("n", 0))
         if user is None or graduation is None or graduation.mentee_id != user.id:
             continue  # erased, or a stray row: nothing is due
+        if not _is_graduate(user):
+            continue  # now a mentor or staff: its buttons would be refused, so none is sent
         if number not in range(1, len(flow.BOOSTER_MONTHS) + 1):
             continue
         with tick.i18n.use_locale(user.locale):
@@ -1007,7 +1018,11 @@ async def booster_pressed(
 ) -> None:
     """A booster's taps, re-checked: the presser's own latest graduation, a booster that was
     sent, a step not answered yet, a value that exists."""
-    graduation = await graduations.latest_of(session, user.id) if user is not None else None
+    graduation = (
+        await graduations.latest_of(session, user.id)
+        if user is not None and _is_graduate(user)
+        else None
+    )
     number, step, value = callback_data.number, callback_data.step, callback_data.value
     message = query.message if isinstance(query.message, Message) else None
     record = (graduation.boosters or {}).get(str(number), {}) if graduation else {}

@@ -12,7 +12,8 @@ scheduler tick (every second here) and outbox delivery, against the Bot API stan
   Ana's and Lucía's arrive, Jonas has blocked the bot (the admin hears, his next booster
   stays planned). Ana's "I'd like a refresher" matches her with Mo again, no intake asked;
   Lucía's, with Pablo no longer a mentor, asks the admins and puts her back in the queue.
-* Ana keeps /crisis and /privacy: her export holds her graduation and milestone.
+* Ana keeps /crisis and /privacy: her export holds her graduation and milestone. Once she
+  is made a mentor, her graduate's buttons are refused.
 
 The people, their matches and five weeks of logs are written into the database first, as
 onboarding and matching leave them (those have their own end-to-end tests).
@@ -140,7 +141,7 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
     await prepare(tmp_path)
-    await bot_factory(**TICK)
+    bot = await bot_factory(**TICK)
     people = {
         language: (
             standin.user(mentee[0], mentee[1], language_code=language),
@@ -315,6 +316,21 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     assert mine["milestones"] == ["I walked to the lake again"]
     assert mine["check_ins"]["1"]["feel"] == "well"
     assert mine["mentor_training_interest"]
+
+    # Ana trains as a mentor (the admin changes her role; a restart, so the bot's short
+    # memory of people does not hide it): her graduate's buttons are a mentee's, and no
+    # longer hers to press.
+    rows(tmp_path, "UPDATE users SET role = 'mentor' WHERE telegram_id = ?", ana.id)
+    await bot.stop()
+    await bot_factory(**TICK)
+    pressed = await standin.press(ana, offers, f"goffer:{graduation_id}:refresher")
+    assert "expired" in await toast(standin, pressed)
+    assert not [
+        c
+        for c in standin.calls
+        if c.params.get("chat_id") in (ana.id, str(ana.id))
+        and "You're in touch with Mo already" in str(c.params.get("text", ""))
+    ]
 
 
 async def _any_message_to(standin: TelegramStandIn, person: TgUser) -> dict:
