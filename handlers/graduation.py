@@ -40,7 +40,7 @@ from flows import matching, reminders, team, timezones
 from flows import questionnaire as q
 from flows.questionnaire import Kind
 from flows.states import Graduating
-from handlers import daily_log
+from handlers import daily_log, group_tell
 from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
@@ -393,12 +393,12 @@ async def _queue_proposal(
             ],
             1,
         )
-    await outbox.enqueue(
+    await _queue_to(
         session,
-        key=f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
-        chat_id=to.telegram_id,
-        method="sendMessage",
-        params=_params(text.format(name=_name(by)), markup),
+        to,
+        f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
+        text.format(name=_name(by)),
+        markup,
     )
 
 
@@ -407,6 +407,27 @@ def _params(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, 
     if markup is not None:
         params["reply_markup"] = markup.model_dump(exclude_none=True)
     return params
+
+
+async def _queue_to(
+    session: AsyncSession,
+    person: User,
+    key: str,
+    text: str,
+    markup: InlineKeyboardMarkup,
+    *,
+    on_undeliverable: str | None = None,
+) -> None:
+    """A message with buttons for someone other than the presser, through the outbox (one
+    without buttons goes through ``group_tell.tell``, in the person's language)."""
+    await outbox.enqueue(
+        session,
+        key=key,
+        chat_id=person.telegram_id,
+        method="sendMessage",
+        params=_params(text, markup),
+        on_undeliverable=on_undeliverable,
+    )
 
 
 async def answered(
@@ -452,17 +473,15 @@ async def _tell_declined(session: AsyncSession, i18n: I18n, proposal: Graduation
     proposer = await session.get(User, proposal.proposed_by or 0)
     if proposer is None:
         return
-    with i18n.use_locale(proposer.locale):
-        text = _(
+    await group_tell.tell(
+        session,
+        i18n,
+        [proposer],
+        f"grad:{proposal.mentee_id}:declined:{proposal.id}",
+        lambda: _(
             "{name} would like to keep going a while longer. That's good to know, and nobody's "
             "fault: nothing changes, and you can ask again with /graduate whenever it feels right."
-        ).format(name=_name(by))
-    await outbox.enqueue(
-        session,
-        key=f"grad:{proposal.mentee_id}:declined:{proposal.id}",
-        chat_id=proposer.telegram_id,
-        method="sendMessage",
-        params=_params(text),
+        ).format(name=_name(by)),
     )
 
 
@@ -501,31 +520,22 @@ async def complete(
     else:
         with i18n.use_locale(mentee.locale):
             text, markup = graduated_words(graduation.id, mentor)
-        await outbox.enqueue(
-            session,
-            key=f"grad:{mentee.id}:done:{graduation.id}",
-            chat_id=mentee.telegram_id,
-            method="sendMessage",
-            params=_params(text, markup),
-        )
+        await _queue_to(session, mentee, f"grad:{mentee.id}:done:{graduation.id}", text, markup)
+
     # The mentor: thanks.
-    with i18n.use_locale(mentor.locale):
-        thanks = _(
+    def thanks() -> str:
+        return _(
             "🎓 Your mentoring of {name} is complete. Thank you for the time, care and "
             "experience you gave. {name} gets a summary of their journey, and I'll check in "
             "with them in 1, 3 and 6 months; if they'd like a refresher, you may hear from "
             "them again."
         ).format(name=_name(mentee))
+
     if by.id == mentor.id:
-        await message.edit_text(thanks)
+        await message.edit_text(thanks())
     else:
-        await outbox.enqueue(
-            session,
-            key=f"grad:{mentee.id}:thanks:{graduation.id}",
-            chat_id=mentor.telegram_id,
-            method="sendMessage",
-            params=_params(thanks),
-        )
+        key = f"grad:{mentee.id}:thanks:{graduation.id}"
+        await group_tell.tell(session, i18n, [mentor], key, thanks)
     if by.role == Role.ADMIN:
         await message.edit_text(
             _("✓ Done: {mentee} has graduated. Both are told.").format(mentee=_name(mentee))
@@ -948,12 +958,12 @@ async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
             continue
         with tick.i18n.use_locale(user.locale):
             text, markup = booster_question(number)
-        await outbox.enqueue(
+        await _queue_to(
             session,
-            key=f"grad:{user.id}:booster:{graduation.id}:{number}",
-            chat_id=user.telegram_id,
-            method="sendMessage",
-            params=_params(text, markup),
+            user,
+            f"grad:{user.id}:booster:{graduation.id}:{number}",
+            text,
+            markup,
             on_undeliverable=f"booster_unreached:{user.id}:{number}",
         )
         graduations.record_booster(graduation, number, sent=tick.now.isoformat())
@@ -1132,18 +1142,16 @@ async def refresher(
 async def _queue_refresher_intro(
     session: AsyncSession, i18n: I18n, match: Match, mentee: User, mentor: User
 ) -> None:
-    with i18n.use_locale(mentor.locale):
-        text = _(
+    await group_tell.tell(
+        session,
+        i18n,
+        [mentor],
+        f"match:{match.id}:intro:refresher",
+        lambda: _(
             "💬 {name}, who graduated from your mentoring, asked for a refresher, and you're "
             "matched again. Say hello with /reachout when you can: no need to start over. If "
             "it doesn't suit you now, /rematch says so, without blame."
-        ).format(name=_name(mentee))
-    await outbox.enqueue(
-        session,
-        key=f"match:{match.id}:intro:refresher",
-        chat_id=mentor.telegram_id,
-        method="sendMessage",
-        params=_params(text),
+        ).format(name=_name(mentee)),
     )
 
 

@@ -4,9 +4,10 @@ scheduler tick (every second here) and outbox delivery, against the Bot API stan
 * Ana (en) asks to graduate, her mentor Mo confirms; she records a milestone and gets her
   journey summary (what changed in her logs), a personal alumni invite link, and offers to
   train as a mentor. A mentor of another pair forging Mo's confirmation is refused first.
-* Pablo (es) proposes it for Lucía, who agrees; her logs got harder and the summary says
-  so gently, in Spanish; the bot may not make invite links in the alumni group, so she is
-  told a facilitator will share it, and the admin is asked to.
+* Pablo (es) proposes it for Lucía, who says "not yet" (Pablo is told), then agrees; her
+  logs got harder and the summary says so gently, in Spanish; the bot may not make invite
+  links in the alumni group, so she is told a facilitator will share it, and the admin is
+  asked to.
 * The admin graduates Jonas (de) alone; both he and his mentor Greta are told in German.
 * The boosters: each is scheduled at the graduate's check-in time one month on; made due,
   Ana's and Lucía's arrive, Jonas has blocked the bot (the admin hears, his next booster
@@ -205,6 +206,14 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
         400,
         description="Bad Request: not enough rights to manage chat invite links",
     )
+    await standin.send_text(pablo, "/graduate")
+    ask = await reply_containing(standin, pablo.id, "Lucía")
+    await standin.tap(pablo, ask, "🎓")
+    proposal = await reply_containing(standin, lucia.id, "Pablo")
+    # Not yet, the first time: Pablo hears it in Spanish, and may ask again.
+    await standin.tap(lucia, proposal, "Todavía no")
+    await reply_containing(standin, lucia.id, "la mentoría sigue")
+    await reply_containing(standin, pablo.id, "Lucía prefiere seguir un tiempo más")
     await standin.send_text(pablo, "/graduate")
     ask = await reply_containing(standin, pablo.id, "Lucía")
     await standin.tap(pablo, ask, "🎓")
