@@ -511,7 +511,7 @@ async def complete(
     graduation.confirmed_by = by.id
     await matching.end(session, match, by, None, now)
     await schedules.forget(session, schedules.SILENCE, [mentee.id])
-    await schedule_booster(session, mentee, graduation, 1, now)
+    await schedule_booster(session, mentee, graduation, 1)
     log.info("graduation %s: match %s done", graduation.id, match.id)
     # The mentee: the start of what follows (milestones, then the summary).
     if by.id == mentee.id:
@@ -924,7 +924,7 @@ async def offer_pressed(
 
 
 async def schedule_booster(
-    session: AsyncSession, user: User, graduation: Graduation, number: int, now: dt.datetime
+    session: AsyncSession, user: User, graduation: Graduation, number: int
 ) -> None:
     """Booster ``number`` at the person's check-in time, 1, 3 or 6 months after the local
     day they graduated (their zone, DST-safe; the end of a shorter month when needed)."""
@@ -969,7 +969,7 @@ async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
         graduations.record_booster(graduation, number, sent=tick.now.isoformat())
         following = flow.next_booster(number)
         if following is not None:
-            await schedule_booster(session, user, graduation, following, tick.now)
+            await schedule_booster(session, user, graduation, following)
 
 
 async def _booster_tomorrow(session: AsyncSession, row: Due, now: dt.datetime) -> None:

@@ -37,8 +37,8 @@ async def test_the_first_booster_counts_from_the_local_day_of_graduation(session
     late = dt.datetime(2027, 1, 31, 23, 30, tzinfo=dt.UTC)
     tokyo, in_tokyo = await graduate(session, 1, "Asia/Tokyo", "en", late)
     lisbon, in_lisbon = await graduate(session, 2, "Europe/Lisbon", "en", late)
-    await schedule_booster(session, tokyo, in_tokyo, 1, late)
-    await schedule_booster(session, lisbon, in_lisbon, 1, late)
+    await schedule_booster(session, tokyo, in_tokyo, 1)
+    await schedule_booster(session, lisbon, in_lisbon, 1)
     row = await schedules.get(session, schedules.BOOSTER, tokyo.id)
     assert row.due_at == dt.datetime(2027, 3, 1, 0, 30, tzinfo=dt.UTC)  # 1 March, 09:30 JST
     assert row.state == {"n": 1, "graduation": in_tokyo.id, "on": "2027-02-01"}
