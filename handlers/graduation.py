@@ -685,25 +685,18 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
     unit, count = flow.time_in_program(journey.days)
     since = format_skeleton("yMMMd", journey.since, locale=locale)  # with its year
     if unit == "weeks":
-        lines.append(
-            (
-                _("You've been in the program for 1 week")
-                if count == 1
-                else _("You've been in the program for {count} weeks").format(count=count)
-            )
-            + " "
-            + _("(since {day}).").format(day=since)
+        how_long = (
+            _("You've been in the program for 1 week")
+            if count == 1
+            else _("You've been in the program for {count} weeks").format(count=count)
         )
     else:
-        lines.append(
-            (
-                _("You've been in the program for 1 month")
-                if count == 1
-                else _("You've been in the program for {count} months").format(count=count)
-            )
-            + " "
-            + _("(since {day}).").format(day=since)
+        how_long = (
+            _("You've been in the program for 1 month")
+            if count == 1
+            else _("You've been in the program for {count} months").format(count=count)
         )
+    lines.append(how_long + " " + _("(since {day}).").format(day=since))
     if journey.logs == 0:
         lines.append(_("You didn't keep daily logs, and that's fine: everyone finds their way."))
     elif journey.logs == 1:
