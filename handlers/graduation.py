@@ -273,10 +273,10 @@ async def _ask_confirm(
     message: Message, user: User, session: AsyncSession, state: FSMContext, match: Match
 ) -> None:
     side = flow.side_of(match, user)
-    if await graduations.proposed_for(session, match.id) is not None and side != flow.ADMIN:
-        await message.answer(
-            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do.")
-        )
+    waiting = await graduations.proposed_for(session, match.id)
+    if waiting is not None and side != flow.ADMIN:
+        text, markup = await _waiting_words(session, waiting, user)
+        await message.answer(text, reply_markup=markup)
         return
     mentee = await session.get(User, match.mentee_id)
     mentor = await session.get(User, match.mentor_id)
@@ -349,10 +349,13 @@ async def asked(
         await complete(session, settings, i18n, proposal, match, user, message)
         return
     proposal = await graduations.propose(session, match, user.id, utcnow())
-    if proposal is None:
-        await message.edit_text(
-            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do.")
-        )
+    if proposal is None:  # one is open already: theirs, or the other side's asked meanwhile
+        waiting = await graduations.proposed_for(session, match.id)
+        if waiting is None:
+            await message.edit_text(_("This has changed since: that match is no longer active."))
+            return
+        text, markup = await _waiting_words(session, waiting, user)
+        await message.edit_text(text, reply_markup=markup)
         return
     other = await session.get(User, matches.other_side(match, user.id))
     if other is None:
@@ -371,35 +374,52 @@ async def _queue_proposal(
     session: AsyncSession, i18n: I18n, proposal: Graduation, by: User, to: User, side: str
 ) -> None:
     with i18n.use_locale(to.locale):
-        if side == flow.MENTEE:
-            text = _(
-                "🎓 {name} feels ready to mark your mentoring as done. Do you agree? Then "
-                "they get a summary of their journey and check-ins later on."
-            )
-        else:
-            text = _(
-                "🎓 {name} thinks you may be ready to mark your mentoring as done. Only if "
-                "it feels right to you: if you agree, you get a summary of your journey, and "
-                "I'll check in with you in 1, 3 and 6 months. 🆘, your logs and your crisis "
-                "plan stay with you."
-            )
-        markup = rows(
-            [
-                button(
-                    _("🎓 Yes, I agree"),
-                    GradAnswer(graduation_id=proposal.id, action="confirm"),
-                ),
-                button(_("Not yet"), GradAnswer(graduation_id=proposal.id, action="decline")),
-            ],
-            1,
+        text, markup = proposal_words(proposal.id, by, side)
+    await _queue_to(session, to, f"grad:{proposal.mentee_id}:proposal:{proposal.id}", text, markup)
+
+
+def proposal_words(
+    graduation_id: int, by: User | None, side: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The question to the other side of a proposal ``by`` its ``side``, with its answers."""
+    if side == flow.MENTEE:
+        text = _(
+            "🎓 {name} feels ready to mark your mentoring as done. Do you agree? Then "
+            "they get a summary of their journey and check-ins later on."
         )
-    await _queue_to(
-        session,
-        to,
-        f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
-        text.format(name=_name(by)),
-        markup,
+    else:
+        text = _(
+            "🎓 {name} thinks you may be ready to mark your mentoring as done. Only if "
+            "it feels right to you: if you agree, you get a summary of your journey, and "
+            "I'll check in with you in 1, 3 and 6 months. 🆘, your logs and your crisis "
+            "plan stay with you."
+        )
+    markup = rows(
+        [
+            button(
+                _("🎓 Yes, I agree"),
+                GradAnswer(graduation_id=graduation_id, action="confirm"),
+            ),
+            button(_("Not yet"), GradAnswer(graduation_id=graduation_id, action="decline")),
+        ],
+        1,
     )
+    return text.format(name=_name(by)), markup
+
+
+async def _waiting_words(
+    session: AsyncSession, proposal: Graduation, user: User
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A proposal is open. Its proposer waits; the other side gets its question again, with
+    its buttons, since the message it came in may be long gone (else: a dead end)."""
+    if proposal.proposed_by == user.id:
+        return (
+            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do."),
+            None,
+        )
+    proposer = await session.get(User, proposal.proposed_by or 0)
+    side = flow.MENTEE if proposal.proposed_by == proposal.mentee_id else flow.MENTOR
+    return proposal_words(proposal.id, proposer, side)
 
 
 def _params(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:

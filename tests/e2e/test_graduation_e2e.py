@@ -158,8 +158,14 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     ask = await reply_containing(standin, ana.id, "mark your mentoring with Mo as done")
     await standin.tap(ana, ask, "Yes, mark it as done")
     await reply_containing(standin, ana.id, "I've asked Mo to confirm")
-    proposal = await reply_containing(standin, mo.id, "Ana feels ready")
+    await reply_containing(standin, mo.id, "Ana feels ready")
     [(graduation_id,)] = rows(tmp_path, "SELECT id FROM graduations WHERE status = 'proposed'")
+    # Ana's /graduate again: she waits. Mo's, as if her message were lost: her question
+    # again, with its buttons, rather than a dead end.
+    await standin.send_text(ana, "/graduate")
+    await reply_containing(standin, ana.id, "You've asked already")
+    await standin.send_text(mo, "/graduate")
+    proposal = await reply_containing(standin, mo.id, "Ana feels ready")
 
     greeting = await _any_message_to(standin, greta)
     forged = await standin.press(greta, greeting, f"gans:{graduation_id}:confirm")
@@ -214,11 +220,19 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     await standin.tap(lucia, proposal, "Todavía no")
     await reply_containing(standin, lucia.id, "la mentoría sigue")
     await reply_containing(standin, pablo.id, "Lucía prefiere seguir un tiempo más")
+    # The second time both ask at once; Pablo's "yes" comes first, so Lucía's own "yes" is
+    # answered with his question to agree to, not "you've asked already".
     await standin.send_text(pablo, "/graduate")
     ask = await reply_containing(standin, pablo.id, "Lucía")
+    await standin.send_text(lucia, "/graduate")
+    hers = await reply_containing(standin, lucia.id, "¿Quieres dar por terminada")
     await standin.tap(pablo, ask, "🎓")
-    proposal = await reply_containing(standin, lucia.id, "Pablo")
-    await standin.tap(lucia, proposal, "🎓")
+    await reply_containing(standin, pablo.id, "Hecho: le he pedido a Lucía")
+    await reply_containing(standin, lucia.id, "Pablo cree que quizá")  # his, through the outbox
+    await standin.tap(lucia, hers, "Sí, darla por terminada")
+    proposal = await reply_containing(standin, lucia.id, "Pablo cree que quizá")  # hers, edited
+    assert proposal.message["message_id"] == hers.message["message_id"]
+    await standin.tap(lucia, proposal, "Sí, estoy de acuerdo")
     done = await reply_containing(standin, lucia.id, "Felicidades")
     await standin.tap(lucia, done, "resumen")
     summary = await reply_containing(standin, lucia.id, "Tu camino")
