@@ -183,6 +183,11 @@ async def _refuse(query: CallbackQuery, why: str) -> None:
 # ----- /graduate and its confirm step --------------------------------------------------------
 
 
+async def _match_gone(message: Message) -> None:
+    """The step's match has ended (or its people are gone) since the question was asked."""
+    await message.edit_text(_("This has changed since: that match is no longer active."))
+
+
 async def start(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
     if user.role == Role.ADMIN:
         mine = await _active_matches(session)
@@ -332,7 +337,7 @@ async def asked(
     side = flow.side_of(match, user)
     if side is None or callback_data.action not in ("yes", "no"):
         await query.answer()
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     assert match is not None
     await query.answer()
@@ -344,7 +349,7 @@ async def asked(
         if proposal is None:
             proposal = await graduations.propose(session, match, user.id, utcnow())
         if proposal is None:
-            await message.edit_text(_("This has changed since: that match is no longer active."))
+            await _match_gone(message)
             return
         await complete(session, settings, i18n, proposal, match, user, message)
         return
@@ -352,14 +357,14 @@ async def asked(
     if proposal is None:  # one is open already: theirs, or the other side's asked meanwhile
         waiting = await graduations.proposed_for(session, match.id)
         if waiting is None:
-            await message.edit_text(_("This has changed since: that match is no longer active."))
+            await _match_gone(message)
             return
         text, markup = await _waiting_words(session, waiting, user)
         await message.edit_text(text, reply_markup=markup)
         return
     other = await session.get(User, matches.other_side(match, user.id))
     if other is None:
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     await _queue_proposal(session, i18n, proposal, user, other, side)
     await message.edit_text(
@@ -524,7 +529,7 @@ async def complete(
     mentee = await session.get(User, match.mentee_id)
     mentor = await session.get(User, match.mentor_id)
     if mentee is None or mentor is None:
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     graduation.status = GraduationStatus.GRADUATED
     graduation.graduated_at = now
