@@ -380,7 +380,16 @@ async def _queue_proposal(
 ) -> None:
     with i18n.use_locale(to.locale):
         text, markup = proposal_words(proposal.id, by, side)
-    await _queue_to(session, to, f"grad:{proposal.mentee_id}:proposal:{proposal.id}", text, markup)
+    # The proposer was told they'd hear back: if the question cannot reach the other side
+    # (a blocked bot), the relay's fallback tells them so rather than leaving them waiting.
+    await _queue_to(
+        session,
+        to,
+        f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
+        text,
+        markup,
+        on_undeliverable=f"tell_sender:{by.id}",
+    )
 
 
 def proposal_words(

@@ -15,6 +15,7 @@ scheduler tick (every second here) and outbox delivery, against the Bot API stan
   Lucía's, with Pablo no longer a mentor, asks the admins and puts her back in the queue.
 * Ana keeps /crisis and /privacy: her export holds her graduation and milestone. Once she
   is made a mentor, her graduate's buttons are refused.
+* Jonas asks again after his refresher, but Greta has blocked the bot: he is told.
 
 The people, their matches and five weeks of logs are written into the database first, as
 onboarding and matching leave them (those have their own end-to-end tests).
@@ -354,6 +355,14 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
         if c.params.get("chat_id") in (ana.id, str(ana.id))
         and "You're in touch with Mo already" in str(c.params.get("text", ""))
     ]
+
+    # Greta has blocked the bot: Jonas's question to her cannot arrive, and he is told
+    # instead of waiting for an answer that will not come.
+    standin.blocked_chats.add(greta.id)
+    await standin.send_text(jonas, "/graduate")
+    ask = await reply_containing(standin, jonas.id, "Möchtest du deine Begleitung mit Greta")
+    await standin.tap(jonas, ask, "Ja, abschließen")
+    await reply_containing(standin, jonas.id, "Ich konnte deine Nachricht nicht an Greta")
 
 
 async def _any_message_to(standin: TelegramStandIn, person: TgUser) -> dict:
