@@ -40,7 +40,7 @@ from flows import matching, reminders, team, timezones
 from flows import questionnaire as q
 from flows.questionnaire import Kind
 from flows.states import Graduating
-from handlers import daily_log
+from handlers import daily_log, group_tell
 from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
@@ -183,6 +183,11 @@ async def _refuse(query: CallbackQuery, why: str) -> None:
 # ----- /graduate and its confirm step --------------------------------------------------------
 
 
+async def _match_gone(message: Message) -> None:
+    """The step's match has ended (or its people are gone) since the question was asked."""
+    await message.edit_text(_("This has changed since: that match is no longer active."))
+
+
 async def start(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
     if user.role == Role.ADMIN:
         mine = await _active_matches(session)
@@ -273,10 +278,10 @@ async def _ask_confirm(
     message: Message, user: User, session: AsyncSession, state: FSMContext, match: Match
 ) -> None:
     side = flow.side_of(match, user)
-    if await graduations.proposed_for(session, match.id) is not None and side != flow.ADMIN:
-        await message.answer(
-            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do.")
-        )
+    waiting = await graduations.proposed_for(session, match.id)
+    if waiting is not None and side != flow.ADMIN:
+        text, markup = await _waiting_words(session, waiting, user)
+        await message.answer(text, reply_markup=markup)
         return
     mentee = await session.get(User, match.mentee_id)
     mentor = await session.get(User, match.mentor_id)
@@ -332,7 +337,7 @@ async def asked(
     side = flow.side_of(match, user)
     if side is None or callback_data.action not in ("yes", "no"):
         await query.answer()
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     assert match is not None
     await query.answer()
@@ -344,19 +349,22 @@ async def asked(
         if proposal is None:
             proposal = await graduations.propose(session, match, user.id, utcnow())
         if proposal is None:
-            await message.edit_text(_("This has changed since: that match is no longer active."))
+            await _match_gone(message)
             return
         await complete(session, settings, i18n, proposal, match, user, message)
         return
     proposal = await graduations.propose(session, match, user.id, utcnow())
-    if proposal is None:
-        await message.edit_text(
-            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do.")
-        )
+    if proposal is None:  # one is open already: theirs, or the other side's asked meanwhile
+        waiting = await graduations.proposed_for(session, match.id)
+        if waiting is None:
+            await _match_gone(message)
+            return
+        text, markup = await _waiting_words(session, waiting, user)
+        await message.edit_text(text, reply_markup=markup)
         return
     other = await session.get(User, matches.other_side(match, user.id))
     if other is None:
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     await _queue_proposal(session, i18n, proposal, user, other, side)
     await message.edit_text(
@@ -371,35 +379,61 @@ async def _queue_proposal(
     session: AsyncSession, i18n: I18n, proposal: Graduation, by: User, to: User, side: str
 ) -> None:
     with i18n.use_locale(to.locale):
-        if side == flow.MENTEE:
-            text = _(
-                "🎓 {name} feels ready to mark your mentoring as done. Do you agree? Then "
-                "they get a summary of their journey and check-ins later on."
-            )
-        else:
-            text = _(
-                "🎓 {name} thinks you may be ready to mark your mentoring as done. Only if "
-                "it feels right to you: if you agree, you get a summary of your journey, and "
-                "I'll check in with you in 1, 3 and 6 months. 🆘, your logs and your crisis "
-                "plan stay with you."
-            )
-        markup = rows(
-            [
-                button(
-                    _("🎓 Yes, I agree"),
-                    GradAnswer(graduation_id=proposal.id, action="confirm"),
-                ),
-                button(_("Not yet"), GradAnswer(graduation_id=proposal.id, action="decline")),
-            ],
-            1,
-        )
-    await outbox.enqueue(
+        text, markup = proposal_words(proposal.id, by, side)
+    # The proposer was told they'd hear back: if the question cannot reach the other side
+    # (a blocked bot), the relay's fallback tells them so rather than leaving them waiting.
+    await _queue_to(
         session,
-        key=f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
-        chat_id=to.telegram_id,
-        method="sendMessage",
-        params=_params(text.format(name=_name(by)), markup),
+        to,
+        f"grad:{proposal.mentee_id}:proposal:{proposal.id}",
+        text,
+        markup,
+        on_undeliverable=f"tell_sender:{by.id}",
     )
+
+
+def proposal_words(
+    graduation_id: int, by: User | None, side: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The question to the other side of a proposal ``by`` its ``side``, with its answers."""
+    if side == flow.MENTEE:
+        text = _(
+            "🎓 {name} feels ready to mark your mentoring as done. Do you agree? Then "
+            "they get a summary of their journey and check-ins later on."
+        )
+    else:
+        text = _(
+            "🎓 {name} thinks you may be ready to mark your mentoring as done. Only if "
+            "it feels right to you: if you agree, you get a summary of your journey, and "
+            "I'll check in with you in 1, 3 and 6 months. 🆘, your logs and your crisis "
+            "plan stay with you."
+        )
+    markup = rows(
+        [
+            button(
+                _("🎓 Yes, I agree"),
+                GradAnswer(graduation_id=graduation_id, action="confirm"),
+            ),
+            button(_("Not yet"), GradAnswer(graduation_id=graduation_id, action="decline")),
+        ],
+        1,
+    )
+    return text.format(name=_name(by)), markup
+
+
+async def _waiting_words(
+    session: AsyncSession, proposal: Graduation, user: User
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A proposal is open. Its proposer waits; the other side gets its question again, with
+    its buttons, since the message it came in may be long gone (else: a dead end)."""
+    if proposal.proposed_by == user.id:
+        return (
+            _("You've asked already: I'm waiting for the other side's answer. Nothing else to do."),
+            None,
+        )
+    proposer = await session.get(User, proposal.proposed_by or 0)
+    side = flow.MENTEE if proposal.proposed_by == proposal.mentee_id else flow.MENTOR
+    return proposal_words(proposal.id, proposer, side)
 
 
 def _params(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:
@@ -407,6 +441,27 @@ def _params(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, 
     if markup is not None:
         params["reply_markup"] = markup.model_dump(exclude_none=True)
     return params
+
+
+async def _queue_to(
+    session: AsyncSession,
+    person: User,
+    key: str,
+    text: str,
+    markup: InlineKeyboardMarkup,
+    *,
+    on_undeliverable: str | None = None,
+) -> None:
+    """A message with buttons for someone other than the presser, through the outbox (one
+    without buttons goes through ``group_tell.tell``, in the person's language)."""
+    await outbox.enqueue(
+        session,
+        key=key,
+        chat_id=person.telegram_id,
+        method="sendMessage",
+        params=_params(text, markup),
+        on_undeliverable=on_undeliverable,
+    )
 
 
 async def answered(
@@ -452,17 +507,15 @@ async def _tell_declined(session: AsyncSession, i18n: I18n, proposal: Graduation
     proposer = await session.get(User, proposal.proposed_by or 0)
     if proposer is None:
         return
-    with i18n.use_locale(proposer.locale):
-        text = _(
+    await group_tell.tell(
+        session,
+        i18n,
+        [proposer],
+        f"grad:{proposal.mentee_id}:declined:{proposal.id}",
+        lambda: _(
             "{name} would like to keep going a while longer. That's good to know, and nobody's "
             "fault: nothing changes, and you can ask again with /graduate whenever it feels right."
-        ).format(name=_name(by))
-    await outbox.enqueue(
-        session,
-        key=f"grad:{proposal.mentee_id}:declined:{proposal.id}",
-        chat_id=proposer.telegram_id,
-        method="sendMessage",
-        params=_params(text),
+        ).format(name=_name(by)),
     )
 
 
@@ -485,14 +538,14 @@ async def complete(
     mentee = await session.get(User, match.mentee_id)
     mentor = await session.get(User, match.mentor_id)
     if mentee is None or mentor is None:
-        await message.edit_text(_("This has changed since: that match is no longer active."))
+        await _match_gone(message)
         return
     graduation.status = GraduationStatus.GRADUATED
     graduation.graduated_at = now
     graduation.confirmed_by = by.id
     await matching.end(session, match, by, None, now)
     await schedules.forget(session, schedules.SILENCE, [mentee.id])
-    await schedule_booster(session, mentee, graduation, 1, now)
+    await schedule_booster(session, mentee, graduation, 1)
     log.info("graduation %s: match %s done", graduation.id, match.id)
     # The mentee: the start of what follows (milestones, then the summary).
     if by.id == mentee.id:
@@ -501,31 +554,22 @@ async def complete(
     else:
         with i18n.use_locale(mentee.locale):
             text, markup = graduated_words(graduation.id, mentor)
-        await outbox.enqueue(
-            session,
-            key=f"grad:{mentee.id}:done:{graduation.id}",
-            chat_id=mentee.telegram_id,
-            method="sendMessage",
-            params=_params(text, markup),
-        )
+        await _queue_to(session, mentee, f"grad:{mentee.id}:done:{graduation.id}", text, markup)
+
     # The mentor: thanks.
-    with i18n.use_locale(mentor.locale):
-        thanks = _(
+    def thanks() -> str:
+        return _(
             "🎓 Your mentoring of {name} is complete. Thank you for the time, care and "
             "experience you gave. {name} gets a summary of their journey, and I'll check in "
             "with them in 1, 3 and 6 months; if they'd like a refresher, you may hear from "
             "them again."
         ).format(name=_name(mentee))
+
     if by.id == mentor.id:
-        await message.edit_text(thanks)
+        await message.edit_text(thanks())
     else:
-        await outbox.enqueue(
-            session,
-            key=f"grad:{mentee.id}:thanks:{graduation.id}",
-            chat_id=mentor.telegram_id,
-            method="sendMessage",
-            params=_params(thanks),
-        )
+        key = f"grad:{mentee.id}:thanks:{graduation.id}"
+        await group_tell.tell(session, i18n, [mentor], key, thanks)
     if by.role == Role.ADMIN:
         await message.edit_text(
             _("✓ Done: {mentee} has graduated. Both are told.").format(mentee=_name(mentee))
@@ -597,14 +641,23 @@ async def _tell_admins(
 # ----- milestones, the summary and what follows -------------------------------------------------
 
 
+def _is_graduate(user: User) -> bool:
+    """A graduate stays a mentee; one whose role has changed since (trained as a mentor,
+    joined the team) has no milestones, offers or boosters of a mentee's to answer."""
+    return user.role == Role.MENTEE and user.is_onboarded
+
+
 async def _own_graduation(
     query: CallbackQuery, user: User | None, session: AsyncSession, graduation_id: int
 ) -> Graduation | None:
-    """The graduation the press names, if the presser is its graduate; else refused."""
+    """The graduation the press names, if the presser is its graduate and still a mentee (a
+    graduate who has become a mentor or staff is no longer offered a mentee's steps); else
+    refused."""
     graduation = await graduations.get(session, graduation_id)
     if (
         graduation is None
         or user is None
+        or not _is_graduate(user)
         or graduation.mentee_id != user.id
         or graduation.status != GraduationStatus.GRADUATED
         or not isinstance(query.message, Message)
@@ -666,25 +719,18 @@ def summary_words(journey: flow.Journey, locale: str) -> str:
     unit, count = flow.time_in_program(journey.days)
     since = format_skeleton("yMMMd", journey.since, locale=locale)  # with its year
     if unit == "weeks":
-        lines.append(
-            (
-                _("You've been in the program for 1 week")
-                if count == 1
-                else _("You've been in the program for {count} weeks").format(count=count)
-            )
-            + " "
-            + _("(since {day}).").format(day=since)
+        how_long = (
+            _("You've been in the program for 1 week")
+            if count == 1
+            else _("You've been in the program for {count} weeks").format(count=count)
         )
     else:
-        lines.append(
-            (
-                _("You've been in the program for 1 month")
-                if count == 1
-                else _("You've been in the program for {count} months").format(count=count)
-            )
-            + " "
-            + _("(since {day}).").format(day=since)
+        how_long = (
+            _("You've been in the program for 1 month")
+            if count == 1
+            else _("You've been in the program for {count} months").format(count=count)
         )
+    lines.append(how_long + " " + _("(since {day}).").format(day=since))
     if journey.logs == 0:
         lines.append(_("You didn't keep daily logs, and that's fine: everyone finds their way."))
     elif journey.logs == 1:
@@ -905,7 +951,7 @@ async def offer_pressed(
 
 
 async def schedule_booster(
-    session: AsyncSession, user: User, graduation: Graduation, number: int, now: dt.datetime
+    session: AsyncSession, user: User, graduation: Graduation, number: int
 ) -> None:
     """Booster ``number`` at the person's check-in time, 1, 3 or 6 months after the local
     day they graduated (their zone, DST-safe; the end of a shorter month when needed)."""
@@ -933,22 +979,24 @@ async def booster_due(session: AsyncSession, due: list[Due], tick: Tick) -> None
         number = int(row.state.get("n", 0))
         if user is None or graduation is None or graduation.mentee_id != user.id:
             continue  # erased, or a stray row: nothing is due
+        if not _is_graduate(user):
+            continue  # now a mentor or staff: its buttons would be refused, so none is sent
         if number not in range(1, len(flow.BOOSTER_MONTHS) + 1):
             continue
         with tick.i18n.use_locale(user.locale):
             text, markup = booster_question(number)
-        await outbox.enqueue(
+        await _queue_to(
             session,
-            key=f"grad:{user.id}:booster:{graduation.id}:{number}",
-            chat_id=user.telegram_id,
-            method="sendMessage",
-            params=_params(text, markup),
+            user,
+            f"grad:{user.id}:booster:{graduation.id}:{number}",
+            text,
+            markup,
             on_undeliverable=f"booster_unreached:{user.id}:{number}",
         )
         graduations.record_booster(graduation, number, sent=tick.now.isoformat())
         following = flow.next_booster(number)
         if following is not None:
-            await schedule_booster(session, user, graduation, following, tick.now)
+            await schedule_booster(session, user, graduation, following)
 
 
 async def _booster_tomorrow(session: AsyncSession, row: Due, now: dt.datetime) -> None:
@@ -1007,7 +1055,11 @@ async def booster_pressed(
 ) -> None:
     """A booster's taps, re-checked: the presser's own latest graduation, a booster that was
     sent, a step not answered yet, a value that exists."""
-    graduation = await graduations.latest_of(session, user.id) if user is not None else None
+    graduation = (
+        await graduations.latest_of(session, user.id)
+        if user is not None and _is_graduate(user)
+        else None
+    )
     number, step, value = callback_data.number, callback_data.step, callback_data.value
     message = query.message if isinstance(query.message, Message) else None
     record = (graduation.boosters or {}).get(str(number), {}) if graduation else {}
@@ -1117,18 +1169,16 @@ async def refresher(
 async def _queue_refresher_intro(
     session: AsyncSession, i18n: I18n, match: Match, mentee: User, mentor: User
 ) -> None:
-    with i18n.use_locale(mentor.locale):
-        text = _(
+    await group_tell.tell(
+        session,
+        i18n,
+        [mentor],
+        f"match:{match.id}:intro:refresher",
+        lambda: _(
             "💬 {name}, who graduated from your mentoring, asked for a refresher, and you're "
             "matched again. Say hello with /reachout when you can: no need to start over. If "
             "it doesn't suit you now, /rematch says so, without blame."
-        ).format(name=_name(mentee))
-    await outbox.enqueue(
-        session,
-        key=f"match:{match.id}:intro:refresher",
-        chat_id=mentor.telegram_id,
-        method="sendMessage",
-        params=_params(text),
+        ).format(name=_name(mentee)),
     )
 
 

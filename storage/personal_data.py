@@ -76,6 +76,7 @@ PERSON_KEYS = (
     "trends:{id}:%",
     "event:%:unreachable:{id}",  # a creator told that this person missed a reminder
     "grad:{id}:%",  # graduation: the other side asked, thanks, admins told
+    "undelivered:grad:{id}:%",  # a proposer told their graduation question did not arrive
 )
 REVIEW_KEYS = ("review:{id}:%",)
 

@@ -4,15 +4,18 @@ scheduler tick (every second here) and outbox delivery, against the Bot API stan
 * Ana (en) asks to graduate, her mentor Mo confirms; she records a milestone and gets her
   journey summary (what changed in her logs), a personal alumni invite link, and offers to
   train as a mentor. A mentor of another pair forging Mo's confirmation is refused first.
-* Pablo (es) proposes it for Lucía, who agrees; her logs got harder and the summary says
-  so gently, in Spanish; the bot may not make invite links in the alumni group, so she is
-  told a facilitator will share it, and the admin is asked to.
+* Pablo (es) proposes it for Lucía, who says "not yet" (Pablo is told), then agrees; her
+  logs got harder and the summary says so gently, in Spanish; the bot may not make invite
+  links in the alumni group, so she is told a facilitator will share it, and the admin is
+  asked to.
 * The admin graduates Jonas (de) alone; both he and his mentor Greta are told in German.
 * The boosters: each is scheduled at the graduate's check-in time one month on; made due,
   Ana's and Lucía's arrive, Jonas has blocked the bot (the admin hears, his next booster
   stays planned). Ana's "I'd like a refresher" matches her with Mo again, no intake asked;
   Lucía's, with Pablo no longer a mentor, asks the admins and puts her back in the queue.
-* Ana keeps /crisis and /privacy: her export holds her graduation and milestone.
+* Ana keeps /crisis and /privacy: her export holds her graduation and milestone. Once she
+  is made a mentor, her graduate's buttons are refused.
+* Jonas asks again after his refresher, but Greta has blocked the bot: he is told.
 
 The people, their matches and five weeks of logs are written into the database first, as
 onboarding and matching leave them (those have their own end-to-end tests).
@@ -140,7 +143,7 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
     await prepare(tmp_path)
-    await bot_factory(**TICK)
+    bot = await bot_factory(**TICK)
     people = {
         language: (
             standin.user(mentee[0], mentee[1], language_code=language),
@@ -156,8 +159,14 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     ask = await reply_containing(standin, ana.id, "mark your mentoring with Mo as done")
     await standin.tap(ana, ask, "Yes, mark it as done")
     await reply_containing(standin, ana.id, "I've asked Mo to confirm")
-    proposal = await reply_containing(standin, mo.id, "Ana feels ready")
+    await reply_containing(standin, mo.id, "Ana feels ready")
     [(graduation_id,)] = rows(tmp_path, "SELECT id FROM graduations WHERE status = 'proposed'")
+    # Ana's /graduate again: she waits. Mo's, as if her message were lost: her question
+    # again, with its buttons, rather than a dead end.
+    await standin.send_text(ana, "/graduate")
+    await reply_containing(standin, ana.id, "You've asked already")
+    await standin.send_text(mo, "/graduate")
+    proposal = await reply_containing(standin, mo.id, "Ana feels ready")
 
     greeting = await _any_message_to(standin, greta)
     forged = await standin.press(greta, greeting, f"gans:{graduation_id}:confirm")
@@ -208,7 +217,23 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     ask = await reply_containing(standin, pablo.id, "Lucía")
     await standin.tap(pablo, ask, "🎓")
     proposal = await reply_containing(standin, lucia.id, "Pablo")
-    await standin.tap(lucia, proposal, "🎓")
+    # Not yet, the first time: Pablo hears it in Spanish, and may ask again.
+    await standin.tap(lucia, proposal, "Todavía no")
+    await reply_containing(standin, lucia.id, "la mentoría sigue")
+    await reply_containing(standin, pablo.id, "Lucía prefiere seguir un tiempo más")
+    # The second time both ask at once; Pablo's "yes" comes first, so Lucía's own "yes" is
+    # answered with his question to agree to, not "you've asked already".
+    await standin.send_text(pablo, "/graduate")
+    ask = await reply_containing(standin, pablo.id, "Lucía")
+    await standin.send_text(lucia, "/graduate")
+    hers = await reply_containing(standin, lucia.id, "¿Quieres dar por terminada")
+    await standin.tap(pablo, ask, "🎓")
+    await reply_containing(standin, pablo.id, "Hecho: le he pedido a Lucía")
+    await reply_containing(standin, lucia.id, "Pablo cree que quizá")  # his, through the outbox
+    await standin.tap(lucia, hers, "Sí, darla por terminada")
+    proposal = await reply_containing(standin, lucia.id, "Pablo cree que quizá")  # hers, edited
+    assert proposal.message["message_id"] == hers.message["message_id"]
+    await standin.tap(lucia, proposal, "Sí, estoy de acuerdo")
     done = await reply_containing(standin, lucia.id, "Felicidades")
     await standin.tap(lucia, done, "resumen")
     summary = await reply_containing(standin, lucia.id, "Tu camino")
@@ -315,6 +340,29 @@ async def test_three_graduations_in_three_languages_with_boosters_and_a_refreshe
     assert mine["milestones"] == ["I walked to the lake again"]
     assert mine["check_ins"]["1"]["feel"] == "well"
     assert mine["mentor_training_interest"]
+
+    # Ana trains as a mentor (the admin changes her role; a restart, so the bot's short
+    # memory of people does not hide it): her graduate's buttons are a mentee's, and no
+    # longer hers to press.
+    rows(tmp_path, "UPDATE users SET role = 'mentor' WHERE telegram_id = ?", ana.id)
+    await bot.stop()
+    await bot_factory(**TICK)
+    pressed = await standin.press(ana, offers, f"goffer:{graduation_id}:refresher")
+    assert "expired" in await toast(standin, pressed)
+    assert not [
+        c
+        for c in standin.calls
+        if c.params.get("chat_id") in (ana.id, str(ana.id))
+        and "You're in touch with Mo already" in str(c.params.get("text", ""))
+    ]
+
+    # Greta has blocked the bot: Jonas's question to her cannot arrive, and he is told
+    # instead of waiting for an answer that will not come.
+    standin.blocked_chats.add(greta.id)
+    await standin.send_text(jonas, "/graduate")
+    ask = await reply_containing(standin, jonas.id, "Möchtest du deine Begleitung mit Greta")
+    await standin.tap(jonas, ask, "Ja, abschließen")
+    await reply_containing(standin, jonas.id, "Ich konnte deine Nachricht nicht an Greta")
 
 
 async def _any_message_to(standin: TelegramStandIn, person: TgUser) -> dict:

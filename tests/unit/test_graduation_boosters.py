@@ -37,8 +37,8 @@ async def test_the_first_booster_counts_from_the_local_day_of_graduation(session
     late = dt.datetime(2027, 1, 31, 23, 30, tzinfo=dt.UTC)
     tokyo, in_tokyo = await graduate(session, 1, "Asia/Tokyo", "en", late)
     lisbon, in_lisbon = await graduate(session, 2, "Europe/Lisbon", "en", late)
-    await schedule_booster(session, tokyo, in_tokyo, 1, late)
-    await schedule_booster(session, lisbon, in_lisbon, 1, late)
+    await schedule_booster(session, tokyo, in_tokyo, 1)
+    await schedule_booster(session, lisbon, in_lisbon, 1)
     row = await schedules.get(session, schedules.BOOSTER, tokyo.id)
     assert row.due_at == dt.datetime(2027, 3, 1, 0, 30, tzinfo=dt.UTC)  # 1 March, 09:30 JST
     assert row.state == {"n": 1, "graduation": in_tokyo.id, "on": "2027-02-01"}
@@ -123,3 +123,21 @@ async def test_while_their_crisis_case_is_open_the_booster_waits_a_day(session, 
     assert (await session.scalars(select(OutboxMessage))).all() == []
     row = await schedules.get(session, schedules.BOOSTER, person.id)
     assert (row.due_at, row.state) == (dt.datetime(2027, 3, 1, 9, 30, tzinfo=dt.UTC), state)
+
+
+async def test_a_graduate_who_has_become_a_mentor_gets_no_more_boosters(session, settings) -> None:
+    # Trained as a mentor since (the admin changed their role): a mentee's check-in, with
+    # buttons a mentor may not press, is not sent, and no later one is planned.
+    now = dt.datetime(2027, 2, 28, 9, 30, tzinfo=dt.UTC)
+    person, graduation = await graduate(
+        session, 7, "Europe/London", "en", dt.datetime(2027, 1, 28, 12, tzinfo=dt.UTC)
+    )
+    person.role = Role.MENTOR
+    await session.flush()
+    state = {"n": 1, "graduation": graduation.id, "on": "2027-01-28"}
+    i18n = create_i18n("en")
+    with i18n.context():
+        await booster_due(session, [schedules.Due(person.id, state)], Tick(settings, i18n, now))
+    assert (await session.scalars(select(OutboxMessage))).all() == []
+    assert await schedules.get(session, schedules.BOOSTER, person.id) is None
+    assert "1" not in (graduation.boosters or {})

@@ -165,6 +165,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
             (f"nudge:queue:{ana.id}:2026-12-01:{BEN}", BEN, "Ana had a hard day"),
             (f"trends:{ana.id}:digest:{ben.id}:2026-12-01", BEN, "Ana's last 4 weeks"),
             (f"grad:{ana.id}:thanks:1", BEN, "Ana is complete: thank you"),
+            (f"undelivered:grad:{ana.id}:proposal:1", BEN, "couldn't deliver it to Ana"),
         ):
             await outbox.enqueue(
                 session, key=key, chat_id=chat, method="sendMessage", params={"text": words}
