@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -36,6 +36,8 @@ from storage.models import GroupKind, User, utcnow
 ORDER = ("kind", "languages", "zone", "day", "time", "facilitators")
 TIME_CHOICES = (dt.time(10), dt.time(12), dt.time(17), dt.time(18), dt.time(19), dt.time(20))
 BACK, DONE, CANCEL, NONE = "back", "done", "cancel", "none"
+# Telegram's words for an edit of a message that was deleted (or cannot be edited any more).
+GONE_MESSAGE = ("message to edit not found", "message can't be edited")
 
 
 class SetupPress(CallbackData, prefix="gs"):
@@ -91,16 +93,12 @@ def not_a_member_line() -> str:
 async def cancel_typed(message: Message, state: FSMContext, bot: Bot) -> None:
     draft = await state.get_data()
     await state.clear()
-    if draft.get("prompt"):
-        await _edit(
-            bot,
-            message.chat.id,
-            draft["prompt"],
-            _("Group setup cancelled. Nothing was changed."),
-            None,
-        )
-    else:
-        await message.reply(_("Group setup cancelled. Nothing was changed."))
+    said = _("Group setup cancelled. Nothing was changed.")
+    # The question says it, unless someone deleted it: then a reply, never silence.
+    if not draft.get("prompt") or not await _edit(
+        bot, message.chat.id, draft["prompt"], said, None
+    ):
+        await message.reply(said)
 
 
 async def pressed(
@@ -393,7 +391,9 @@ async def _ask_anew(
 
 async def _edit(
     bot: Bot, chat_id: int, message_id: int, text: str | None, markup: InlineKeyboardMarkup | None
-) -> None:
+) -> bool:
+    """Change a question; False when it is gone (someone in the group deleted it), so the
+    setup carries on instead of stopping at a message nobody can see."""
     try:
         if text is None:
             await bot.edit_message_reply_markup(
@@ -403,9 +403,13 @@ async def _edit(
             await bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, reply_markup=markup
             )
-    except TelegramAPIError as error:
-        if "not modified" not in str(error):
-            raise
+    except TelegramBadRequest as error:
+        if "not modified" in str(error):
+            return True
+        if any(gone in str(error) for gone in GONE_MESSAGE):
+            return False
+        raise
+    return True
 
 
 async def _finish(

@@ -355,6 +355,34 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     assert "This check-in has closed" in late.params["text"]
 
 
+async def test_setup_carries_on_when_someone_deleted_its_question(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """An admin tidying the chat deletes the setup's question: a typed answer still moves
+    the setup on, and /cancel still says so, instead of silence."""
+    await the_people(tmp_path)
+    chat = standin.group(GROUP, "Caminantes")
+    who = people(standin)
+    standin.bot_status[GROUP] = "administrator"
+    await bot_factory(**ENV)
+    gone = "Bad Request: message to edit not found"
+
+    await standin.send_text(who["ana"], "/group setup", chat)
+    question = await group_post(standin, "1/6")
+    await standin.tap(who["ana"], question, "Grupo de pares")
+    question = await group_post(standin, "2/6")
+    await standin.tap(who["ana"], question, "Listo")
+    await group_post(standin, "3/6")
+    standin.fail("editMessageReplyMarkup", 400, description=gone, chat_id=GROUP)
+    await standin.send_text(who["ana"], "Madrid", chat)  # typed under a deleted question
+    await group_post(standin, "4/6")
+    standin.fail("editMessageText", 400, description=gone, chat_id=GROUP)
+    await standin.send_text(who["ana"], "/cancel", chat)
+    await group_post(standin, "Configuración del grupo cancelada. No se ha cambiado nada.")
+    async with session_of(tmp_path) as session:
+        assert (await session.scalars(select(ProgramGroup))).all() == []
+
+
 async def test_crisis_words_in_the_group_never_expose_the_person(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
