@@ -28,9 +28,9 @@ from flows import groups as rules
 from flows import onboarding, timezones
 from flows.languages import NATIVE_NAMES, SUPPORTED
 from flows.states import GroupSetup
-from handlers.group_checkin import schedule
+from handlers.group_checkin import UNREACHABLE, schedule
 from handlers.group_render import day_name, in_languages, label_in_languages, time_text
-from storage import groups, users
+from storage import groups, outbox, users
 from storage.models import GroupKind, User, utcnow
 
 ORDER = ("kind", "languages", "zone", "day", "time", "facilitators")
@@ -460,13 +460,22 @@ async def _finish(
                 ]
             ]
         )
-    sent = await bot.send_message(
-        chat.id,
-        text,
-        reply_markup=markup,
-        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+    params: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        params["reply_markup"] = markup.model_dump(exclude_none=True)
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    # Through the outbox, as the check-in's invitation: the group is registered already, so
+    # a flood limit or an outage delays the post that names who is in and how to join, and
+    # never loses it. Under the group's keys, a facilitator's tidy-up can remove it later.
+    await outbox.enqueue(
+        session,
+        key=f"group:{group.id}:setup:{utcnow():%Y%m%d%H%M%S}",
+        chat_id=chat.id,
+        method="sendMessage",
+        on_undeliverable=f"{UNREACHABLE}:{group.id}",
+        params=params,
     )
-    await groups.record_post(session, group.id, sent.message_id, "setup")
 
 
 def result_text(group: Any, names: dict[str, str], chosen: set[str], outsiders: list[str]) -> str:
