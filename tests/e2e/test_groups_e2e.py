@@ -360,7 +360,7 @@ async def test_setup_survives_a_deleted_question_and_a_long_flood_limit(
 ) -> None:
     """An admin tidying the chat deletes the setup's question: a typed answer still moves
     the setup on, and /cancel still says so, instead of silence. A flood limit longer than a
-    reply waits for delays the setup's result post; it does not lose it."""
+    reply waits for delays the setup's result post and a newcomer's welcome; it loses neither."""
     await the_people(tmp_path)
     chat = standin.group(GROUP, "Caminantes")
     who = people(standin)
@@ -395,12 +395,15 @@ async def test_setup_survives_a_deleted_question_and_a_long_flood_limit(
     question = await group_post(standin, "4/6")
     await standin.tap(who["ana"], question, "Sin check-in semanal")
     question = await group_post(standin, "6/6")
-    standin.fail("sendMessage", 429, retry_after=31, chat_id=GROUP)
+    standin.fail_for("sendMessage", 429, 5, retry_after=31, chat_id=GROUP)
     await standin.tap(who["ana"], question, "Listo")
     await group_post(standin, "Grupo configurado")
+    await standin.member_joins(standin.user(9108, "Gus", "en"), chat)  # and his welcome
     result = await standin.next_reply(GROUP, timeout=TIMEOUT + 45)
     assert "Este chat es ahora un grupo de pares" in result.text
     assert "Facilitadores: Ana." in result.text
+    welcome = await standin.next_reply(GROUP, timeout=TIMEOUT + 45)
+    assert "¡Bienvenida/o, Gus!" in welcome.text
     assert await member_names(tmp_path) == {"Ana": "facilitator"}
 
 
