@@ -361,12 +361,20 @@ async def member_changed(
     label = label_in_languages(i18n, group.language_list, lambda: _("Join the program"))
     link = f"https://t.me/{username}?start={rules.join_link(group.id)}"
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, url=link)]])
-    try:
-        sent = await bot.send_message(group.chat_id, text, reply_markup=markup)
-    except TelegramAPIError as error:
-        log.warning("group %s: welcome not posted (%s)", group.id, type(error).__name__)
-        return
-    await groups.record_post(session, group.id, sent.message_id, "notice")
+    # Through the outbox: when a whole cohort joins at once, the group's flood limit delays
+    # their welcomes instead of dropping them. Under the group's keys, a tidy-up removes it;
+    # the join's own time in the key makes a redelivered update welcome nobody twice.
+    await outbox.enqueue(
+        session,
+        key=f"group:{group.id}:welcome:{person.id}:{event.date:%Y%m%d%H%M%S}",
+        chat_id=group.chat_id,
+        method="sendMessage",
+        params={
+            "text": text,
+            "parse_mode": "HTML",
+            "reply_markup": markup.model_dump(exclude_none=True),
+        },
+    )
 
 
 # --- the bot's own place in the group --------------------------------------------------------------

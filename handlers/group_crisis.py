@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import groups as rules
 from handlers.group_render import in_languages, label_in_languages
+from handlers.multilingual import languages_of
 from storage import groups, outbox
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ async def gentle_post(
     evening's several messages bring it once (False: it is already on its way)."""
     chat_id = message.chat.id
     group = await groups.by_chat(session, chat_id)
-    languages = group.language_list if group is not None else [language]
+    languages = languages_of(group, language)
     username = (await bot.me()).username
     label = "🆘 " + label_in_languages(i18n, languages, lambda: _("Help now"))
     markup = InlineKeyboardMarkup(

@@ -27,7 +27,7 @@ from aiogram.utils.i18n import I18n
 from babel.dates import format_time, get_day_names
 
 from flows.languages import SUPPORTED
-from handlers.multilingual import button_label, in_each
+from handlers.multilingual import button_label, joined
 
 SEPARATOR = "\n\n"
 
@@ -36,20 +36,12 @@ def in_languages(i18n: I18n, languages: Sequence[str], make: Callable[[], str]) 
     """``make()`` rendered in each of the group's languages, one paragraph each, marked with
     its language as events' posts are (``handlers.multilingual``); a text that reads the
     same in two languages (a name, say) is said once, and a single one is not marked."""
-    said = in_each(i18n, _known(languages), lambda _code: make())
-    if len(said) == 1:
-        return said[0][1]
-    return SEPARATOR.join(f"{code.upper()}: {text}" for code, text in said)
+    return joined(i18n, _known(languages), lambda _code: make(), SEPARATOR)
 
 
 def label_in_languages(i18n: I18n, languages: Sequence[str], make: Callable[[], str]) -> str:
     """A button's label with each language's word: "Check in · Registrarme · Einchecken"."""
     return button_label(i18n, _known(languages), lambda _code: make())
-
-
-def in_one(i18n: I18n, language: str, make: Callable[[], str]) -> str:
-    with i18n.use_locale(language):
-        return make()
 
 
 def day_name(weekday: int, language: str) -> str:

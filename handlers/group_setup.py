@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,14 +28,16 @@ from flows import groups as rules
 from flows import onboarding, timezones
 from flows.languages import NATIVE_NAMES, SUPPORTED
 from flows.states import GroupSetup
-from handlers.group_checkin import schedule
+from handlers.group_checkin import UNREACHABLE, schedule
 from handlers.group_render import day_name, in_languages, label_in_languages, time_text
-from storage import groups, users
+from storage import groups, outbox, users
 from storage.models import GroupKind, User, utcnow
 
 ORDER = ("kind", "languages", "zone", "day", "time", "facilitators")
 TIME_CHOICES = (dt.time(10), dt.time(12), dt.time(17), dt.time(18), dt.time(19), dt.time(20))
 BACK, DONE, CANCEL, NONE = "back", "done", "cancel", "none"
+# Telegram's words for an edit of a message that was deleted (or cannot be edited any more).
+GONE_MESSAGE = ("message to edit not found", "message can't be edited")
 
 
 class SetupPress(CallbackData, prefix="gs"):
@@ -91,16 +93,12 @@ def not_a_member_line() -> str:
 async def cancel_typed(message: Message, state: FSMContext, bot: Bot) -> None:
     draft = await state.get_data()
     await state.clear()
-    if draft.get("prompt"):
-        await _edit(
-            bot,
-            message.chat.id,
-            draft["prompt"],
-            _("Group setup cancelled. Nothing was changed."),
-            None,
-        )
-    else:
-        await message.reply(_("Group setup cancelled. Nothing was changed."))
+    said = _("Group setup cancelled. Nothing was changed.")
+    # The question says it, unless someone deleted it: then a reply, never silence.
+    if not draft.get("prompt") or not await _edit(
+        bot, message.chat.id, draft["prompt"], said, None
+    ):
+        await message.reply(said)
 
 
 async def pressed(
@@ -393,7 +391,9 @@ async def _ask_anew(
 
 async def _edit(
     bot: Bot, chat_id: int, message_id: int, text: str | None, markup: InlineKeyboardMarkup | None
-) -> None:
+) -> bool:
+    """Change a question; False when it is gone (someone in the group deleted it), so the
+    setup carries on instead of stopping at a message nobody can see."""
     try:
         if text is None:
             await bot.edit_message_reply_markup(
@@ -403,9 +403,13 @@ async def _edit(
             await bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, reply_markup=markup
             )
-    except TelegramAPIError as error:
-        if "not modified" not in str(error):
-            raise
+    except TelegramBadRequest as error:
+        if "not modified" in str(error):
+            return True
+        if any(gone in str(error) for gone in GONE_MESSAGE):
+            return False
+        raise
+    return True
 
 
 async def _finish(
@@ -456,13 +460,22 @@ async def _finish(
                 ]
             ]
         )
-    sent = await bot.send_message(
-        chat.id,
-        text,
-        reply_markup=markup,
-        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+    params: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        params["reply_markup"] = markup.model_dump(exclude_none=True)
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    # Through the outbox, as the check-in's invitation: the group is registered already, so
+    # a flood limit or an outage delays the post that names who is in and how to join, and
+    # never loses it. Under the group's keys, a facilitator's tidy-up can remove it later.
+    await outbox.enqueue(
+        session,
+        key=f"group:{group.id}:setup:{utcnow():%Y%m%d%H%M%S}",
+        chat_id=chat.id,
+        method="sendMessage",
+        on_undeliverable=f"{UNREACHABLE}:{group.id}",
+        params=params,
     )
-    await groups.record_post(session, group.id, sent.message_id, "setup")
 
 
 def result_text(group: Any, names: dict[str, str], chosen: set[str], outsiders: list[str]) -> str:

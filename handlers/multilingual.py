@@ -29,12 +29,15 @@ def in_each(
     return said
 
 
-def joined(i18n: I18n, languages: Sequence[str], render: Callable[[str], str]) -> str:
-    """The languages' lines together; with more than one language, each is marked."""
+def joined(
+    i18n: I18n, languages: Sequence[str], render: Callable[[str], str], separator: str = "\n"
+) -> str:
+    """The languages' lines together; with more than one language, each is marked. An
+    event's short lines take one line each; a group's paragraphs pass a blank line."""
     lines = in_each(i18n, languages, render)
     if len(lines) == 1:
         return lines[0][1]
-    return "\n".join(f"{code.upper()}: {line}" for code, line in lines)
+    return separator.join(f"{code.upper()}: {line}" for code, line in lines)
 
 
 def button_label(i18n: I18n, languages: Sequence[str], render: Callable[[str], str]) -> str:

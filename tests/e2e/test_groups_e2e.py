@@ -355,6 +355,58 @@ async def test_a_mixed_group_is_set_up_checks_in_privately_and_sees_only_a_summa
     assert "This check-in has closed" in late.params["text"]
 
 
+async def test_setup_survives_a_deleted_question_and_a_long_flood_limit(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """An admin tidying the chat deletes the setup's question: a typed answer still moves
+    the setup on, and /cancel still says so, instead of silence. A flood limit longer than a
+    reply waits for delays the setup's result post and a newcomer's welcome; it loses neither."""
+    await the_people(tmp_path)
+    chat = standin.group(GROUP, "Caminantes")
+    who = people(standin)
+    standin.bot_status[GROUP] = "administrator"
+    await bot_factory(**ENV)
+    gone = "Bad Request: message to edit not found"
+
+    await standin.send_text(who["ana"], "/group setup", chat)
+    question = await group_post(standin, "1/6")
+    await standin.tap(who["ana"], question, "Grupo de pares")
+    question = await group_post(standin, "2/6")
+    await standin.tap(who["ana"], question, "Listo")
+    await group_post(standin, "3/6")
+    standin.fail("editMessageReplyMarkup", 400, description=gone, chat_id=GROUP)
+    await standin.send_text(who["ana"], "Madrid", chat)  # typed under a deleted question
+    await group_post(standin, "4/6")
+    standin.fail("editMessageText", 400, description=gone, chat_id=GROUP)
+    await standin.send_text(who["ana"], "/cancel", chat)
+    await group_post(standin, "Configuración del grupo cancelada. No se ha cambiado nada.")
+    async with session_of(tmp_path) as session:
+        assert (await session.scalars(select(ProgramGroup))).all() == []
+
+    # Set up after all, under a long flood limit: the post naming who is in comes late,
+    # never not at all (the group is registered by then).
+    await standin.send_text(who["ana"], "/group setup", chat)
+    question = await group_post(standin, "1/6")
+    await standin.tap(who["ana"], question, "Grupo de pares")
+    question = await group_post(standin, "2/6")
+    await standin.tap(who["ana"], question, "Listo")
+    question = await group_post(standin, "3/6")
+    await standin.tap(who["ana"], question, "Madrid")
+    question = await group_post(standin, "4/6")
+    await standin.tap(who["ana"], question, "Sin check-in semanal")
+    question = await group_post(standin, "6/6")
+    standin.fail_for("sendMessage", 429, 5, retry_after=31, chat_id=GROUP)
+    await standin.tap(who["ana"], question, "Listo")
+    await group_post(standin, "Grupo configurado")
+    await standin.member_joins(standin.user(9108, "Gus", "en"), chat)  # and his welcome
+    result = await standin.next_reply(GROUP, timeout=TIMEOUT + 45)
+    assert "Este chat es ahora un grupo de pares" in result.text
+    assert "Facilitadores: Ana." in result.text
+    welcome = await standin.next_reply(GROUP, timeout=TIMEOUT + 45)
+    assert "¡Bienvenida/o, Gus!" in welcome.text
+    assert await member_names(tmp_path) == {"Ana": "facilitator"}
+
+
 async def test_crisis_words_in_the_group_never_expose_the_person(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
