@@ -41,6 +41,7 @@ from flows import questionnaire as q
 from flows.questionnaire import Kind
 from flows.states import Graduating
 from handlers import daily_log, group_tell
+from handlers.crisis import help_now_button
 from handlers.due import Tick, handles
 from handlers.filters import HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
@@ -1041,6 +1042,12 @@ def wish_question(number: int, feeling: str) -> tuple[str, InlineKeyboardMarkup]
     markup = rows(
         (button(labels[w], BoosterPress(number=number, step="wish", value=w)) for w in WISHES), 1
     )
+    if feeling == "hard":  # hard may be more than hard: help now is one tap away, as in 🆘
+        said += "\n" + _(
+            "If it's more than that right now, the last button lets the program's on-call "
+            "supervisor know at once; 🆘 and /crisis show your crisis plan and who to call."
+        )
+        markup.inline_keyboard.append([help_now_button()])
     return said + "\n\n" + _("Would anything help right now?"), markup
 
 

@@ -141,3 +141,18 @@ async def test_a_graduate_who_has_become_a_mentor_gets_no_more_boosters(session,
     assert (await session.scalars(select(OutboxMessage))).all() == []
     assert await schedules.get(session, schedules.BOOSTER, person.id) is None
     assert "1" not in (graduation.boosters or {})
+
+
+def test_a_hard_month_offers_help_now_and_says_where_the_crisis_plan_is() -> None:
+    from handlers.crisis import help_now_button
+    from handlers.graduation import wish_question
+
+    with create_i18n("en").context():
+        text, markup = wish_question(1, "hard")
+        fine, calm = wish_question(1, "well")
+        now = help_now_button()
+    assert [[b.callback_data for b in row] for row in markup.inline_keyboard][-1] == [
+        now.callback_data
+    ]
+    assert "/crisis" in text and "on-call supervisor" in text
+    assert now.callback_data not in str(calm.inline_keyboard) and "/crisis" not in fine
