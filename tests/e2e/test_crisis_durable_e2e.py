@@ -53,13 +53,18 @@ def crisis_answers(standin: TelegramStandIn, person: TgUser) -> list[Call]:
     return sent_to(standin, person.id, OPENER)
 
 
-def first_answer_recorded(data_dir: Path) -> bool:
-    """The crisis answer's first message is marked sent in the bot's database."""
+def recorded_sent(data_dir: Path, key_pattern: str) -> bool:
+    """The outbox message whose key matches is marked sent in the bot's database."""
     with contextlib.closing(
         sqlite3.connect(f"file:{data_dir}/peerbot.sqlite3?mode=ro", uri=True)
     ) as db:
-        row = db.execute("SELECT status FROM outbox WHERE key LIKE 'crisis:%:0'").fetchone()
+        row = db.execute("SELECT status FROM outbox WHERE key LIKE ?", (key_pattern,)).fetchone()
     return row is not None and row[0] == "sent"
+
+
+def first_answer_recorded(data_dir: Path) -> bool:
+    """The crisis answer's first message is marked sent in the bot's database."""
+    return recorded_sent(data_dir, "crisis:%:0")
 
 
 async def until(condition, timeout: float = TIMEOUT, what: str = "the condition") -> None:
@@ -152,13 +157,21 @@ async def test_kill_9_just_after_a_crisis_message_pages_and_answers_once(
     await asyncio.sleep(delay_ms / 1000)
     bot.kill9()
     await bot.wait()
+    await asyncio.sleep(0.5)  # a request already written to the socket still reaches Telegram
+    # A page Telegram had taken but the bot had not yet recorded is sent again: that one
+    # may arrive twice, by design; every other message exactly once.
+    in_flight = {
+        chat: bool(sent_to(standin, chat, "Alert #1"))
+        and not recorded_sent(tmp_path, f"alert:1:%{suffix}")
+        for chat, suffix in ((SUPERVISOR_CHAT, ":channel"), (PRIMARY, f":dm:{PRIMARY}"))
+    }
     await bot_factory(**QUIET_ALERTS)
 
     await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), AFTER_LEASE, "the alert")
     await until(lambda: sent_to(standin, PRIMARY, "Alert #1"), AFTER_LEASE, "the on-call's page")
     await asyncio.sleep(2.0)
-    assert len(sent_to(standin, SUPERVISOR_CHAT, "Alert #1")) == 1
-    assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1
+    for chat, twice_allowed in in_flight.items():
+        assert len(sent_to(standin, chat, "Alert #1")) == (2 if twice_allowed else 1)
     assert not sent_to(standin, SUPERVISOR_CHAT, NOTE), "the same sentence is not a new one"
     assert len(crisis_answers(standin, person)) == 1
 
