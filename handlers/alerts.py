@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import I18n, get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel import Locale
@@ -652,7 +652,11 @@ def added_note(alert_id: int, added: list[AlertHit]) -> str:
         if len(worded) > QUOTES_SHOWN:
             shown.insert(
                 0,
-                _("(+{count} earlier sentences of theirs)").format(
+                ngettext(
+                    "(+{count} earlier sentence of theirs)",
+                    "(+{count} earlier sentences of theirs)",
+                    len(worded) - QUOTES_SHOWN,
+                ).format(
                     count=len(worded) - QUOTES_SHOWN
                 ),
             )

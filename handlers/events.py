@@ -26,7 +26,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import I18n, get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.dates import format_skeleton
@@ -765,7 +765,15 @@ async def creator_action(
             message,
             _creator_card(event, group, user)
             + "\n\n"
-            + _("Cancelled. I'm telling {count} people privately.").format(count=told),
+            + (
+                ngettext(
+                    "Cancelled. I'm telling {count} person privately.",
+                    "Cancelled. I'm telling {count} people privately.",
+                    told,
+                ).format(count=told)
+                if told
+                else _("Cancelled. Nobody had signed up, so there is no one to tell.")
+            ),
             None,
         )
     elif action == "repost" and group is not None and event.post_message_id is None:

@@ -16,6 +16,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from babel.dates import format_skeleton
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -232,9 +233,17 @@ def summary_words(
 ) -> str:
     """The chart in words, one paragraph: the caption, and so the alt text."""
     parts = [
-        _("Your last 4 weeks: {count} days logged.").format(count=count)
+        ngettext(
+            "Your last 4 weeks: {count} day logged.",
+            "Your last 4 weeks: {count} days logged.",
+            count,
+        ).format(count=count)
         if own
-        else _("{name}'s last 4 weeks: {count} days logged.").format(name=escape(name), count=count)
+        else ngettext(
+            "{name}'s last 4 weeks: {count} day logged.",
+            "{name}'s last 4 weeks: {count} days logged.",
+            count,
+        ).format(name=escape(name), count=count)
     ]
     for values, sentence in (
         (data.symptoms, _("Symptoms mostly {range} of 10 (highest {highest}).")),

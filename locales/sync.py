@@ -30,8 +30,8 @@ def fill_source_language() -> None:
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=SOURCE_LANGUAGE)
     for message in catalog:
-        if message.id and not message.string:
-            message.string = message.id
+        if message.id and not any(message.string if message.pluralizable else [message.string]):
+            message.string = message.id  # a plural's forms are its singular and plural
         message.flags.discard("fuzzy")
     with path.open("wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False)

@@ -29,6 +29,14 @@ def code_msgids() -> set[str]:
     return found
 
 
+def forms(message) -> list[tuple[str, str]]:
+    """Each (source, translation) pair of an entry: one, or one per plural form."""
+    if not message.pluralizable:
+        return [(message.id, message.string)]
+    singular, plural = message.id
+    return [(singular if i == 0 else plural, s) for i, s in enumerate(message.string)]
+
+
 def catalog(language: str):
     with (LOCALES_DIR / language / "LC_MESSAGES" / "peerbot.po").open("rb") as handle:
         return read_po(handle, locale=language)
@@ -40,7 +48,7 @@ def test_the_code_has_strings_to_translate() -> None:
 
 @pytest.mark.parametrize("language", SUPPORTED)
 def test_catalog_has_every_string_of_the_code(language: str) -> None:
-    present = {message.id for message in catalog(language) if message.id}
+    present = {source for message in catalog(language) if message.id for source, _ in forms(message)}
     missing = sorted(code_msgids() - present)
     assert not missing, (
         f"{language}: {len(missing)} strings missing (run python -m locales.sync): {missing[:5]}"
@@ -52,7 +60,7 @@ def test_every_entry_is_translated(language: str) -> None:
     untranslated = [
         message.id
         for message in catalog(language)
-        if message.id and (not message.string or message.fuzzy)
+        if message.id and (not all(s for _, s in forms(message)) or message.fuzzy)
     ]
     assert not untranslated, f"{language}: {len(untranslated)} untranslated: {untranslated[:5]}"
 
@@ -61,12 +69,24 @@ def test_every_entry_is_translated(language: str) -> None:
 def test_translations_keep_placeholders_and_markup(language: str) -> None:
     broken = []
     for message in catalog(language):
-        if not message.id or not message.string:
+        if not message.id:
             continue
-        for pattern in (PLACEHOLDER, TAG):
-            if Counter(pattern.findall(message.id)) != Counter(pattern.findall(message.string)):
-                broken.append(message.id)
+        for source, translation in forms(message):
+            for pattern in (PLACEHOLDER, TAG):
+                if translation and Counter(pattern.findall(source)) != Counter(
+                    pattern.findall(translation)
+                ):
+                    broken.append(source)
     assert not broken, f"{language}: placeholders or tags differ in: {broken[:5]}"
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_a_count_of_one_reads_in_the_singular(language: str) -> None:
+    i18n = create_i18n("en")
+    one, many = "Your last 4 weeks: {count} day logged.", "Your last 4 weeks: {count} days logged."
+    said = {n: i18n.gettext(one, many, n, locale=language).format(count=n) for n in (1, 2, 5)}
+    assert said[1] != said[2] == said[5].replace("5", "2")
+    assert [source for message in catalog(language) if message.pluralizable for source in message.id]
 
 
 def test_each_language_speaks_its_own_words() -> None:
