@@ -656,9 +656,7 @@ def added_note(alert_id: int, added: list[AlertHit]) -> str:
                     "(+{count} earlier sentence of theirs)",
                     "(+{count} earlier sentences of theirs)",
                     len(worded) - QUOTES_SHOWN,
-                ).format(
-                    count=len(worded) - QUOTES_SHOWN
-                ),
+                ).format(count=len(worded) - QUOTES_SHOWN),
             )
         notes.append(
             _("➕ New message in alert #{id}:").format(id=alert_id) + "\n" + "\n".join(shown)

@@ -48,7 +48,9 @@ def test_the_code_has_strings_to_translate() -> None:
 
 @pytest.mark.parametrize("language", SUPPORTED)
 def test_catalog_has_every_string_of_the_code(language: str) -> None:
-    present = {source for message in catalog(language) if message.id for source, _ in forms(message)}
+    present = {
+        source for message in catalog(language) if message.id for source, _ in forms(message)
+    }
     missing = sorted(code_msgids() - present)
     assert not missing, (
         f"{language}: {len(missing)} strings missing (run python -m locales.sync): {missing[:5]}"
@@ -86,7 +88,9 @@ def test_a_count_of_one_reads_in_the_singular(language: str) -> None:
     one, many = "Your last 4 weeks: {count} day logged.", "Your last 4 weeks: {count} days logged."
     said = {n: i18n.gettext(one, many, n, locale=language).format(count=n) for n in (1, 2, 5)}
     assert said[1] != said[2] == said[5].replace("5", "2")
-    assert [source for message in catalog(language) if message.pluralizable for source in message.id]
+    assert [
+        source for message in catalog(language) if message.pluralizable for source in message.id
+    ]
 
 
 def test_each_language_speaks_its_own_words() -> None:
