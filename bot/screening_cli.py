@@ -37,7 +37,12 @@ def add_commands(commands: Any) -> None:
         "eval",
         help='recall and false alerts on lines {"lang": "en", "text": "…", "alert": true}',
     )
-    ev.add_argument("file", type=Path, help='a .jsonl file; a line may also give a "kind"')
+    ev.add_argument(
+        "file",
+        type=Path,
+        nargs="+",
+        help='.jsonl files, measured together; a line may give a "kind"',
+    )
     ev.add_argument("--quiet", action="store_true", help="figures only, not each miss")
     ev.add_argument(
         "--detector",
@@ -63,10 +68,12 @@ def add_commands(commands: Any) -> None:
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    examples = []
     try:
-        examples = read_jsonl(args.file)
-    except FileNotFoundError:
-        print(f"error: no such file: {args.file}", file=sys.stderr)
+        for path in args.file:
+            examples += read_jsonl(path)
+    except FileNotFoundError as exc:
+        print(f"error: no such file: {exc.filename}", file=sys.stderr)
         return 2
     except (CorpusError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

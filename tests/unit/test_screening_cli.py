@@ -88,9 +88,17 @@ def test_eval_names_the_line_that_is_malformed(
     assert says in err and str(path) in err
 
 
+def test_eval_measures_several_files_together(capsys, tmp_path: Path) -> None:
+    first = write(tmp_path / "a.jsonl", ROWS[:2])
+    second = write(tmp_path / "b.jsonl", ROWS[2:])
+    _, together, _ = run(capsys, "screening", "eval", str(first), str(second))
+    _, whole, _ = run(capsys, "screening", "eval", str(write(tmp_path / "all.jsonl", ROWS)))
+    assert together == whole
+
+
 def test_eval_of_a_missing_file_says_so(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "screening", "eval", str(tmp_path / "nope.jsonl"))
-    assert code == 2 and "no such file" in err
+    assert code == 2 and f"no such file: {tmp_path / 'nope.jsonl'}" in err
 
 
 def test_explain_shows_what_each_detector_makes_of_a_message(capsys) -> None:
