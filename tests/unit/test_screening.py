@@ -251,6 +251,47 @@ def test_idiom_plus_explicit_intent_alerts(text: str, language: str) -> None:
     assert hits and hits[0].category == "suicide", text
 
 
+@pytest.mark.parametrize(
+    ("joke", "meant", "self_directed", "language"),
+    [
+        (
+            "hubby let the plant die again, im going to kill him 😂",
+            "hubby let the plant die again, im going to kill him",
+            "hubby let the plant die again, im going to kill myself 😂",
+            "en",
+        ),
+        (
+            "mi marido dejó secar la planta otra vez, lo mato 🤣",
+            "mi marido dejó secar la planta otra vez, lo mato",
+            "mi marido dejó secar la planta otra vez, me voy a matar 🤣",
+            "es",
+        ),
+        (
+            "mein mann hat die pflanze vertrocknen lassen, ich bring ihn um haha",
+            "mein mann hat die pflanze vertrocknen lassen, ich bring ihn um",
+            "mein mann hat die pflanze vertrocknen lassen, ich bring mich um haha",
+            "de",
+        ),
+    ],
+)
+def test_a_laugh_makes_a_threat_at_a_housemate_a_joke_but_never_one_at_oneself(
+    joke: str, meant: str, self_directed: str, language: str
+) -> None:
+    assert not screen(joke, language)
+    assert screen(meant, language)
+    assert screen(self_directed, language)
+
+
+def test_a_laughing_face_is_read_by_the_lexicons_not_by_the_model() -> None:
+    assert "laughingface" in normalise("lol 😂", "en")
+    assert screening.without_idioms("such a day 😂 honestly", "en").split() == [
+        "such",
+        "a",
+        "day",
+        "honestly",
+    ]
+
+
 def test_negation_does_not_suppress_explicit_intent() -> None:
     hits = screen("I'm not going to kill myself… but I have the pills ready", "en")
     assert hits
