@@ -76,8 +76,8 @@ async def seed(url: str) -> None:
         await session.commit()
 
 
-async def add_past_event(url: str) -> int:
-    """Fran's walk of an hour ago."""
+async def add_past_event(url: str, hours_from_now: int = -1) -> int:
+    """Fran's walk of an hour ago (or at another time)."""
     async with session_of(url) as session:
         group = await session.scalar(select(ProgramGroup).where(ProgramGroup.chat_id == GROUP_CHAT))
         fran = await users.get_by_telegram_id(session, FRAN)
@@ -86,7 +86,7 @@ async def add_past_event(url: str) -> int:
             created_by=fran.id,
             kind="walk",
             title="Last week's walk",
-            starts_at=utcnow() - dt.timedelta(hours=1),
+            starts_at=utcnow() + dt.timedelta(hours=hours_from_now),
             place="Park",
         )
         session.add(event)
@@ -335,6 +335,26 @@ async def test_a_mixed_group_plans_answers_is_reminded_and_told_of_a_cancellatio
     knit = await reply_with_button(standin, OTHER_CHAT, "I'm coming")
     said = (await toast(standin, await standin.tap(fran, knit, "I'm coming"))).params["text"]
     assert said.startswith("✓ You're coming") and "remind" not in said, said
+
+
+async def test_cancelling_an_event_nobody_signed_up_for_says_there_is_no_one_to_tell(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/peerbot.sqlite3"
+    await seed(url)
+    await add_past_event(url, hours_from_now=48)
+    await bot_factory()
+    standin.group(GROUP_CHAT, "Walkers")
+    fran = standin.user(FRAN, "Fran", language_code="en")
+
+    await standin.send_text(fran, "/events")
+    card = await reply_with_button(standin, FRAN, "Cancel the event")
+    await standin.tap(fran, card, "Cancel the event")
+    sure = await reply_with_button(standin, FRAN, "Yes, cancel it")
+    await standin.tap(fran, sure, "Yes, cancel it")
+    await reply_containing(standin, FRAN, "Nobody had signed up, so there is no one to tell.")
+    assert sent_to(standin, FRAN, "telling 0") == []
+    assert sent_to(standin, FRAN, "went wrong") == []
 
 
 async def test_resources_in_each_language_and_in_the_group(
