@@ -21,6 +21,10 @@ from tests.e2e.test_alerts_e2e import (
     supervisors_on_call,
 )
 
+# These start as a cold `python -m bot run` (tests/e2e/botproc.py): nothing compiled
+# or loaded before the bot's own start, as in production.
+COLD = {"thank you all for everything", "ya no quiero seguir"}
+
 
 @pytest.mark.parametrize(
     ("text", "language"),
@@ -39,7 +43,8 @@ async def test_the_alert_names_the_detector_that_fired(
     await supervisors_on_call(tmp_path)
     await onboarded_mentee(tmp_path, 611, language, "Europe/Berlin", "Wren-61")
     standin.group(SUPERVISOR_CHAT, "Supervisors")
-    await bot_factory(**ALERT_ENV)
+    cold = any(text.startswith(start) for start in COLD)
+    await bot_factory(**ALERT_ENV, PEERBOT_TEST_COLD_START=int(cold))
     mentee = standin.user(611, "Ada", language_code=language)
 
     mark = standin.mark()
