@@ -10,7 +10,6 @@ bot's decision (lexicon OR model) has ``--fpr`` false alerts, and recall is prin
 language and per kind.
 
     python benchmarks/screening_cv.py [--fpr 0.07] [--c 8] [--test a,b,c,d] [--without e]
-                                      [--authors]
 """
 
 from __future__ import annotations
@@ -49,17 +48,10 @@ SENT = __import__("re").compile(r"(?<=[.!?;\n])\s+|\s+[|]\s+")
 EXTRA = {"across": _across, "triples": _triples}
 
 
-AUTHORS_DIR = ROOT / "tests" / "data" / "screening_authors"  # g-en.jsonl … p-de.jsonl
-
-
-def load(without: set[str], authors: bool = False) -> dict[str, list]:
-    """The train files by author; with ``authors``, the thirty evaluation authors too
-    (``g`` … ``p``, outside the train split: docs/screening.md, round 8)."""
+def load(without: set[str]) -> dict[str, list]:
+    """The train files by author (``train-q-hard`` is author ``q``)."""
     groups: dict[str, list] = defaultdict(list)
-    paths = sorted(LOCALES_DIR.glob("*/screening/train-*.jsonl"))
-    if authors:
-        paths += sorted(AUTHORS_DIR.glob("*.jsonl"))
-    for path in paths:
+    for path in sorted(LOCALES_DIR.glob("*/screening/train-*.jsonl")):
         name = path.stem.removeprefix("train-").split("-")[0]
         if name not in without:
             groups[name].extend(read_jsonl(path))
@@ -72,7 +64,6 @@ def main() -> None:
     ap.add_argument("--c", type=float, default=8.0)
     ap.add_argument("--test", default="a,b,c,d")
     ap.add_argument("--without", default="")
-    ap.add_argument("--authors", action="store_true", help="add the thirty evaluation authors")
     ap.add_argument("--balanced", default="balanced")
     ap.add_argument("--blocks", default="char,word")
     ap.add_argument("--sentences", action="store_true", help="score = max over whole and sentences")
@@ -85,7 +76,7 @@ def main() -> None:
 
     from flows.screening_training import MIN_DF
 
-    groups = load(set(filter(None, args.without.split(","))), args.authors)
+    groups = load(set(filter(None, args.without.split(","))))
     always = groups.pop("lexicon", []) + lexicon_examples()
     tests = [g for g in args.test.split(",") if g in groups]
     rest = [g for g in groups if g not in tests]

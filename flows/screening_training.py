@@ -7,7 +7,8 @@ checks that both give the same probability.
 
 Each language's alert threshold is chosen on cross-validated predictions over the
 training data, never on the held-out split: the lowest threshold (so the highest recall)
-whose false alerts stay within ``target_fpr`` for messages of that language. The folds
+whose false alerts stay within ``target_fpr`` for messages of that language (calm
+messages written to be hard, ``written_hard``, teach the model but do not count). The folds
 hold out one author at a time (each ``train-*`` file has its own author; examples of no
 author's file are spread over the folds), so the false alerts are those of a writer the
 model has not read, as in use; with fewer than two authors the folds are random.
@@ -205,7 +206,7 @@ def _thresholds(
     calm: dict[str, list] = defaultdict(lambda: [0, 0, []])  # messages, lexicon alerts, p
     for e, p, t in zip(examples, p_alert, tokens, strict=True):
         g = calm[e.lang]  # every language gets a threshold, calm examples or not
-        if e.alert:
+        if e.alert or written_hard(e):
             continue
         g[0] += 1
         if _lexicon_alerts(e):
@@ -220,6 +221,14 @@ def _thresholds(
         edge = ordered[allowed] + 1e-6 if allowed < len(ordered) else 0.0
         thresholds[lang] = min(max(edge, 0.05), 0.95)  # never on a faint resemblance alone
     return thresholds
+
+
+def written_hard(e: Example) -> bool:
+    """From a file of calm messages written to be as close to a crisis as they can be
+    (``train-<author>-hard.jsonl``). They teach the model where the line is, but the
+    false-alert allowance is a share of ordinary calm writing: counted, they would use it
+    up and raise every threshold, as ``twins-f`` did (docs/screening.md, rounds 6 and 9)."""
+    return (e.source or "").endswith("-hard")
 
 
 def _lexicon_alerts(e: Example) -> bool:

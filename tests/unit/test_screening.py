@@ -245,6 +245,10 @@ def test_every_lexicon_covers_every_category() -> None:
         ("estoy muerta de cansancio y ya no quiero vivir", "es"),
         ("die schmerzen bringen mich um, ich will sterben", "de"),
         ("ich bin todmüde und will nicht mehr leben", "de"),
+        # Insomnia is blanked (idiom.not_sleeping); what follows is still read.
+        ("not sleeping for days and i want it all to end", "en"),
+        ("no duermo desde hace días y ya no quiero seguir viviendo", "es"),
+        ("schlafe seit tagen nicht und will nicht mehr leben", "de"),
     ],
 )
 def test_idiom_plus_explicit_intent_alerts(text: str, language: str) -> None:

@@ -151,7 +151,7 @@ def test_without_a_model_the_lexicon_still_screens_and_says_why(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("text", "language"),
     [
-        ("thank you all for everything, you were the best part of these years, take care", "en"),
+        ("you lot kept me going longer than anyone. thank you, truly. look after each other", "en"),
         ("my kids deserve a mum who isnt a weight around their necks every single day", "en"),
         ("ya les deje todo ordenado a mis hijos, el viernes es el dia", "es"),
         ("ich hab meine sachen verschenkt, brauch ich eh nicht mehr lange", "de"),
@@ -164,7 +164,7 @@ def test_the_shipped_model_catches_wording_no_lexicon_entry_holds(
     [hit] = screening.screen(text, language)
     assert hit.detector == "model" and hit.rule == "model"
     assert hit.severity == screening.MODEL_SEVERITY and hit.category in screening.CATEGORIES
-    assert hit.why.startswith("model 0.") and hit.sentence == text
+    assert hit.why.startswith(("model 0.", "model 1.00")) and hit.sentence == text
 
 
 def test_the_model_file_keeps_every_weight_exactly_and_refuses_arrays_that_disagree(
@@ -212,3 +212,23 @@ def test_a_calm_message_the_lexicon_already_alerts_on_uses_up_the_allowance() ->
     assert screening.lexicon_hits(walks[0].text, "en")
     counted = _thresholds(walks, scores, 0.10, [words(e.text) for e in walks])["en"]
     assert 0.9 < counted < 0.95
+
+
+def test_calm_messages_written_to_be_hard_teach_but_do_not_raise_the_threshold() -> None:
+    # Twenty ordinary calm messages scored 0.00 … 0.95: at 10 %, the two highest alert.
+    walks = [Example("en", f"walked the dog again today number {i}", False) for i in range(20)]
+    scores = [i / 20 for i in range(20)]
+    ordinary = _thresholds(walks, scores, 0.10, [words(e.text) for e in walks])["en"]
+    # Ten twins of crises, written to score high (0.96 … 0.99): counted, they would take
+    # the whole allowance and push the threshold over them all.
+    twins = [  # their author's file name marks them: train-<author>-hard.jsonl
+        Example(
+            "en", f"counted the pills for the week again number {i}", False, source="train-t-hard"
+        )
+        for i in range(10)
+    ]
+    mixed, mixed_scores = walks + twins, scores + [0.96 + i / 300 for i in range(10)]
+    tokens = [words(e.text) for e in mixed]
+    assert _thresholds(mixed, mixed_scores, 0.10, tokens)["en"] == ordinary
+    as_ordinary = [Example(e.lang, e.text, e.alert, source="train-t") for e in twins]
+    assert _thresholds(walks + as_ordinary, mixed_scores, 0.10, tokens)["en"] > ordinary + 0.05
