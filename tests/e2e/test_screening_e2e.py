@@ -23,14 +23,14 @@ from tests.e2e.test_alerts_e2e import (
 
 # These start as a cold `python -m bot run` (tests/e2e/botproc.py): nothing compiled
 # or loaded before the bot's own start, as in production.
-COLD = {"thank you all for everything", "ya no quiero seguir"}
+COLD = {"you lot kept me going", "ya no quiero seguir"}
 
 
 @pytest.mark.parametrize(
     ("text", "language"),
     [
         # Goodbye as gratitude, with no word of death: the model's kind of message.
-        ("thank you all for everything, you were the best part of these years. take care", "en"),
+        ("you lot kept me going longer than anyone. thank you, truly. look after each other", "en"),
         # Letters spelled one by one, by someone who chose English.
         ("i am going to k.i.l.l m.y.s.e.l.f", "en"),
         # Spanish from someone who chose German.
