@@ -229,11 +229,18 @@ async def test_a_new_mentee_after_a_deleted_one_is_heard_by_the_same_mentor(
 
     await matched_mentee(tmp_path, CLEO, "Cleo")
     await ben_writes_to(standin, "Cleo")
+    mark = standin.mark()
     await standin.send_text(cleo, "Hello Ben, this is Cleo")
     try:
         await standin.wait_for("sendMessage", shown_to(BEN, "Cleo: Hello Ben"), timeout=TIMEOUT)
     except AssertionError as error:
         raise process.failure(f"Cleo's first message never reached Ben: {error}") from None
+    # A hello and a name is no crisis: no page, no crisis lines (the model once read it as a
+    # goodbye). An alert would leave with the relayed message, so a moment is enough.
+    await asyncio.sleep(2)
+    later = standin.calls[mark:]
+    assert not [c for c in later if shown_to(SUPERVISOR_CHAT, "Alert #")(c)]
+    assert not [c for c in later if shown_to(CLEO, "Thank you for telling me")(c)]
 
 
 # --- item 2: an open alert outlives the person's data ------------------------------------------

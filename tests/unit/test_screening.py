@@ -249,6 +249,13 @@ def test_every_lexicon_covers_every_category() -> None:
         ("not sleeping for days and i want it all to end", "en"),
         ("no duermo desde hace días y ya no quiero seguir viviendo", "es"),
         ("schlafe seit tagen nicht und will nicht mehr leben", "de"),
+        # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
+        ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
+        ("hi all this is goodbye", "en"),
+        ("Hola Ana, soy Cleo. ya no quiero vivir", "es"),
+        ("hola, soy una carga para todos", "es"),
+        ("Hallo Ben, hier ist Cleo. ich will nicht mehr leben", "de"),
+        ("hallo, ich bin am ende", "de"),
     ],
 )
 def test_idiom_plus_explicit_intent_alerts(text: str, language: str) -> None:
