@@ -22,7 +22,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 LOG_TAIL_CHARS = 6000
-REPO_ROOT = str(Path(__file__).resolve().parents[2])
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcessError(AssertionError):
@@ -89,7 +89,7 @@ class BotProcess:
         if self.env.get("PEERBOT_TEST_COLD_START") == "1":
             return False
         first = self.env.get("PYTHONPATH", "").split(os.pathsep)[0]
-        return first in ("", REPO_ROOT)
+        return first in ("", str(REPO_ROOT))
 
     async def wait(self) -> int:
         """Wait for the bot to exit on its own; returns the exit code."""

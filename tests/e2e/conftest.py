@@ -10,10 +10,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.e2e import transcript
-from tests.e2e.botproc import BotProcess
+from tests.e2e.botproc import REPO_ROOT, BotProcess
 from tests.e2e.standin import TelegramStandIn
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "123456:TEST"
 BOT_ID = 123456
 # One key for the whole run, so a restarted bot can still read what it stored.

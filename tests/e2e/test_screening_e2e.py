@@ -21,29 +21,35 @@ from tests.e2e.test_alerts_e2e import (
     supervisors_on_call,
 )
 
-# These start as a cold `python -m bot run` (tests/e2e/botproc.py): nothing compiled
-# or loaded before the bot's own start, as in production.
-COLD = {"you lot kept me going", "ya no quiero seguir"}
-
 
 @pytest.mark.parametrize(
-    ("text", "language"),
+    ("text", "language", "cold"),
     [
         # Goodbye as gratitude, with no word of death: the model's kind of message.
-        ("you lot kept me going longer than anyone. thank you, truly. look after each other", "en"),
+        (
+            "you lot kept me going longer than anyone. thank you, truly. look after each other",
+            "en",
+            True,
+        ),
         # Letters spelled one by one, by someone who chose English.
-        ("i am going to k.i.l.l m.y.s.e.l.f", "en"),
+        ("i am going to k.i.l.l m.y.s.e.l.f", "en", False),
         # Spanish from someone who chose German.
-        ("ya no quiero seguir viviendo asi", "de"),
+        ("ya no quiero seguir viviendo asi", "de", True),
     ],
 )
 async def test_the_alert_names_the_detector_that_fired(
-    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path, text: str, language: str
+    standin: TelegramStandIn,
+    bot_factory: StartBot,
+    tmp_path: Path,
+    text: str,
+    language: str,
+    cold: bool,
 ) -> None:
     await supervisors_on_call(tmp_path)
     await onboarded_mentee(tmp_path, 611, language, "Europe/Berlin", "Wren-61")
     standin.group(SUPERVISOR_CHAT, "Supervisors")
-    cold = any(text.startswith(start) for start in COLD)
+    # A cold start is a plain `python -m bot run` (tests/e2e/botproc.py): the model and
+    # the lexicons loaded by the bot's own start, nothing before it, as in production.
     await bot_factory(**ALERT_ENV, PEERBOT_TEST_COLD_START=int(cold))
     mentee = standin.user(611, "Ada", language_code=language)
 
