@@ -13,7 +13,14 @@ from flows import screening
 from flows.disguises import undisguise
 from flows.screening_corpus import Example
 from flows.screening_model import ModelError, floats, load_model, pack_floats, words
-from flows.screening_training import _folds, _thresholds, fit, fit_alert_model, write_model
+from flows.screening_training import (
+    _cv_decision,
+    _folds,
+    _thresholds,
+    fit,
+    fit_alert_model,
+    write_model,
+)
 
 CRISES = [
     "i have been saving my pills for weeks and nobody knows",
@@ -230,5 +237,8 @@ def test_calm_messages_written_to_be_hard_teach_but_do_not_raise_the_threshold()
     mixed, mixed_scores = walks + twins, scores + [0.96 + i / 300 for i in range(10)]
     tokens = [words(e.text) for e in mixed]
     assert _thresholds(mixed, mixed_scores, 0.10, tokens)["en"] == ordinary
+    # The model's recorded false-alert rate is over the same ordinary calm messages.
+    thresholds = {"en": ordinary}
+    assert _cv_decision(mixed, mixed_scores, thresholds, tokens)["en"]["fpr"] == 0.1
     as_ordinary = [Example(e.lang, e.text, e.alert, source="train-t") for e in twins]
     assert _thresholds(walks + as_ordinary, mixed_scores, 0.10, tokens)["en"] > ordinary + 0.05
