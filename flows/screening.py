@@ -38,10 +38,10 @@ Speed: patterns are compiled once per language (cached). Each phrase/pattern of 
 entry is compiled on its own with a set of literal "keys" derived from its regex (a
 match must contain one of them); a part whose keys are all absent from the message
 is skipped without running its regex (tests check this never changes a result).
-Keys are indexed by a three-letter piece, so a message only tests the keys whose
-piece it contains instead of every key of a large lexicon; a part whose regex needs
-several literals in sequence ("{abuser} ... hit ... me") runs only when one key of
-each of (up to three more of) those sets is present too.
+All keys are found in one pass of an Aho–Corasick automaton instead of testing
+every key of a large lexicon; a part whose regex needs several literals in sequence
+("{abuser} ... hit ... me") runs only when one key of each of (up to three more of)
+those sets is present too.
 
 Lexicon files also carry ``examples``: per entry, messages that must alert; per
 idiom and in ``[look_alikes]``, messages that must not. The tests run them all, so
@@ -56,12 +56,15 @@ import bisect
 import dataclasses
 import functools
 import logging
+import operator
 import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import ahocorasick
 
 from flows.disguises import undisguise
 from flows.screening_model import MODEL_PATH, Model, ModelError, Verdict, load_model, plain_words
@@ -187,6 +190,17 @@ def _joined(parts: tuple[Part, ...]) -> re.Pattern[str]:
     return re.compile("|".join(p.regex.pattern for p in parts))
 
 
+def _plain(text: str) -> str:
+    """Lower case, no apostrophes or accents, runs of anything but letters and digits
+    one space: the same for every language, so a message's is made once."""
+    s = _APOSTROPHES.sub("", text.casefold())
+    if not s.isascii():
+        s = _COMBINING.sub(
+            "", unicodedata.normalize("NFKD", _LAUGHING.sub(f" {LAUGHING_FACE} ", s))
+        )
+    return _NON_ALNUM.sub(" ", s)
+
+
 @dataclass(frozen=True, eq=False)
 class _Normaliser:
     folds: re.Pattern[str] | None = None
@@ -205,12 +219,10 @@ class _Normaliser:
         return _REPEATS.sub(r"\1", s)
 
     def __call__(self, text: str) -> str:
-        s = _APOSTROPHES.sub("", text.casefold())
-        if not s.isascii():
-            s = _COMBINING.sub(
-                "", unicodedata.normalize("NFKD", _LAUGHING.sub(f" {LAUGHING_FACE} ", s))
-            )
-        s = _NON_ALNUM.sub(" ", s)
+        return self.finish(_plain(text))
+
+    def finish(self, s: str) -> str:
+        """What ``__call__`` does after ``_plain``, the part every language shares."""
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
         s = _REPEATS.sub(r"\1", s).strip()
@@ -270,19 +282,16 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class _Gate:
-    """Which parts can match a message, found without testing every key and part.
+    """Which parts can match a message, found without running every part's regex.
 
-    Each key is filed under one of its three-letter pieces (the one fewest keys
-    share), so a message only tests the keys whose piece occurs in it; two-letter
-    keys are always tested. Parts with no keys always run. Parts are numbered in
-    lexicon order (idioms first, then entries) and run in that order.
+    Every key of the lexicon is found in the message in one pass of an Aho–Corasick
+    automaton (``pyahocorasick``, in C); a part runs when one of its keys is present
+    (and one of each of its further key sets). Parts with no keys always run. Parts
+    are numbered in lexicon order (idioms first, then entries) and run in that order.
     """
 
-    # three-letter piece -> the keys filed under it, each with its next two rarest
-    # pieces (the piece itself again when the key has no other)
-    buckets: dict[str, tuple[tuple[str, str, str], ...]]
+    keys: ahocorasick.Automaton  # every key, its value the key itself
     checks: dict[int, tuple[frozenset[str], ...]]  # part -> further required key sets
-    short_keys: tuple[str, ...]  # keys of two letters (tested on every message)
     parts_by_key: dict[str, tuple[int, ...]]
     always: tuple[int, ...]  # parts without a gate
     idiom_parts: tuple[Part, ...]  # numbered 0 .. len-1
@@ -303,46 +312,33 @@ class _Gate:
                     by_key.setdefault(key, []).append(n)
                 if part.also:
                     checks[n] = part.also
-        buckets: dict[str, list[tuple[str, str, str]]] = {}
-        short: list[str] = []
-        every_key = set(by_key).union(*(k for sets in checks.values() for k in sets))
-        shared = _piece_counts(every_key)
-        one_copy = {piece: piece for piece in shared}  # each piece string kept once
-        for key in sorted(every_key):
-            if len(key) < 3:
-                short.append(key)
-            else:
-                piece, second, third = _rarest_pieces(key, shared)
-                buckets.setdefault(piece, []).append((key, one_copy[second], one_copy[third]))
+        automaton = ahocorasick.Automaton()
+        for key in sorted(set(by_key).union(*(k for sets in checks.values() for k in sets))):
+            automaton.add_word(key, key)
+        automaton.make_automaton()
         return _Gate(
-            buckets={k: tuple(v) for k, v in buckets.items()},
+            keys=automaton,
             checks=checks,
-            short_keys=tuple(short),
             parts_by_key={k: tuple(v) for k, v in by_key.items()},
             always=tuple(always),
             idiom_parts=idiom_parts,
             rule_parts=rule_parts,
         )
 
-    def active(self, text: str, pieces: set[str] | None = None) -> list[int]:
+    def present(self, text: str) -> set[str]:
+        """The keys that occur in ``text``."""
+        if not len(self.keys):  # an empty automaton cannot search
+            return set()
+        return set(map(_SECOND, self.keys.iter(text)))
+
+    def active(self, text: str, present: set[str] | None = None) -> list[int]:
         """Numbers of the parts whose gate lets ``text`` through, in lexicon order.
 
-        ``pieces``: the three-letter pieces of ``text`` if the caller has them already
-        (``pieces_of``), or of a text ``text`` was blanked from: only whether each key
-        is in ``text`` itself decides, so more pieces than ``text`` holds cost a few
-        tests and change nothing (no key holds the blank "~")."""
-        present = {key for key in self.short_keys if key in text}
-        buckets = self.buckets
-        if pieces is None:
-            pieces = pieces_of(text)
-        # Only the pieces some key is filed under (a set intersection, in C: most of a
-        # long message's pieces file nothing). A key whose next rarest pieces are not in
-        # the message cannot be in it: two set lookups spare a substring search, which
-        # on a long message costs several times more (four candidates in five fail here).
-        for piece in buckets.keys() & pieces:
-            for key, second, third in buckets[piece]:
-                if second in pieces and third in pieces and key in text:
-                    present.add(key)
+        ``present``: the keys in ``text``, if the caller has them already, or the keys of
+        a text ``text`` was blanked from (blanking only removes words: a part let through
+        in vain costs one regex search and changes nothing)."""
+        if present is None:
+            present = self.present(text)
         run = set(self.always)
         by_key = self.parts_by_key
         for key in present:
@@ -355,36 +351,7 @@ class _Gate:
         )
 
 
-_LETTER_RARITY = {c: n for n, c in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
-
-
-def pieces_of(text: str) -> set[str]:
-    """The three-letter pieces of a text, what the gate meets its buckets with."""
-    return {text[i : i + 3] for i in range(len(text) - 2)}
-
-
-def _piece_counts(keys: Iterable[str]) -> dict[str, int]:
-    """In how many keys each three-letter piece occurs."""
-    counts: dict[str, int] = {}
-    for key in keys:
-        for piece in pieces_of(key):
-            counts[piece] = counts.get(piece, 0) + 1
-    return counts
-
-
-def _rarest_pieces(key: str, shared: dict[str, int]) -> tuple[str, str, str]:
-    """The piece a key is filed under, the one fewest other keys share, so no bucket is
-    large, and the next two (repeated when the key has fewer pieces). Filing by English
-    letter rarity put 89 German keys under "ich" and 204 Spanish ones under one piece;
-    every message holding it tested them all. Shared by few keys is also, for a
-    lexicon's words, rare in messages: the keys tested per message about halved. Ties
-    go to the rarer letters."""
-    ordered = sorted(
-        pieces_of(key),
-        key=lambda piece: (shared[piece], -sum(_LETTER_RARITY.get(c, -1) for c in piece), piece),
-    )
-    ordered += [ordered[-1]] * (3 - len(ordered))
-    return ordered[0], ordered[1], ordered[2]
+_SECOND = operator.itemgetter(1)
 
 
 # --------------------------------------------------------------------------- loading
@@ -889,20 +856,19 @@ class _Reading:
     """One message as the lexicons read it, each step done once per message.
 
     The lexicon pass and the model's reading (``without_idioms``) both need the
-    message split into sentences, normalised for a language, its three-letter pieces
-    and the person's language's idioms blanked; normalising twice cost a fifth of a
-    long message's time. Languages whose normalisations agree (most messages) share
-    their pieces too."""
+    message split into sentences, normalised for a language, and the person's
+    language's idioms blanked; normalising twice cost a fifth of a long message's
+    time."""
 
-    __slots__ = ("_normalised", "_pieces", "blanked", "spans", "text")
+    __slots__ = ("_normalised", "_plain", "blanked", "spans", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.spans = [
             (m.start(), m.end()) for m in _SENTENCE.finditer(text) if not m.group().isspace()
         ]
+        self._plain: list[str] | None = None  # each sentence's ``_plain``
         self._normalised: dict[str, tuple[list[str], str]] = {}
-        self._pieces: dict[str, set[str]] = {}
         # language -> the normalised text with that language's idioms blanked
         self.blanked: dict[str, str] = {}
 
@@ -910,15 +876,11 @@ class _Reading:
         """The sentences normalised for ``lex``, and joined with the separator."""
         got = self._normalised.get(lex.language)
         if got is None:
-            text = self.text
-            parts = [lex.normaliser(text[a:b]) for a, b in self.spans]
+            if self._plain is None:
+                text = self.text
+                self._plain = [_plain(text[a:b]) for a, b in self.spans]
+            parts = [lex.normaliser.finish(p) for p in self._plain]
             got = self._normalised[lex.language] = (parts, _SEPARATOR.join(parts))
-        return got
-
-    def pieces(self, joined: str) -> set[str]:
-        got = self._pieces.get(joined)
-        if got is None:
-            got = self._pieces[joined] = pieces_of(joined)
         return got
 
 
@@ -1056,7 +1018,7 @@ def _plain_token(token: str) -> tuple[str, ...]:
 def _match(lex: Lexicon, reading: _Reading) -> list[_Found]:
     parts, joined = reading.normalised(lex)
     gate = lex.gate
-    active = gate.active(joined, reading.pieces(joined))
+    active = gate.active(joined)
     offsets: list[int] = []
     pos = 0
     for part in parts:
@@ -1116,17 +1078,14 @@ def without_idioms(text: str, language: str, reading: _Reading | None = None) ->
         reading = _Reading(text)
     primary = _resolve_language(language)
     lex = load_lexicon(primary)
-    _, normalised = reading.normalised(lex)
-    # Blanking only turns letters into "~", so the pieces of the unblanked text hold
-    # every piece a key could still be found by.
-    pieces = reading.pieces(normalised)
     joined = reading.blanked.get(primary)
     if joined is None:
         gate = lex.idiom_gate
-        joined = _blank_idioms(gate, normalised, gate.active(normalised, pieces))
+        _, normalised = reading.normalised(lex)
+        joined = _blank_idioms(gate, normalised, gate.active(normalised))
     for lang in _in_order(primary)[1:]:
         gate = load_lexicon(lang).idiom_gate
-        joined = _blank_idioms(gate, joined, gate.active(joined, pieces))
+        joined = _blank_idioms(gate, joined, gate.active(joined))
     if LAUGHING_FACE in joined:
         joined = _LAUGHING_WORD.sub(" ", joined)
     return joined

@@ -36,7 +36,7 @@ import unicodedata
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +74,15 @@ _NON_ALNUM = re.compile(r"[^\w]+|_")
 _REPEATS = re.compile(r"(\D)\1+")
 
 
-_SUBLINEAR = tuple(1.0 + math.log(n) for n in range(1, 65))
+# ``1 + ln(count)``, scikit-learn's sublinear tf, looked up by count (index 0 unused).
+_SUBLINEAR = (0.0, *(1.0 + math.log(n) for n in range(1, 257)))
 
 
-def _sublinear(count: int) -> float:
-    """``1 + ln(count)``, as scikit-learn's sublinear tf; looked up for common counts."""
-    return _SUBLINEAR[count - 1] if count <= 64 else 1.0 + math.log(count)
+def _sublinear_tf(counts: Iterable[int]) -> list[float]:
+    counts = list(counts)
+    if counts and max(counts) >= len(_SUBLINEAR):  # a feature repeated hundreds of times
+        return [1.0 + math.log(n) for n in counts]
+    return list(map(_SUBLINEAR.__getitem__, counts))
 
 
 def words(text: str) -> list[str]:
@@ -164,7 +167,7 @@ class Model:
     thresholds: dict[str, float]  # per language: alert when the probability reaches this
     categories: tuple[str, ...]
     category_bias: tuple[float, ...]
-    category_weights: array  # float32, a row of one weight per category for each word feature
+    category_weights: tuple[array, ...]  # float32, per category one weight per word feature
     about: dict  # how and on what it was trained, its held-out figures
 
     def threshold(self, language: str) -> float:
@@ -183,7 +186,7 @@ class Model:
             # Each feature's (1 + ln count) * idf, its square and its push (times the
             # weight), summed in C over the same terms in the same order as a loop would:
             # the probability is the same to the last bit, in a fraction of the time.
-            tf = list(map(_sublinear, counts.values()))
+            tf = _sublinear_tf(counts.values())
             v = list(map(operator.mul, tf, map(block.idf.__getitem__, rows)))
             norm = math.sqrt(sum(map(operator.mul, v, v))) or 1.0
             pushes = list(map(operator.mul, v, map(block.weight.__getitem__, rows)))
@@ -195,18 +198,16 @@ class Model:
         return Verdict(
             alert=True,
             probability=probability,
-            category=self._category(word_grams(tokens)),
+            category=self._category(scored[1][1]),
             why=_strongest(tokens, scored),
         )
 
-    def _category(self, features: list[str]) -> str:
-        scores = list(self.category_bias)
-        k, index, weights = len(scores), self.blocks["word"].index, self.category_weights
-        for f in set(features):
-            row = index.get(f)
-            if row is not None:
-                for c in range(k):
-                    scores[c] += weights[row * k + c]
+    def _category(self, word_rows: list[int]) -> str:
+        """The likeliest category, from the word block's rows present (each once)."""
+        scores = [
+            bias + sum(map(weights.__getitem__, word_rows))
+            for bias, weights in zip(self.category_bias, self.category_weights, strict=True)
+        ]
         return self.categories[max(range(len(scores)), key=scores.__getitem__)]
 
 
@@ -224,14 +225,18 @@ def _strongest(
     char_pushes = dict(zip(char_rows, char_list, strict=True))
     word_pushes = dict(zip(word_rows, word_list, strict=True))
     push: dict[str, float] = {}
+    cache = chars.cache  # each word's letter pieces, just looked up by ``verdict``
     for w in dict.fromkeys(tokens):
-        rows = set(chars.rows("char", [w]))
-        push[w] = sum(map(char_pushes.__getitem__, rows)) / char_norm
+        rows = cache.get(w)
+        if rows is None:  # the cache was cleared meanwhile
+            rows = chars.rows("char", [w])
+        push[w] = sum(map(char_pushes.__getitem__, set(rows))) / char_norm
     for row, pushed in word_pushes.items():
         feature = wordb.names[row]
         gain = pushed / word_norm
         if " " in feature:
-            push[feature] = gain + sum(push.get(w, 0.0) for w in feature.split())
+            first, second = feature.split(" ")
+            push[feature] = gain + (push.get(first, 0.0) + push.get(second, 0.0))
         else:
             push[feature] = push.get(feature, 0.0) + gain
     shown: list[str] = []
@@ -288,11 +293,13 @@ def _from_dict(data: dict) -> Model:
         blocks[name] = _Block(index, idf, weight)
     categories = tuple(data["category"]["classes"])
     category_bias = tuple(float(b) for b in data["category"]["bias"])
-    category_weights = floats(data["category"]["weights"])
+    flat = floats(data["category"]["weights"])  # a row of one weight per category a feature
     if not categories or len(category_bias) != len(categories):
         raise ValueError("the category model has no classes, or a bias per class is missing")
-    if len(category_weights) != len(blocks["word"].index) * len(categories):
+    if len(flat) != len(blocks["word"].index) * len(categories):
         raise ValueError("the category weights are not one row per word feature")
+    # one array a category, so a category's score is one sum over the message's rows
+    category_weights = tuple(flat[c :: len(categories)] for c in range(len(categories)))
     thresholds = {str(k): float(v) for k, v in data["thresholds"].items()}
     if not thresholds or not all(0 < t < 1 for t in thresholds.values()):
         raise ValueError(f"thresholds {thresholds} missing or out of range")
