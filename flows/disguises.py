@@ -40,18 +40,21 @@ _LATIN = re.compile("[A-Za-z]")
 _WORD = re.compile(r"\S+")
 
 # Digits and signs standing for letters: "su1c1de", "k1ll", "$uicide". Only a word
-# with one between two letters (or a sign before letters) counts, so "b12", "24hr" and
-# "40km" stay as they are.
+# with one between two letters (or "$" before letters) counts, so "b12", "24hr" and
+# "40km" stay as they are, and so does "@sam": a mention names a person.
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
-_LEET_WORD = re.compile(r"[\w@$]*(?:[^\W\d_][0-9@$]+[^\W\d_]|(?<![\w@$])[@$][^\W\d_]{2})[\w@$]*")
+_LEET_WORD = re.compile(r"[\w@$]*(?:[^\W\d_][0-9@$]+[^\W\d_]|(?<![\w@$])\$[^\W\d_]{2})[\w@$]*")
 _LEET_SIGN = re.compile(r"[0-9@$]")
 _BANG_IN_WORD = re.compile(r"(?<=[^\W\d_])!(?=[^\W\d_])")  # "su!c!de"
 
 # Letters spelled one at a time: "k i l l", "k.i.l.l", "k-i-l-l", "k_i_l_l", "k*i*l*l".
-# One separator throughout a run, so "k.i.l.l m.y.s.e.l.f" stays two words.
+# One separator throughout a run, so "k.i.l.l m.y.s.e.l.f" stays two words. A run of
+# letters that are each a word by themselves ("y a q hora", "y q a las 3", "o a i")
+# is left as written: in Spanish chat that is "and at what time".
 _SPELLED = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*·•/])[^\W\d_](?:\1[^\W\d_])+(?!\w)")
+_ONE_LETTER_WORDS = frozenset("aeiouyqxAEIOUYQX")
 
 # Emojis that stand for a means of harm or a goodbye; English words, which every
 # language's screening also reads.
@@ -89,7 +92,10 @@ def _latin_if_mixed(m: re.Match[str]) -> str:
 
 
 def _join_spelled(m: re.Match[str]) -> str:
-    return m.group().replace(m.group(1), "")
+    run, separator = m.group(), m.group(1)
+    if _ONE_LETTER_WORDS.issuperset(run.replace(separator, "")):
+        return run
+    return run.replace(separator, "")
 
 
 def _unleet(m: re.Match[str]) -> str:

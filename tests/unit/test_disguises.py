@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.disguises import undisguise
+from flows.disguises import _EMOJI, undisguise
 from flows.screening import screen
 from flows.screening_corpus import corpus
 
@@ -22,6 +22,8 @@ ZWSP, SOFT_HYPHEN, CYRILLIC_I, CYRILLIC_O, CYRILLIC_E = "\u200b", "\u00ad", "і"
         ("su1c1de", "suicide"),
         ("k1ll mys3lf", "kill myself"),
         ("$uicide", "suicide"),
+        ("quiero m@t@rme", "quiero matarme"),
+        ("d i e", "die"),
         ("su!c!de", "suicide"),
         (f"ki{ZWSP}ll my{SOFT_HYPHEN}self", "kill myself"),
         (f"k{CYRILLIC_I}ll myself", "kill myself"),
@@ -43,6 +45,9 @@ def test_disguises_are_undone(text: str, reads: str) -> None:
         "e.g. the U.K. NHS 111 line",
         "Привет, как дела",  # a Russian word stays Russian
         "hello! how are you?",
+        "@Marlies danke für alles, bis dienstag",  # a mention, not "a" for "@"
+        "se donde trabaja y a q hora sale",  # Spanish one-letter words, not spelled out
+        "y q a las 3am no pasa nadie",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -50,10 +55,11 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 
 
 def test_almost_every_corpus_message_reads_as_written() -> None:
-    texts = [e.text for e in corpus("train") + corpus("heldout")]
+    # The harm emojis are read as words (a pill box emoji, say); besides them, only a
+    # word mixing scripts or a joiner inside an emoji may move.
+    texts = [_EMOJI.sub("", e.text) for e in corpus("train") + corpus("heldout")]
     changed = [t for t in texts if undisguise(t) != t]
-    # Only the harm emojis are read as words (a pill box emoji, say): nothing else moves.
-    assert len(changed) <= len(texts) // 500, changed[:10]
+    assert len(changed) <= len(texts) // 2000, changed[:10]
 
 
 @pytest.mark.parametrize(
