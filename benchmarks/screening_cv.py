@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from flows import screening
 from flows.disguises import undisguise
 from flows.screening_corpus import LOCALES_DIR, lexicon_examples, read_jsonl
-from flows.screening_model import BLOCKS, MIN_WORDS, words
+from flows.screening_model import BLOCKS, MIN_WORDS, plain_words
 
 
 def _across(tokens: list[str]) -> list[str]:
@@ -95,7 +95,7 @@ def main() -> None:
     scores: list[tuple] = []  # (example, lexicon hit, model probability or None)
     for test in tests:
         train = always + [e for g in groups if g != test for e in groups[g]]
-        tok_train = [words(cache[e][0]) for e in train]
+        tok_train = [plain_words(cache[e][0]) for e in train]
         vecs = [
             TfidfVectorizer(analyzer=EXTRA.get(n) or BLOCKS[n], min_df=MIN_DF, sublinear_tf=True)
             for n in block_names
@@ -105,14 +105,14 @@ def main() -> None:
         cw = None if args.balanced == "none" else "balanced"
         m = LogisticRegression(C=args.c, max_iter=3000, class_weight=cw).fit(x, y)
         fold = groups[test]
-        tok_test = [words(cache[e][0]) for e in fold]
+        tok_test = [plain_words(cache[e][0]) for e in fold]
         xt = sparse.hstack([v.transform(tok_test) for v in vecs]).tocsr()
         p = m.predict_proba(xt)[:, 1]
         if args.sentences:
             pieces, owner = [], []
             for i, e in enumerate(fold):
                 parts = [
-                    w for w in (words(x) for x in SENT.split(cache[e][0])) if len(w) >= MIN_WORDS
+                    w for w in (plain_words(x) for x in SENT.split(cache[e][0])) if len(w) >= MIN_WORDS
                 ]
                 if len(parts) > 1:
                     pieces += parts

@@ -175,7 +175,8 @@ class Model:
         return self.thresholds.get(language) or max(self.thresholds.values())
 
     def verdict(self, text: str, language: str) -> Verdict:
-        tokens = words(text)
+        """``text``: as the model reads it (``screening.without_idioms``), undisguised."""
+        tokens = plain_words(text)
         if len(tokens) < MIN_WORDS:
             return Verdict(alert=False, probability=0.0, category=self.categories[0], why=())
         logit = self.bias

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 from flows.disguises import undisguise
 from flows.screening import lexicon_hits, without_idioms
 from flows.screening_corpus import Example
-from flows.screening_model import BLOCKS, FORMAT, MIN_WORDS, pack_floats, words
+from flows.screening_model import BLOCKS, FORMAT, MIN_WORDS, pack_floats, plain_words
 
 __all__ = ["TrainingUnavailable", "fit", "fit_alert_model", "write_model"]
 
@@ -76,7 +76,7 @@ def _sklearn() -> SimpleNamespace:
 def fit_alert_model(examples: Sequence[Example], c: float = C):
     """The vectorisers, the fitted alert model and the feature matrix, before export."""
     sk = _sklearn()
-    tokens = [words(without_idioms(undisguise(e.text), e.lang)) for e in examples]
+    tokens = [plain_words(without_idioms(undisguise(e.text), e.lang)) for e in examples]
     vectorisers = {
         name: sk.TfidfVectorizer(analyzer=grams, min_df=MIN_DF, sublinear_tf=True)
         for name, grams in BLOCKS.items()
