@@ -216,16 +216,20 @@ class _Normaliser:
         if self.folds is not None:
             folds = dict(self.fold_map)
             s = self.folds.sub(lambda m: folds[m.group()], s)
-        return _REPEATS.sub(r"\1", s)
+        return _REPEATS.sub(_FIRST_GROUP, s)
 
     def __call__(self, text: str) -> str:
-        return self.finish(_plain(text))
+        return self.respell(self.fold(_plain(text)))
 
-    def finish(self, s: str) -> str:
-        """What ``__call__`` does after ``_plain``, the part every language shares."""
+    def fold(self, s: str) -> str:
+        """After ``_plain``: the language's letter folds, doubled letters single. The
+        same for every language without folds, so those share it."""
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
-        s = _REPEATS.sub(r"\1", s).strip()
+        return _REPEATS.sub(_FIRST_GROUP, s).strip()
+
+    def respell(self, s: str) -> str:
+        """After ``fold``: the language's whole-word respellings."""
         if self.spelling is not None:
             s = self.spelling.sub(self._respell, s)
         return s
@@ -352,6 +356,7 @@ class _Gate:
 
 
 _SECOND = operator.itemgetter(1)
+_FIRST_GROUP = operator.itemgetter(1)  # a match's first group, as r"\1" without a template
 
 
 # --------------------------------------------------------------------------- loading
@@ -860,7 +865,7 @@ class _Reading:
     language's idioms blanked; normalising twice cost a fifth of a long message's
     time."""
 
-    __slots__ = ("_normalised", "_plain", "blanked", "spans", "text")
+    __slots__ = ("_folded", "_normalised", "_plain", "blanked", "spans", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -868,6 +873,7 @@ class _Reading:
             (m.start(), m.end()) for m in _SENTENCE.finditer(text) if not m.group().isspace()
         ]
         self._plain: list[str] | None = None  # each sentence's ``_plain``
+        self._folded: dict[re.Pattern[str] | None, list[str]] = {}  # by a language's folds
         self._normalised: dict[str, tuple[list[str], str]] = {}
         # language -> the normalised text with that language's idioms blanked
         self.blanked: dict[str, str] = {}
@@ -879,7 +885,11 @@ class _Reading:
             if self._plain is None:
                 text = self.text
                 self._plain = [_plain(text[a:b]) for a, b in self.spans]
-            parts = [lex.normaliser.finish(p) for p in self._plain]
+            normaliser = lex.normaliser
+            folded = self._folded.get(normaliser.folds)
+            if folded is None:
+                folded = self._folded[normaliser.folds] = list(map(normaliser.fold, self._plain))
+            parts = list(map(normaliser.respell, folded))
             got = self._normalised[lex.language] = (parts, _SEPARATOR.join(parts))
         return got
 

@@ -72,6 +72,7 @@ _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 _NON_ALNUM = re.compile(r"[^\w]+|_")
 _REPEATS = re.compile(r"(\D)\1+")
+_FIRST_GROUP = operator.itemgetter(1)  # a match's first group: r"\1" without a template
 
 
 # ``1 + ln(count)``, scikit-learn's sublinear tf, looked up by count (index 0 unused).
@@ -94,7 +95,7 @@ def plain_words(text: str) -> list[str]:
     s = _APOSTROPHES.sub("", text.casefold().replace("ß", "ss"))
     if not s.isascii():
         s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
-    return _REPEATS.sub(r"\1", _NON_ALNUM.sub(" ", s)).split()
+    return _REPEATS.sub(_FIRST_GROUP, _NON_ALNUM.sub(" ", s)).split()
 
 
 def char_grams(tokens: list[str]) -> list[str]:
@@ -133,6 +134,7 @@ class _Block:
     weight: array  # float32 per row: the alert model's coefficient
 
     cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    distinct: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def rows(self, name: str, tokens: list[str]) -> list[int]:
         """The rows of the known features of ``tokens``, with repeats (they count)."""
@@ -150,6 +152,15 @@ class _Block:
             return rows
         index = self.index
         return [r for f in BLOCKS[name](tokens) if (r := index.get(f)) is not None]
+
+    def distinct_rows(self, word: str) -> frozenset[int]:
+        """The rows of one word's letter pieces, each once (to explain a verdict)."""
+        known = self.distinct.get(word)
+        if known is None:
+            if len(self.distinct) > _CACHE_WORDS:
+                self.distinct.clear()
+            known = self.distinct[word] = frozenset(self.rows("char", [word]))
+        return known
 
     @functools.cached_property
     def names(self) -> list[str]:
@@ -226,12 +237,8 @@ def _strongest(
     char_pushes = dict(zip(char_rows, char_list, strict=True))
     word_pushes = dict(zip(word_rows, word_list, strict=True))
     push: dict[str, float] = {}
-    cache = chars.cache  # each word's letter pieces, just looked up by ``verdict``
     for w in dict.fromkeys(tokens):
-        rows = cache.get(w)
-        if rows is None:  # the cache was cleared meanwhile
-            rows = chars.rows("char", [w])
-        push[w] = sum(map(char_pushes.__getitem__, set(rows))) / char_norm
+        push[w] = sum(map(char_pushes.__getitem__, chars.distinct_rows(w))) / char_norm
     for row, pushed in word_pushes.items():
         feature = wordb.names[row]
         gain = pushed / word_norm
