@@ -216,7 +216,7 @@ class _Normaliser:
         if self.folds is not None:
             folds = dict(self.fold_map)
             s = self.folds.sub(lambda m: folds[m.group()], s)
-        return _REPEATS.sub(_FIRST_GROUP, s)
+        return _REPEATS.sub(_SECOND, s)
 
     def __call__(self, text: str) -> str:
         return self.respell(self.fold(_plain(text)))
@@ -226,7 +226,7 @@ class _Normaliser:
         same for every language without folds, so those share it."""
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
-        return _REPEATS.sub(_FIRST_GROUP, s).strip()
+        return _REPEATS.sub(_SECOND, s).strip()
 
     def respell(self, s: str) -> str:
         """After ``fold``: the language's whole-word respellings."""
@@ -333,16 +333,11 @@ class _Gate:
         """The keys that occur in ``text``."""
         if not len(self.keys):  # an empty automaton cannot search
             return set()
-        return set(map(_SECOND, self.keys.iter(text)))
+        return set(map(_SECOND, self.keys.iter(text)))  # (end, key) for every hit
 
-    def active(self, text: str, present: set[str] | None = None) -> list[int]:
-        """Numbers of the parts whose gate lets ``text`` through, in lexicon order.
-
-        ``present``: the keys in ``text``, if the caller has them already, or the keys of
-        a text ``text`` was blanked from (blanking only removes words: a part let through
-        in vain costs one regex search and changes nothing)."""
-        if present is None:
-            present = self.present(text)
+    def active(self, text: str) -> list[int]:
+        """Numbers of the parts whose gate lets ``text`` through, in lexicon order."""
+        present = self.present(text)
         run = set(self.always)
         by_key = self.parts_by_key
         for key in present:
@@ -355,8 +350,7 @@ class _Gate:
         )
 
 
-_SECOND = operator.itemgetter(1)
-_FIRST_GROUP = operator.itemgetter(1)  # a match's first group, as r"\1" without a template
+_SECOND = operator.itemgetter(1)  # also a match's first group: r"\1" without a template
 
 
 # --------------------------------------------------------------------------- loading
