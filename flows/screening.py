@@ -1005,7 +1005,9 @@ def _as_written(features: tuple[str, ...], text: str) -> list[str]:
         for word in _plain_token(token):
             if word in wanted:
                 written.setdefault(word, token)
-    if not wanted <= written.keys():
+        if len(written) == len(wanted):
+            break
+    else:
         for token in tokens:
             for word in model_words(token):
                 written.setdefault(word, token)
