@@ -216,7 +216,7 @@ class _Normaliser:
         if self.folds is not None:
             folds = dict(self.fold_map)
             s = self.folds.sub(lambda m: folds[m.group()], s)
-        return _REPEATS.sub(_SECOND, s)
+        return _REPEATS.sub(_ITEM_1, s)
 
     def __call__(self, text: str) -> str:
         return self.respell(self.fold(_plain(text)))
@@ -226,7 +226,7 @@ class _Normaliser:
         same for every language without folds, so those share it."""
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
-        return _REPEATS.sub(_SECOND, s).strip()
+        return _REPEATS.sub(_ITEM_1, s).strip()
 
     def respell(self, s: str) -> str:
         """After ``fold``: the language's whole-word respellings."""
@@ -333,7 +333,7 @@ class _Gate:
         """The keys that occur in ``text``."""
         if not len(self.keys):  # an empty automaton cannot search
             return set()
-        return set(map(_SECOND, self.keys.iter(text)))  # (end, key) for every hit
+        return set(map(_ITEM_1, self.keys.iter(text)))  # (end, key) for every hit
 
     def active(self, text: str) -> list[int]:
         """Numbers of the parts whose gate lets ``text`` through, in lexicon order."""
@@ -350,7 +350,8 @@ class _Gate:
         )
 
 
-_SECOND = operator.itemgetter(1)  # also a match's first group: r"\1" without a template
+# [1]: an automaton hit's key, and a match's first group (r"\1" without a template)
+_ITEM_1 = operator.itemgetter(1)
 
 
 # --------------------------------------------------------------------------- loading
