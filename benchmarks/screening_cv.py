@@ -112,7 +112,9 @@ def main() -> None:
             pieces, owner = [], []
             for i, e in enumerate(fold):
                 parts = [
-                    w for w in (plain_words(x) for x in SENT.split(cache[e][0])) if len(w) >= MIN_WORDS
+                    w
+                    for w in (plain_words(x) for x in SENT.split(cache[e][0]))
+                    if len(w) >= MIN_WORDS
                 ]
                 if len(parts) > 1:
                     pieces += parts

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -25,7 +25,7 @@ from flows import cases as cases_flow
 from flows import reach, screening
 from flows import relay as relay_flow
 from flows.languages import SUPPORTED
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import button, rows
 from storage import alerts, oncall, outbox, status, users
 from storage.models import Alert, AlertHit, AlertStatus, Role, User, utcnow
@@ -97,8 +97,7 @@ def router() -> Router:
     r.callback_query.register(alert_pressed, AlertAction.filter())
     # Roles read fresh: whatever touches alerts follows `peerbot roles` at once.
     supervisor = HasRole(Role.SUPERVISOR, fresh=True)
-    private = F.chat.type == "private"
-    r.message.register(report_missed, Command("missed"), private, supervisor)
+    r.message.register(report_missed, Command("missed"), PRIVATE, supervisor)
     return r
 
 

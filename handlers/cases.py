@@ -46,7 +46,7 @@ from handlers.alerts import (
     refuse_press,
     status_text,
 )
-from handlers.filters import HasRole
+from handlers.filters import IN_GROUP, NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.keyboards import CancelFlow, button, rows
 from storage import alerts, users
 from storage.models import Alert, AlertStatus, Role, User, utcnow
@@ -70,22 +70,20 @@ class InSupervisorsGroup(Filter):
 def router() -> Router:
     r = Router(name="cases")
     staff = HasRole(*STAFF, fresh=True)  # roles read fresh, as for every alert button
-    private = F.chat.type == "private"
-    group = F.chat.type.in_({"group", "supergroup"})
     theirs = InSupervisorsGroup()
     commands = Command("alerts", "status")
-    r.message.register(case_command, commands, private, staff)
+    r.message.register(case_command, commands, PRIVATE, staff)
     r.message.register(case_command, commands, theirs, staff)
     r.message.register(not_for_you, commands, theirs)
-    r.message.register(not_in_this_group, commands, group)
+    r.message.register(not_in_this_group, commands, IN_GROUP)
     # "Resolve → Other" asks for a note first (this router comes before the alerts router).
     other = AlertAction.filter((F.action == "outcome") & (F.outcome == "other"))
     r.callback_query.register(other_pressed, other)
     r.callback_query.register(case_pressed, CaseAction.filter())
     noting = StateFilter(CaseNoting.writing)
-    r.message.register(note_cancelled, Command("cancel"), private, noting)
-    r.message.register(note_typed, private, noting, F.text, ~F.text.startswith("/"))
-    r.message.register(note_not_text, private, noting, ~F.text)
+    r.message.register(note_cancelled, Command("cancel"), PRIVATE, noting)
+    r.message.register(note_typed, PRIVATE, noting, TYPED)
+    r.message.register(note_not_text, PRIVATE, noting, NOT_TEXT)
     return r
 
 

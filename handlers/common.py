@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import texts
+from handlers.filters import PRIVATE
 from handlers.keyboards import CancelFlow, button, rows
 from handlers.menu import command_named, commands_for, role_bound
 from storage import users
@@ -25,7 +26,7 @@ class PrivacyAction(CallbackData, prefix="privacy"):
 
 def router() -> Router:
     r = Router(name="common")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(show_help, Command("help"))
     r.message.register(cancel, Command("cancel"))
     r.callback_query.register(cancel_tapped, CancelFlow.filter())

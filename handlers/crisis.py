@@ -15,7 +15,7 @@ from functools import cache
 from html import escape as html_escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -39,6 +39,7 @@ from flows.crisis_plan import TITLES, WhereToCall
 from flows.languages import match_language
 from handlers import daily_log
 from handlers.alerts import HELP_NOW_LABEL, announce, staffed_now
+from handlers.filters import PRIVATE
 from handlers.keyboards import (
     HelpNow,
     HelpNowAfterLog,
@@ -82,7 +83,7 @@ NOT_NOW = "now_no"  # "no, not right now"
 
 def router() -> Router:
     r = Router(name="crisis")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     # No state filter: these work whatever the person is in the middle of.
     r.message.register(show_crisis, Command("crisis"))
     r.message.register(show_crisis, CrisisButton())

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -21,7 +21,7 @@ from flows.daily_log import Options, Step
 from flows.questionnaire import Progress
 from handlers import render
 from handlers.alerts import HELP_NOW_LABEL
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import (
     HelpNow,
     HelpNowAfterLog,
@@ -179,7 +179,7 @@ def _options(symptoms: tuple[str, ...], note_limit: int) -> Options:
 
 def router() -> Router:
     r = Router(name="daily_log")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     loggers = HasRole(*LOGGERS)
     r.message.register(start_log, Command("log"), loggers)
     r.message.register(show_today, Command("today"), loggers)

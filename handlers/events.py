@@ -43,6 +43,7 @@ from flows.steps import InvalidAnswer
 from handlers import start as onboarding
 from handlers import texts
 from handlers.due import Tick, handles
+from handlers.filters import IN_GROUP, PRIVATE
 from handlers.keyboards import button, rows
 from handlers.multilingual import button_label, in_each, joined, languages_of
 from handlers.questionnaire import Conversation, Refused
@@ -132,21 +133,19 @@ PLANNER = EventPlanner(plan.EVENT, EventStep)
 
 def router() -> Router:
     r = Router(name="events")
-    private = F.chat.type == "private"
-    in_group = F.chat.type.in_({"group", "supergroup"})
     r.message.register(
         plan_for_group,
         CommandStart(deep_link=True, magic=F.args.regexp(rf"^{NEW_PAYLOAD}\d+$")),
-        private,
+        PRIVATE,
     )
     r.message.register(
         show_linked,
         CommandStart(deep_link=True, magic=F.args.regexp(rf"^{SHOW_PAYLOAD}\d+$")),
-        private,
+        PRIVATE,
     )
-    r.message.register(start_planning, Command("event"), private)
-    r.message.register(list_events, Command("events"), private)
-    r.message.register(event_in_group, Command("event", "events"), in_group)
+    r.message.register(start_planning, Command("event"), PRIVATE)
+    r.message.register(list_events, Command("events"), PRIVATE)
+    r.message.register(event_in_group, Command("event", "events"), IN_GROUP)
     r.callback_query.register(pressed, EventPress.filter())
     r.callback_query.register(creator_action, EventAction.filter())
     PLANNER.register(r)  # its state is only ever set in a private chat

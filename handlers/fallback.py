@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.crisis import escape
-from handlers.filters import NotAnsweredAlready
+from handlers.filters import COMMAND, PRIVATE, TEXT, NotAnsweredAlready
 from handlers.keyboards import button_label, crisis_keyboard
 from handlers.menu import LOGGERS
 from storage.models import Role, User
@@ -15,12 +15,12 @@ from storage.models import Role, User
 
 def router() -> Router:
     r = Router(name="fallback")
-    r.message.filter(F.chat.type == "private", NotAnsweredAlready())
+    r.message.filter(PRIVATE, NotAnsweredAlready())
     r.edited_message.filter(NotAnsweredAlready())
-    r.message.register(unknown_command, F.text.startswith("/"))
-    r.message.register(unexpected_text, F.text)
+    r.message.register(unknown_command, COMMAND)
+    r.message.register(unexpected_text, TEXT)
     r.message.register(unexpected_media)
-    r.edited_message.register(edited, F.chat.type == "private")
+    r.edited_message.register(edited, PRIVATE)
     r.callback_query.register(expired_button)
     return r
 

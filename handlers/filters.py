@@ -1,13 +1,42 @@
-"""Filters that read our own records: a person's role and whether they finished onboarding."""
+"""Filters: where a message was written and what it holds, checked on the event loop; and
+those that read our own records (a person's role, whether they finished onboarding)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram import F
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
+from aiogram.utils.magic_filter import MagicFilter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import users
 from storage.models import Role, User
+
+
+class OnLoop(Filter):
+    """An ``F`` expression checked on the event loop.
+
+    aiogram runs a bare ``F`` filter, a plain function, in a worker thread: a thread hop
+    for each one, some 22 for each update, a large part of the bot's work when it is busy
+    (see docs/architecture.md). Wrapped in a ``Filter`` it is a plain call.
+    """
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
+
+
+PRIVATE = OnLoop(F.chat.type == "private")
+IN_GROUP = OnLoop(F.chat.type.in_({"group", "supergroup"}))
+TEXT = OnLoop(F.text)
+NOT_TEXT = OnLoop(~F.text)
+COMMAND = OnLoop(F.text.startswith("/"))
+NOT_COMMAND = OnLoop(~F.text.startswith("/"))
+TYPED = OnLoop(F.text & ~F.text.startswith("/"))  # words typed in answer, not a command
 
 
 class HasRole(Filter):

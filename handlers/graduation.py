@@ -20,7 +20,7 @@ import logging
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -43,7 +43,7 @@ from flows.states import Graduating
 from handlers import daily_log, group_tell
 from handlers.crisis import help_now_button
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
 from handlers.questionnaire import Conversation
 from storage import alerts as alert_records
@@ -158,7 +158,7 @@ MILESTONE_FLOW = RecordingMilestones(MILESTONES, MilestoneAnswer)
 
 def router() -> Router:
     r = Router(name="graduation")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     people = HasRole(*PEOPLE)
     r.message.register(start, Command("graduate"), people)
     r.callback_query.register(picked, GradPick.filter())

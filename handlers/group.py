@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import groups as rules
 from handlers import group_checkin, group_setup, texts
+from handlers.filters import COMMAND, IN_GROUP, OnLoop
 from handlers.group_render import in_languages, label_in_languages
 from handlers.group_tell import facilitators_and_registrar, group_name, tell
 from handlers.keyboards import button, rows
@@ -53,17 +54,17 @@ class GroupTool(CallbackData, prefix="gt"):
 
 def router() -> Router:
     r = Router(name="group")
-    r.message.filter(F.chat.type.in_(IN_GROUPS))
-    r.message.register(moved, F.migrate_to_chat_id)
-    r.message.register(moved, F.migrate_from_chat_id)
+    r.message.filter(IN_GROUP)
+    r.message.register(moved, OnLoop(F.migrate_to_chat_id))
+    r.message.register(moved, OnLoop(F.migrate_from_chat_id))
     r.message.register(group_command, Command("group"))
     r.message.register(show_rules, Command("rules"))
     r.callback_query.register(tool_pressed, GroupTool.filter())
-    r.message.register(point_to_private_chat, F.text.startswith("/"))
+    r.message.register(point_to_private_chat, COMMAND)
     r.message.register(note_member)  # group talk is people talking to each other
-    r.edited_message.register(stay_quiet, F.chat.type.in_(IN_GROUPS))
-    r.my_chat_member.register(bot_status_changed, F.chat.type.in_(IN_GROUPS))
-    r.chat_member.register(member_changed, F.chat.type.in_(IN_GROUPS))
+    r.edited_message.register(stay_quiet, IN_GROUP)
+    r.my_chat_member.register(bot_status_changed, IN_GROUP)
+    r.chat_member.register(member_changed, IN_GROUP)
     return r
 
 

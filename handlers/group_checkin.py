@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,6 +28,7 @@ from bot.settings import Settings
 from flows import groups as rules
 from flows.group_checkin import CHECKIN, ENERGY_NAMES, PAIN_NAMES
 from handlers.due import Tick, handles
+from handlers.filters import PRIVATE
 from handlers.group_render import in_languages, label_in_languages
 from handlers.group_tell import facilitators_and_registrar, group_name, person_name, tell
 from handlers.keyboards import button, rows
@@ -97,7 +98,7 @@ def router() -> Router:
     r = Router(name="group_checkin")
     r.callback_query.register(invitation_pressed, CheckinPress.filter())
     private = Router(name="group_checkin_private")
-    private.message.filter(F.chat.type == "private")
+    private.message.filter(PRIVATE)
     CONVERSATION.register(private)
     r.include_router(private)
     return r

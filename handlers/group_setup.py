@@ -14,7 +14,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -28,6 +28,7 @@ from flows import groups as rules
 from flows import onboarding, timezones
 from flows.languages import NATIVE_NAMES, SUPPORTED
 from flows.states import GroupSetup
+from handlers.filters import IN_GROUP, TYPED
 from handlers.group_checkin import UNREACHABLE, schedule
 from handlers.group_render import day_name, in_languages, label_in_languages, time_text
 from storage import groups, outbox, users
@@ -48,13 +49,12 @@ class SetupPress(CallbackData, prefix="gs"):
 
 def router() -> Router:
     r = Router(name="group_setup")
-    r.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    r.message.filter(IN_GROUP)
     setting_up = StateFilter(*GroupSetup.__all_states__)
     r.message.register(cancel_typed, Command("cancel"), setting_up)
     r.callback_query.register(pressed, SetupPress.filter())
-    typed = (F.text, ~F.text.startswith("/"))
-    r.message.register(zone_typed, StateFilter(GroupSetup.zone), *typed)
-    r.message.register(time_typed, StateFilter(GroupSetup.time), *typed)
+    r.message.register(zone_typed, StateFilter(GroupSetup.zone), TYPED)
+    r.message.register(time_typed, StateFilter(GroupSetup.time), TYPED)
     return r
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -29,7 +29,7 @@ from flows.intake import (
 )
 from flows.languages import NATIVE_NAMES
 from handlers import render
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.questionnaire import Conversation
 from storage import matches, profiles
 from storage.models import Role, User, utcnow
@@ -84,7 +84,7 @@ def _options(role: str, symptoms: tuple[str, ...]) -> Options:
 
 def router() -> Router:
     r = Router(name="intake")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     people = HasRole(Role.MENTEE, Role.MENTOR)
     r.message.register(start_intake, Command("profile"), people)
     INTAKE.register(r, people)

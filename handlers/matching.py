@@ -8,7 +8,7 @@ import logging
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -24,7 +24,7 @@ from flows.matching import Reasons
 from flows.states import Rematching
 from handlers import render, texts
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.intake import GOAL_NAMES
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
 from storage import matches, outbox, profiles, schedules
@@ -81,17 +81,16 @@ class RematchStep(CallbackData, prefix="rmstep"):
 
 def router() -> Router:
     r = Router(name="matching")
-    private = F.chat.type == "private"
-    r.message.register(show_queue, Command("match"), HasRole(*STAFF), private)
+    r.message.register(show_queue, Command("match"), HasRole(*STAFF), PRIVATE)
     r.callback_query.register(confirm_pressed, MatchConfirm.filter())
     r.callback_query.register(feeling_pressed, MatchFeeling.filter())
     people = HasRole(Role.MENTEE, Role.MENTOR)
-    r.message.register(start_rematch, Command("rematch"), people, private)
+    r.message.register(start_rematch, Command("rematch"), people, PRIVATE)
     r.callback_query.register(rematch_picked, RematchPick.filter(), people)
     reason = StateFilter(Rematching.reason)
     r.callback_query.register(rematch_step, RematchStep.filter(), reason, people)
-    r.message.register(reason_typed, reason, people, private, F.text, ~F.text.startswith("/"))
-    r.message.register(reason_not_text, reason, people, private, ~F.text)
+    r.message.register(reason_typed, reason, people, PRIVATE, TYPED)
+    r.message.register(reason_not_text, reason, people, PRIVATE, NOT_TEXT)
     return r
 
 

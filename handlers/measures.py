@@ -16,7 +16,7 @@ from collections.abc import Hashable, Mapping
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -34,7 +34,7 @@ from flows import measures as flow
 from flows import reminders, timezones
 from flows.questionnaire import Step
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import button, retire_buttons, rows
 from handlers.questionnaire import Conversation
 from storage import alerts as alert_records
@@ -151,7 +151,7 @@ QUESTIONS = WeeklyMeasure(flow.QUESTIONS, MeasureAnswer)
 
 def router() -> Router:
     r = Router(name="measures")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     mentees = HasRole(Role.MENTEE)
     r.message.register(show_measures, Command("measures"), mentees)
     r.callback_query.register(pressed, MeasurePress.filter(), mentees)

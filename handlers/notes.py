@@ -11,7 +11,7 @@ import logging
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -28,7 +28,7 @@ from flows.notes import TOPIC_NAMES
 from flows.notes import Step as NoteField
 from flows.questionnaire import Progress, Step
 from flows.steps import InvalidAnswer
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.questionnaire import Conversation, Refused
 from storage import matches, outbox
 from storage.models import ReviewItem, Role, User
@@ -105,7 +105,7 @@ NOTE = SessionNote(note_flow.NOTE, NoteStep)
 
 def router() -> Router:
     r = Router(name="notes")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     mentors = HasRole(Role.MENTOR)
     r.message.register(start_note, Command("note"), mentors)
     NOTE.register(r, mentors)

@@ -21,7 +21,7 @@ import logging
 import zoneinfo
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import rota as rota_flow
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import button, rows
 from storage import alerts, oncall, outbox, schedules, users
 from storage.models import Role, User, utcnow
@@ -62,7 +62,7 @@ OFFERED = {
 def router() -> Router:
     r = Router(name="oncall")
     supervisor = HasRole(Role.SUPERVISOR, fresh=True)
-    r.message.register(show_oncall, Command("oncall"), F.chat.type == "private", supervisor)
+    r.message.register(show_oncall, Command("oncall"), PRIVATE, supervisor)
     r.callback_query.register(shift_pressed, ShiftAction.filter())
     return r
 

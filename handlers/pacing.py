@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -31,7 +31,7 @@ from flows.questionnaire import Kind
 from flows.states import PacingGoal
 from handlers import daily_log
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import button, retire_buttons, rows
 from handlers.menu import LOGGERS
 from handlers.questionnaire import Conversation
@@ -102,7 +102,7 @@ CHANGE = ChangingGoal(GOAL, GoalAnswer)
 
 def router() -> Router:
     r = Router(name="pacing")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     loggers = HasRole(*LOGGERS)
     r.callback_query.register(pressed, PacingPress.filter(), loggers)
     CHANGE.register(r, loggers)

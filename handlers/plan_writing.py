@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -65,7 +65,7 @@ from handlers.crisis import (
     plan_parts,
 )
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.keyboards import (
     CancelFlow,
     CheckinChoice,
@@ -218,7 +218,7 @@ def paused_prefixes() -> frozenset[str]:
 
 def router() -> Router:
     r = Router(name="crisis_plan")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     # No state filter: the plan's list and parts open whatever the person is in the middle of.
     r.message.register(show_plan_menu, Command("crisisplan"))
     r.callback_query.register(plan_action, PlanAction.filter())
@@ -229,8 +229,8 @@ def router() -> Router:
     PLAN_WRITING.register(r)
     feeling = StateFilter(CrisisPlanning.feeling)
     r.message.register(feeling_cancelled, Command("cancel"), feeling)
-    r.message.register(feeling_typed, feeling, F.text, ~F.text.startswith("/"))
-    r.message.register(feeling_typed, feeling, ~F.text)
+    r.message.register(feeling_typed, feeling, TYPED)
+    r.message.register(feeling_typed, feeling, NOT_TEXT)
     # The state first: it is cheap, and rules out every log tap at once.
     r.callback_query.register(
         paused_flow_button,
@@ -240,7 +240,7 @@ def router() -> Router:
     return r
 
 
-def _of_a_paused_flow(query: CallbackQuery) -> bool:
+async def _of_a_paused_flow(query: CallbackQuery) -> bool:
     return (query.data or "").partition(":")[0] in paused_prefixes()
 
 

@@ -38,7 +38,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -54,7 +54,7 @@ from bot.settings import Settings
 from flows.questionnaire import BACK, DONE, SKIP, TRIM, Kind, Progress, Questionnaire, Step
 from flows.steps import InvalidAnswer, TooLong
 from handlers import menu
-from handlers.filters import HasRole
+from handlers.filters import NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.keyboards import CancelFlow, button, is_current_prompt, retire_buttons, rows
 from storage.models import User
 
@@ -231,9 +231,8 @@ class Conversation:
     def register(self, router: Router, *filters: Any) -> None:
         answering = StateFilter(self.flow.state)
         router.callback_query.register(self.tapped, self.answer.filter(), answering, *filters)
-        text = (F.text, ~F.text.startswith("/"))
-        router.message.register(self.typed, answering, *filters, *text)
-        router.message.register(self.not_an_answer, answering, *filters, ~F.text)
+        router.message.register(self.typed, answering, *filters, TYPED)
+        router.message.register(self.not_an_answer, answering, *filters, NOT_TEXT)
         self._routers.add(router)
 
     def wired_on(self, routers: Iterable[Router]) -> bool:
@@ -618,7 +617,7 @@ def router() -> Router:
     """Every registered questionnaire that names its command: the command, for its roles,
     and its steps. (Questionnaires without one are wired by their own module.)"""
     r = Router(name="questionnaires")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     for conversation in REGISTRY.values():
         if conversation.command is None:
             continue

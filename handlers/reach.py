@@ -15,7 +15,7 @@ import logging
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -44,6 +44,7 @@ from handlers.alerts import (
     language_name,
     refresh_copies,
 )
+from handlers.filters import NOT_COMMAND, PRIVATE
 from handlers.keyboards import button, rows
 from storage import outbox, users
 from storage.models import AlertStatus, User, utcnow
@@ -105,19 +106,17 @@ def router() -> Router:
     r.callback_query.register(write_pressed, WriteToThem.filter())
     r.callback_query.register(reply_pressed, CaseReply.filter())
     r.callback_query.register(end_pressed, CaseEnd.filter())
-    private = F.chat.type == "private"
     talking = InCaseTalk()
     idle = StateFilter(None)
-    r.message.register(end_command, Command("end"), private, idle, talking)
+    r.message.register(end_command, Command("end"), PRIVATE, idle, talking)
     # /cancel is a way back for the supervisor; for the person it keeps its usual meaning.
-    r.message.register(end_command, Command("cancel"), private, idle, talking, _as_supervisor)
-    not_a_command = ~(F.text.startswith("/"))
-    r.message.register(pass_on, private, StateFilter(None), not_a_command, talking)
-    r.edited_message.register(edit_not_passed_on, private, talking)
+    r.message.register(end_command, Command("cancel"), PRIVATE, idle, talking, _as_supervisor)
+    r.message.register(pass_on, PRIVATE, StateFilter(None), NOT_COMMAND, talking)
+    r.edited_message.register(edit_not_passed_on, PRIVATE, talking)
     return r
 
 
-def _as_supervisor(message: Message, talk: Talk) -> bool:
+async def _as_supervisor(message: Message, talk: Talk) -> bool:
     return message.from_user is not None and message.from_user.id == talk.supervisor.telegram_id
 
 

@@ -15,7 +15,7 @@ import logging
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -41,7 +41,7 @@ from flows.relay import Conversation
 from flows.states import Worrying
 from handlers import long_text, render
 from handlers.alerts import announce, staffed_now
-from handlers.filters import HasRole
+from handlers.filters import NOT_COMMAND, NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.keyboards import ReachOut, button, retire_buttons, rows
 from handlers.menu import LOGGERS
 from handlers.plan_writing import give_back
@@ -115,7 +115,7 @@ class InRelay(Filter):
 
 def router() -> Router:
     r = Router(name="relay")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     mentors, mentees, loggers = HasRole(Role.MENTOR), HasRole(Role.MENTEE), HasRole(*LOGGERS)
     r.message.register(show_mentees, Command("mentees"), mentors)
     r.message.register(reach_out_command, Command("reachout"), mentors)
@@ -128,12 +128,11 @@ def router() -> Router:
     worrying = StateFilter(Worrying.reason)
     r.callback_query.register(worry_step, WorryStep.filter(), worrying)
     r.message.register(worry_cancelled, Command("cancel"), worrying)
-    r.message.register(worry_typed, worrying, F.text, ~F.text.startswith("/"))
-    r.message.register(worry_not_text, worrying, ~F.text)
+    r.message.register(worry_typed, worrying, TYPED)
+    r.message.register(worry_not_text, worrying, NOT_TEXT)
     # Commands are never relayed, and a flow in progress (a daily log) keeps its answers.
-    not_a_command = ~(F.text.startswith("/"))
-    r.message.register(relay_message, StateFilter(None), loggers, not_a_command, InRelay())
-    r.edited_message.register(edit_not_passed_on, F.chat.type == "private", loggers, InRelay())
+    r.message.register(relay_message, StateFilter(None), loggers, NOT_COMMAND, InRelay())
+    r.edited_message.register(edit_not_passed_on, PRIVATE, loggers, InRelay())
     return r
 
 

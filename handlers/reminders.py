@@ -18,7 +18,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -37,7 +37,7 @@ from flows.states import ChangingReminder
 from handlers import daily_log, measures, render  # /log's start for [Log now]; it tells us of logs
 from handlers import trends as trend_charts
 from handlers.due import Tick, handles
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, TYPED, HasRole
 from handlers.keyboards import CancelFlow, ReachOut, button, retire_buttons, rows, with_rows
 from handlers.menu import LOGGERS
 from storage import alerts as alert_records
@@ -62,7 +62,7 @@ class ReminderTime(CallbackData, prefix="remtime"):
 
 def router() -> Router:
     r = Router(name="reminders")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     loggers = HasRole(*LOGGERS)
     r.message.register(show_reminders, Command("reminders"), loggers)
     r.callback_query.register(reminder_pressed, ReminderPress.filter(), loggers)
@@ -70,8 +70,7 @@ def router() -> Router:
     r.callback_query.register(
         time_tapped, ReminderTime.filter(), StateFilter(ChangingReminder.time), loggers
     )
-    typed = F.text & ~F.text.startswith("/")
-    r.message.register(time_typed, StateFilter(ChangingReminder.time), typed, loggers)
+    r.message.register(time_typed, StateFilter(ChangingReminder.time), TYPED, loggers)
     return r
 
 

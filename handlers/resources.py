@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import resources as found
 from flows.resources import ONLINE, Resource
+from handlers.filters import IN_GROUP, PRIVATE, TYPED
 from handlers.keyboards import button, rows
 from handlers.multilingual import joined, languages_of
 from storage import groups
@@ -63,17 +64,13 @@ class ResourceFinding(StatesGroup):
 
 def router() -> Router:
     r = Router(name="resources")
-    private = F.chat.type == "private"
     r.message.register(
-        start_search, CommandStart(deep_link=True, magic=F.args == START_PAYLOAD), private
+        start_search, CommandStart(deep_link=True, magic=F.args == START_PAYLOAD), PRIVATE
     )
-    r.message.register(start_search, Command("resources"), private)
-    r.message.register(
-        point_to_private, Command("resources"), F.chat.type.in_({"group", "supergroup"})
-    )
+    r.message.register(start_search, Command("resources"), PRIVATE)
+    r.message.register(point_to_private, Command("resources"), IN_GROUP)
     r.callback_query.register(picked, ResourcePick.filter())
-    typed = F.text & ~F.text.startswith("/")
-    r.message.register(place_typed, StateFilter(ResourceFinding.place), private, typed)
+    r.message.register(place_typed, StateFilter(ResourceFinding.place), PRIVATE, TYPED)
     return r
 
 

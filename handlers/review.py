@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows.states import Reviewing
-from handlers.filters import HasRole
+from handlers.filters import NOT_TEXT, PRIVATE, TYPED, HasRole
 from handlers.keyboards import button, retire_buttons, rows
 from handlers.menu import STAFF
 from handlers.notes import topics_text
@@ -37,13 +37,13 @@ class ReviewAction(CallbackData, prefix="rv"):
 
 def router() -> Router:
     r = Router(name="review")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     staff = HasRole(*STAFF)
     r.message.register(show_review, Command("review"), staff)
     r.callback_query.register(review_pressed, ReviewAction.filter())  # role checked inside
     commenting = StateFilter(Reviewing.comment)
-    r.message.register(comment_typed, commenting, staff, F.text, ~F.text.startswith("/"))
-    r.message.register(comment_not_text, commenting, staff, ~F.text)
+    r.message.register(comment_typed, commenting, staff, TYPED)
+    r.message.register(comment_not_text, commenting, staff, NOT_TEXT)
     return r
 
 

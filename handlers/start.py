@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -19,6 +19,7 @@ from flows import groups as group_rules
 from flows.languages import NATIVE_NAMES, SUPPORTED, match_language
 from flows.states import Onboarding
 from handlers import crisis, group_checkin, reminders, texts
+from handlers.filters import NOT_COMMAND, PRIVATE, TYPED
 from handlers.keyboards import (
     CheckinChoice,
     ConsentChoice,
@@ -35,7 +36,7 @@ from storage.models import User
 
 def router() -> Router:
     r = Router(name="start")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(start, CommandStart())
     r.message.register(choose_language_command, Command("language"))
     r.callback_query.register(language_chosen, LanguageChoice.filter())
@@ -43,13 +44,12 @@ def router() -> Router:
         consent_given, ConsentChoice.filter(), StateFilter(Onboarding.consent)
     )
     r.callback_query.register(zone_tapped, ZoneChoice.filter(), StateFilter(Onboarding.timezone))
-    answer = F.text & ~F.text.startswith("/")  # commands (/cancel, /help) go to their handlers
-    r.message.register(zone_typed, StateFilter(Onboarding.timezone), answer)
+    r.message.register(zone_typed, StateFilter(Onboarding.timezone), TYPED)
     r.callback_query.register(
         checkin_tapped, CheckinChoice.filter(), StateFilter(Onboarding.checkin_time)
     )
-    r.message.register(checkin_typed, StateFilter(Onboarding.checkin_time), answer)
-    r.message.register(ask_again, StateFilter(*Onboarding.__all_states__), ~F.text.startswith("/"))
+    r.message.register(checkin_typed, StateFilter(Onboarding.checkin_time), TYPED)
+    r.message.register(ask_again, StateFilter(*Onboarding.__all_states__), NOT_COMMAND)
     return r
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -25,7 +25,7 @@ from flows import timezones
 from flows import trends as chart
 from flows.mentee_summary import SHARE_TRENDS
 from handlers import measures, render
-from handlers.filters import HasRole
+from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import button, rows
 from handlers.menu import LOGGERS
 from storage import daily_logs, matches, outbox
@@ -43,7 +43,7 @@ class MenteeTrends(CallbackData, prefix="trends"):
 
 def router() -> Router:
     r = Router(name="trends")
-    r.message.filter(F.chat.type == "private")
+    r.message.filter(PRIVATE)
     r.message.register(show_trends, Command("trends"), HasRole(*LOGGERS))
     r.callback_query.register(mentee_pressed, MenteeTrends.filter(), HasRole(Role.MENTOR))
     r.shutdown.register(_stop_drawing)
