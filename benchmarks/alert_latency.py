@@ -62,6 +62,7 @@ BOT_TOKEN = "123456:BENCH"
 SUPERVISOR_CHAT_ID = -1001234567890
 HELP_PEOPLE = 2000  # a pool large enough that nobody waits behind their own last /help
 ON_CALL = 4242  # the supervisor on call in --burst runs
+CRISIS_PEOPLE = 900_000  # case N is written by Telegram user CRISIS_PEOPLE + N
 RATE_DEFAULT, BURST_RATE_DEFAULT = 100.0, 20.0
 CASE = re.compile(r"\(case (\d+)\)")
 
@@ -167,7 +168,7 @@ async def feed(
             sent += 1
         while len(crises) < len(crisis_at) and now >= start + crisis_at[len(crises)]:
             case = len(crises) + 1
-            someone = standin.user(900_000 + case, f"C{case}", "en")
+            someone = standin.user(CRISIS_PEOPLE + case, f"C{case}", "en")
             update = await standin.send_text(someone, f"I want to kill myself (case {case})")
             crises[case] = update["update_id"]
         await asyncio.sleep(0.002)
@@ -211,6 +212,22 @@ def alert_latencies(
             update_id = crises.get(int(case))
             if update_id in standin.handed_out and int(case) not in latencies:
                 latencies[int(case)] = call.at - standin.handed_out[update_id]
+    return latencies
+
+
+def answer_latencies(standin: TimedStandIn, crises: dict[int, int]) -> list[float]:
+    """Per case, from its message to the first message the bot sends its writer."""
+    latencies = []
+    for case, update_id in crises.items():
+        sent = [
+            call.at
+            for call in standin.calls
+            if call.method.lower() == "sendmessage"
+            and call.ok
+            and call.params.get("chat_id") == CRISIS_PEOPLE + case
+        ]
+        if sent and update_id in standin.handed_out:
+            latencies.append(min(sent) - standin.handed_out[update_id])
     return latencies
 
 
@@ -286,6 +303,11 @@ async def main(args: argparse.Namespace) -> None:
                 direct = list(alert_latencies(standin, crises, ON_CALL).values())
                 print(describe("alert to on-call (DM)", direct, len(crises)))
             print(describe("alert to supervisor chat", alerts, len(crises)))
+            print(
+                describe(
+                    "crisis answer to the person", answer_latencies(standin, crises), len(crises)
+                )
+            )
             if args.burst:
                 print(
                     f"messages carrying them: {messages_to(standin, ON_CALL)} to the on-call, "
