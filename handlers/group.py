@@ -41,7 +41,6 @@ from storage.models import ProgramGroup, User, utcnow
 
 log = logging.getLogger(__name__)
 
-IN_GROUPS = {"group", "supergroup"}
 GONE = {"left", "kicked"}
 
 
