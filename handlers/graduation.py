@@ -548,6 +548,9 @@ async def complete(
     await schedules.forget(session, schedules.SILENCE, [mentee.id])
     await schedule_booster(session, mentee, graduation, 1)
     log.info("graduation %s: match %s done", graduation.id, match.id)
+    # An admin confirms alone and is told both hear of it: a chat that cannot be reached
+    # (a blocked bot) comes back to them through the relay's fallback.
+    unreached = f"tell_sender:{by.id}" if by.role == Role.ADMIN else None
     # The mentee: the start of what follows (milestones, then the summary).
     if by.id == mentee.id:
         text, markup = graduated_words(graduation.id, mentor)
@@ -555,7 +558,8 @@ async def complete(
     else:
         with i18n.use_locale(mentee.locale):
             text, markup = graduated_words(graduation.id, mentor)
-        await _queue_to(session, mentee, f"grad:{mentee.id}:done:{graduation.id}", text, markup)
+        key = f"grad:{mentee.id}:done:{graduation.id}"
+        await _queue_to(session, mentee, key, text, markup, on_undeliverable=unreached)
 
     # The mentor: thanks.
     def thanks() -> str:
@@ -570,10 +574,13 @@ async def complete(
         await message.edit_text(thanks())
     else:
         key = f"grad:{mentee.id}:thanks:{graduation.id}"
-        await group_tell.tell(session, i18n, [mentor], key, thanks)
+        await group_tell.tell(session, i18n, [mentor], key, thanks, on_undeliverable=unreached)
     if by.role == Role.ADMIN:
         await message.edit_text(
-            _("✓ Done: {mentee} has graduated. Both are told.").format(mentee=_name(mentee))
+            _(
+                "✓ Done: {mentee} has graduated. I'm telling them both; if either can't be "
+                "reached, I'll let you know."
+            ).format(mentee=_name(mentee))
         )
     await _tell_admins(
         session,

@@ -30,8 +30,11 @@ async def tell(
     people: Iterable[User],
     key: str,
     make: Callable[[], str],
+    *,
+    on_undeliverable: str | None = None,
 ) -> int:
-    """Queue ``make()`` for each person in their language under ``key:<users.id>``."""
+    """Queue ``make()`` for each person in their language under ``key:<users.id>``
+    (``on_undeliverable``: the outbox's fallback for a chat it cannot reach)."""
     told = 0
     for person in people:
         with i18n.use_locale(person.locale):
@@ -42,6 +45,7 @@ async def tell(
             chat_id=person.telegram_id,
             method="sendMessage",
             params={"text": text, "parse_mode": "HTML"},
+            on_undeliverable=on_undeliverable,
         )
         told += 1
     return told
