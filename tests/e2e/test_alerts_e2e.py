@@ -66,7 +66,7 @@ LANGUAGES = {
 }
 
 
-SEVERITY = {"en": 3, "es": 2, "de": 3}
+SEVERITY = {"en": 3, "es": 3, "de": 3}  # "tonight" is imminent in each language
 
 
 # --- before the bot starts: the operator's command line, and people already onboarded -------

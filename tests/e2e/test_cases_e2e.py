@@ -72,7 +72,7 @@ async def test_alerts_in_the_group_a_case_view_a_note_and_resolve_other(
         await standin.wait_for("sendMessage", to(SUPERVISOR_CHAT, "Open alerts"), TIMEOUT, mark)
     )
     show("/alerts in the group", listing)
-    assert "#1 · high · suicide · Heron-5 · open" in listing.text
+    assert "#1 · imminent · suicide · Heron-5 · open" in listing.text
     await standin.send_text(ben, "/alerts", group)
     refused = Reply(
         await standin.wait_for("sendMessage", to(SUPERVISOR_CHAT, "nur Supervisor"), TIMEOUT)

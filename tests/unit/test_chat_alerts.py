@@ -147,7 +147,7 @@ LANGUAGES = {
         "024",
         "Hoy me duelen las rodillas. Quiero suicidarme esta noche. El perro duerme.",
         "Quiero suicidarme esta noche.",
-        2,
+        3,
     ),
     "de": (
         "Europe/Berlin",

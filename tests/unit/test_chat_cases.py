@@ -111,7 +111,7 @@ async def test_alerts_and_status_work_in_the_supervisors_group_and_nobody_else_i
     lines = shown.text.splitlines()
     assert lines[0] == "<b>Open alerts</b> · newest first"
     assert lines[1].startswith(f"#{second.id} · concern · suicide · Crane-7 · open")
-    assert lines[2].startswith(f"#{first.id} · high · suicide · Heron-5 · open")
+    assert lines[2].startswith(f"#{first.id} · imminent · suicide · Heron-5 · open")
     assert [b.text for row in shown.markup.inline_keyboard for b in row] == [
         f"📋 #{second.id} · Crane-7",
         f"📋 #{first.id} · Heron-5",
@@ -165,7 +165,7 @@ async def test_a_case_view_tells_its_history_in_order_and_the_words_only_in_priv
     assert await eve.tap("📋 Case", channel) is None
     [view] = sent_since(harness, mark, SUPERVISOR_CHAT)
     lines = view.text.splitlines()
-    assert lines[0] == f"📋 <b>Case #{alert.id}</b> · high · suicide · Heron-5 · being contacted"
+    assert lines[0] == f"📋 <b>Case #{alert.id}</b> · imminent · suicide · Heron-5 · being contacted"
     history = lines[lines.index("<b>History</b>") + 1 :]
     steps = [re.sub(r"\d\d:\d\d", "HH:MM", line) for line in history if line]
     assert steps[:7] == [

@@ -319,6 +319,25 @@ def test_negation_does_not_suppress_explicit_intent() -> None:
     assert screen("ich bring mich nicht um... aber die Tabletten liegen bereit", "de")
 
 
+@pytest.mark.parametrize(
+    ("language", "tonight", "someone_else"),
+    [
+        ("en", "I want to kill myself tonight.", "my mum will kill me tonight if I'm late"),
+        ("es", "Quiero suicidarme esta noche.", "mi jefe tiene ganas de matarme hoy"),
+        ("es", "quiero matarme hoy", "mi madre me va a matar hoy si llego tarde"),
+        ("de", "Ich will mich heute Nacht umbringen.", "mein mann will mich heute umbringen"),
+        ("de", "heute abend will ich mich umbringen", "mein mann will mich heute umbringen"),
+    ],
+)
+def test_a_wish_to_die_with_a_time_now_is_imminent_in_every_language(
+    language: str, tonight: str, someone_else: str
+) -> None:
+    # The supervisor on shift sorts by severity: "tonight" must read the same in each language.
+    assert max(hit.severity for hit in screen(tonight, language)) == 3
+    # Someone else's threat is not the person's own plan, whatever it raises.
+    assert all(hit.severity < 3 for hit in screen(someone_else, language))
+
+
 def test_context_only_entries_need_another_hit() -> None:
     assert screen("the pills are ready in my weekly organiser", "en") == []
     assert screen("ya tengo las pastillas listas en el pastillero", "es") == []
