@@ -338,6 +338,14 @@ def test_a_wish_to_die_with_a_time_now_is_imminent_in_every_language(
     assert all(hit.severity < 3 for hit in screen(someone_else, language))
 
 
+def test_german_third_person_will_kill_me_is_not_the_persons_own_plan() -> None:
+    # "wird" is he or she, never I: "er wird mich umbringen" is not a plan to die tonight.
+    assert max(hit.severity for hit in screen("ich werde mich heute umbringen", "de")) == 3
+    assert all(hit.severity < 3 for hit in screen("mein mann wird mich umbringen", "de"))
+    # Pain, as in English "this pain is killing me", is blanked like the heat and the knee.
+    assert screen("die schmerzen werden mich noch umbringen", "de") == []
+
+
 def test_context_only_entries_need_another_hit() -> None:
     assert screen("the pills are ready in my weekly organiser", "en") == []
     assert screen("ya tengo las pastillas listas en el pastillero", "es") == []
