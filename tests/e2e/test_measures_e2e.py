@@ -142,6 +142,7 @@ async def test_the_weekly_measure_is_asked_answered_by_taps_and_shown_under_tren
         question = await reply_containing(standin, ana.id, f"{number}/8")
 
     bot.kill9()  # halfway: the answers so far are in the conversation state
+    await bot.wait()  # gone, its poller lock with it, before the next one starts
     await bot_factory(**TICK)
     for number, label in enumerate(SSS8_TAPS[3:], start=5):
         await standin.tap(ana, question, label)
