@@ -338,6 +338,27 @@ def test_a_wish_to_die_with_a_time_now_is_imminent_in_every_language(
     assert all(hit.severity < 3 for hit in screen(someone_else, language))
 
 
+@pytest.mark.parametrize(
+    ("language", "plan"),
+    [
+        ("en", "tonight I'm going to jump off the bridge"),
+        ("es", "esta noche me tiro del puente"),
+        ("de", "heute nacht spring ich von der brücke"),
+    ],
+)
+def test_a_place_and_a_time_now_are_an_imminent_suicide_plan(language: str, plan: str) -> None:
+    [top, *_] = screen(plan, language)
+    assert (top.category, top.severity) == ("suicide", 3)
+
+
+def test_being_thrown_or_pushed_is_danger_at_home_and_stretching_is_not() -> None:
+    for said in ("mi ex me tiró por las escaleras", "me empujó contra la pared"):
+        assert screen(said, "es")[0].category == "abuse_or_danger_at_home", said
+    assert screen("me tiró del pelo", "es")[0].category == "abuse_or_danger_at_home"
+    assert screen("me tiro al suelo a hacer los estiramientos", "es") == []
+    assert screen("wenn die telekom nochmal anruft spring ich aus dem fenster haha", "de") == []
+
+
 def test_german_third_person_will_kill_me_is_not_the_persons_own_plan() -> None:
     # "wird" is he or she, never I: "er wird mich umbringen" is not a plan to die tonight.
     assert max(hit.severity for hit in screen("ich werde mich heute umbringen", "de")) == 3
