@@ -165,7 +165,9 @@ async def test_a_case_view_tells_its_history_in_order_and_the_words_only_in_priv
     assert await eve.tap("📋 Case", channel) is None
     [view] = sent_since(harness, mark, SUPERVISOR_CHAT)
     lines = view.text.splitlines()
-    assert lines[0] == f"📋 <b>Case #{alert.id}</b> · imminent · suicide · Heron-5 · being contacted"
+    assert (
+        lines[0] == f"📋 <b>Case #{alert.id}</b> · imminent · suicide · Heron-5 · being contacted"
+    )
     history = lines[lines.index("<b>History</b>") + 1 :]
     steps = [re.sub(r"\d\d:\d\d", "HH:MM", line) for line in history if line]
     assert steps[:7] == [
