@@ -359,6 +359,28 @@ def test_being_thrown_or_pushed_is_danger_at_home_and_stretching_is_not() -> Non
     assert screen("wenn die telekom nochmal anruft spring ich aus dem fenster haha", "de") == []
 
 
+@pytest.mark.parametrize(
+    ("language", "said", "category"),
+    [
+        ("en", "I'm standing on the platform edge", "suicide"),
+        ("de", "ich steh an der bahnsteigkante", "suicide"),
+        ("es", "anoche me volví a hacer daño", "self_harm"),
+        ("de", "ich will meinem mann wehtun, ich kann an nichts anderes denken", "harm_to_others"),
+        ("es", "le di mi perro a mi hermana para que lo cuide cuando ya no esté", "suicide"),
+    ],
+)
+def test_the_same_warning_sign_reads_the_same_in_every_language(
+    language: str, said: str, category: str
+) -> None:
+    [top, *_] = screen(said, language)
+    assert (top.category, top.severity, top.detector) == (category, 2, "lexicon")
+
+
+def test_standing_at_the_platform_edge_for_a_seat_is_not_a_plan() -> None:
+    waiting = "standing at the edge of the platform trying to get the first seat on the train"
+    assert screen(waiting, "en") == []
+
+
 def test_german_third_person_will_kill_me_is_not_the_persons_own_plan() -> None:
     # "wird" is he or she, never I: "er wird mich umbringen" is not a plan to die tonight.
     assert max(hit.severity for hit in screen("ich werde mich heute umbringen", "de")) == 3
