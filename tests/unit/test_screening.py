@@ -376,6 +376,14 @@ def test_the_same_warning_sign_reads_the_same_in_every_language(
     assert (top.category, top.severity, top.detector) == (category, 2, "lexicon")
 
 
+def test_rather_die_than_a_dentist_is_hyperbole_and_than_go_on_is_not() -> None:
+    # As in Spanish and German ("antes muerta que volver a ese dentista", "lieber sterbe ich
+    # als nochmal zu dem Zahnarzt"): the thing one would rather die than do decides.
+    assert screen("I'd rather die than go to that dentist again haha", "en") == []
+    assert screen("i'd rather die than go on like this", "en")[0].category == "suicide"
+    assert screen("id rather die than live another year like this", "en")
+
+
 def test_standing_at_the_platform_edge_for_a_seat_is_not_a_plan() -> None:
     waiting = "standing at the edge of the platform trying to get the first seat on the train"
     assert screen(waiting, "en") == []
