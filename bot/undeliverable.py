@@ -25,7 +25,7 @@ from flows.alerts import (
 )
 from handlers.alerts import REPOST, repost_escalation
 from handlers.events import UNREACHABLE, tell_creator_unreachable
-from handlers.graduation import booster_unreached
+from handlers.graduation import NEWS_UNREACHED, booster_unreached, news_unreached
 from handlers.group_checkin import UNREACHABLE as UNREACHABLE_GROUP
 from handlers.group_checkin import group_unreachable as pause_unreachable_group
 from handlers.reach import tell_supervisor
@@ -76,6 +76,12 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         log.warning("a booster check-in could not reach its graduate")
         await booster_unreached(session, i18n, settings, row, arg)
 
+    async def graduation_news_unreached(
+        session: AsyncSession, row: Claimed, _: str, admin: str
+    ) -> None:
+        # An admin confirmed a graduation alone and was told both would hear: one did not.
+        await news_unreached(session, i18n, row, admin)
+
     async def group_unreachable(session: AsyncSession, row: Claimed, _: str, group: str) -> None:
         # A group's post refused for good: the group pauses, its facilitators are told.
         await pause_unreachable_group(session, i18n, int(group))
@@ -85,6 +91,7 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         UNREACHABLE: event_unreachable,
         UNREACHABLE_GROUP: group_unreachable,
         "booster_unreached": booster_not_reached,
+        NEWS_UNREACHED: graduation_news_unreached,
         "tell_sender": tell_relay_sender,
         "tell_supervisor": tell_case_supervisor,
         "pause_reminders": pause_reminders,

@@ -47,7 +47,7 @@ from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
 from handlers.questionnaire import Conversation
 from storage import alerts as alert_records
-from storage import graduations, groups, matches, outbox, schedules
+from storage import graduations, groups, matches, outbox, schedules, users
 from storage.models import Graduation, GraduationStatus, Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
 from storage.schedules import Due
@@ -60,6 +60,7 @@ MILESTONE_LIMIT = 300  # characters: a milestone is a line or two
 FEELINGS = ("well", "mixed", "hard")
 WISHES = ("refresher", "log", "none")
 INVITE_DAYS = 7  # an alumni invite link is personal (one use) and lasts a week
+NEWS_UNREACHED = "graduation_unreached"  # the outbox's fallback: tell the admin who confirmed
 
 
 class GradPick(CallbackData, prefix="gpick"):
@@ -549,8 +550,8 @@ async def complete(
     await schedule_booster(session, mentee, graduation, 1)
     log.info("graduation %s: match %s done", graduation.id, match.id)
     # An admin confirms alone and is told both hear of it: a chat that cannot be reached
-    # (a blocked bot) comes back to them through the relay's fallback.
-    unreached = f"tell_sender:{by.id}" if by.role == Role.ADMIN else None
+    # (a blocked bot) comes back to them (news_unreached).
+    unreached = f"{NEWS_UNREACHED}:{by.id}" if by.role == Role.ADMIN else None
     # The mentee: the start of what follows (milestones, then the summary).
     if by.id == mentee.id:
         text, markup = graduated_words(graduation.id, mentor)
@@ -1193,6 +1194,28 @@ async def _queue_refresher_intro(
             "matched again. Say hello with /reachout when you can: no need to start over. If "
             "it doesn't suit you now, /rematch says so, without blame."
         ).format(name=_name(mentee)),
+    )
+
+
+async def news_unreached(session: AsyncSession, i18n: I18n, row: Claimed, admin_id: str) -> None:
+    """The news of a graduation an admin confirmed could not reach the mentee or the mentor
+    (they blocked the bot, or left): that admin hears, in their language."""
+    admin = await session.get(User, int(admin_id)) if admin_id.isdigit() else None
+    if admin is None:
+        return
+    unreached = await users.get_by_telegram_id(session, row.chat_id)
+    name = escape(unreached.known_as) if unreached else "?"
+    with i18n.context(), i18n.use_locale(admin.locale):
+        text = _(
+            "📭 I couldn't tell {name} that the mentoring is done: they may have blocked the "
+            "bot or left. The graduation itself stands."
+        ).format(name=name)
+    await outbox.enqueue(
+        session,
+        key=f"undelivered:{row.key}",
+        chat_id=admin.telegram_id,
+        method="sendMessage",
+        params={"text": text, "parse_mode": "HTML"},
     )
 
 

@@ -51,4 +51,4 @@ async def test_an_admin_hears_when_a_graduation_cannot_reach_the_mentor(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == ADMIN))
         ).all()
     [note] = [json.loads(row.payload)["params"]["text"] for row in told]
-    assert "nicht an Oak-7 zustellen" in note  # the mentor, in the admin's German
+    assert "Ich konnte Oak-7 nicht sagen, dass die Begleitung abgeschlossen ist" in note
