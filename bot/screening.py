@@ -14,6 +14,7 @@ whatever reason, they alert at once as anywhere else.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,19 @@ ABOUT_SOMEONE_ELSE.update({Worrying.reason.state, CaseNoting.writing.state})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
+# Screening time grows with the square of a message's length: about 3 ms at 1,000
+# characters, and up to 90 ms at Telegram's 4,096, which would hold up every other update
+# (someone else's crisis included). Longer texts are screened in a worker thread, where
+# the interpreter hands the event loop a turn every few milliseconds.
+LONG_TEXT = 1_000
+
+
+async def screened(text: str, language: str) -> list[Any]:
+    """``screen``, off the event loop for a long text."""
+    if len(text) < LONG_TEXT:
+        return screen(text, language)
+    return await asyncio.to_thread(screen, text, language)
+
 
 class CrisisScreening(BaseMiddleware):
     def __init__(self, settings: Settings, i18n: I18n) -> None:
@@ -73,7 +87,7 @@ class CrisisScreening(BaseMiddleware):
                         message.from_user.language_code, self._settings.default_locale
                     )
                 )
-                hits = reach.in_message_order(screen(text, language), text)
+                hits = reach.in_message_order(await screened(text, language), text)
                 if hits and await _writing_to_someone_in_crisis(data):
                     hits = []
                 if hits and _a_part_of_their_plan(message, data):

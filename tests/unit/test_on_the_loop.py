@@ -78,3 +78,17 @@ async def test_a_mentees_day_makes_no_thread_hop(harness: Harness, sessionmaker,
     assert "crisis" in (await p.send("/crisis")).text.casefold()
     assert hops == []
     assert inspect.iscoroutinefunction(asyncio.to_thread)  # the recorder was in place
+
+
+async def test_a_long_message_is_screened_off_the_loop_and_still_alerts(
+    harness: Harness, sessionmaker, hops
+) -> None:
+    # Up to 90 ms of screening for 4,096 characters would hold up everyone else's updates.
+    await make_person(sessionmaker, 72)
+    p = person(harness, Watch(harness), 72)
+    news = "The physio moved my appointment again and the bus was late. " * 20
+    await p.send(news + "I want to kill myself tonight.")
+    assert hops == ["screen"]
+    assert any("Thank you for telling me" in said for said in p.texts())  # the crisis answer
+    await p.send("thanks, the weather is nice today")  # a short one stays on the loop
+    assert hops == ["screen"]
