@@ -50,10 +50,11 @@ ABOUT_SOMEONE_ELSE.update({Worrying.reason.state, CaseNoting.writing.state})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-# Screening time grows with the square of a message's length: about 3 ms at 1,000
-# characters, and up to 90 ms at Telegram's 4,096, which would hold up every other update
-# (someone else's crisis included). Longer texts are screened in a worker thread, where
-# the interpreter hands the event loop a turn every few milliseconds.
+# Screening time grows with the square of a message's length: under 5 ms below 1,000
+# characters, up to about 40 ms at Telegram's 4,096, and a few of those in a row held
+# every other update (someone else's crisis included) for 86 ms. Longer texts are screened
+# in a worker thread, where the interpreter hands the event loop a turn every few
+# milliseconds (benchmarks/long_message_lag.py).
 LONG_TEXT = 1_000
 
 
