@@ -80,7 +80,7 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         session: AsyncSession, row: Claimed, _: str, admin: str
     ) -> None:
         # An admin confirmed a graduation alone and was told both would hear: one did not.
-        await news_unreached(session, i18n, row, admin)
+        await tell_sender(session, i18n, row, admin, news_unreached)
 
     async def group_unreachable(session: AsyncSession, row: Claimed, _: str, group: str) -> None:
         # A group's post refused for good: the group pauses, its facilitators are told.

@@ -47,7 +47,7 @@ from handlers.filters import PRIVATE, HasRole
 from handlers.keyboards import CancelFlow, button, retire_buttons, rows
 from handlers.questionnaire import Conversation
 from storage import alerts as alert_records
-from storage import graduations, groups, matches, outbox, schedules, users
+from storage import graduations, groups, matches, outbox, schedules
 from storage.models import Graduation, GraduationStatus, Match, MatchStatus, Role, User, utcnow
 from storage.outbox import Claimed
 from storage.schedules import Due
@@ -1197,26 +1197,13 @@ async def _queue_refresher_intro(
     )
 
 
-async def news_unreached(session: AsyncSession, i18n: I18n, row: Claimed, admin_id: str) -> None:
-    """The news of a graduation an admin confirmed could not reach the mentee or the mentor
-    (they blocked the bot, or left): that admin hears, in their language."""
-    admin = await session.get(User, int(admin_id)) if admin_id.isdigit() else None
-    if admin is None:
-        return
-    unreached = await users.get_by_telegram_id(session, row.chat_id)
-    name = escape(unreached.known_as) if unreached else "?"
-    with i18n.context(), i18n.use_locale(admin.locale):
-        text = _(
-            "📭 I couldn't tell {name} that the mentoring is done: they may have blocked the "
-            "bot or left. The graduation itself stands."
-        ).format(name=name)
-    await outbox.enqueue(
-        session,
-        key=f"undelivered:{row.key}",
-        chat_id=admin.telegram_id,
-        method="sendMessage",
-        params={"text": text, "parse_mode": "HTML"},
-    )
+def news_unreached(name: str) -> str:
+    """To the admin who confirmed a graduation alone, when the news could not reach the mentee
+    or the mentor (they blocked the bot, or left): the relay's fallback says it with this."""
+    return _(
+        "📭 I couldn't tell {name} that the mentoring is done: they may have blocked the "
+        "bot or left. The graduation itself stands."
+    ).format(name=name)
 
 
 async def booster_unreached(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -896,17 +897,22 @@ async def _flag_boundary(
 # ----- when a relayed message cannot be delivered (bot/undeliverable.py) ----------------
 
 
-async def tell_sender(session: AsyncSession, i18n: I18n, row: Claimed, sender_id: str) -> None:
-    """The recipient blocked the bot or left: tell the sender, in their language."""
+async def tell_sender(
+    session: AsyncSession,
+    i18n: I18n,
+    row: Claimed,
+    sender_id: str,
+    words: Callable[[str], str] | None = None,
+) -> None:
+    """The recipient blocked the bot or left: tell the sender, in their language.
+    ``words(name)``: what to say instead of "I couldn't deliver your message to …"."""
     sender = await session.get(User, int(sender_id)) if sender_id.isdigit() else None
     if sender is None:
         return
     recipient = await users.get_by_telegram_id(session, row.chat_id)
     name = escape(recipient.known_as) if recipient else "?"
     with i18n.context(), i18n.use_locale(sender.locale):
-        text = _(
-            "I couldn't deliver your message to {name} — they may have blocked the bot or left."
-        ).format(name=name)
+        text = (words or _undelivered)(name)
     await outbox.enqueue(
         session,
         key=f"undelivered:{row.key}",
@@ -914,6 +920,12 @@ async def tell_sender(session: AsyncSession, i18n: I18n, row: Claimed, sender_id
         method="sendMessage",
         params=_html(text),
     )
+
+
+def _undelivered(name: str) -> str:
+    return _(
+        "I couldn't deliver your message to {name} — they may have blocked the bot or left."
+    ).format(name=name)
 
 
 # ----- small helpers ----------------------------------------------------------------------
