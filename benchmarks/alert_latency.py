@@ -71,7 +71,8 @@ RUN_RELAXED = (
     "import functools, sys\n"
     "import bot.delivery as delivery\n"
     "delivery.Limits = functools.partial(delivery.Limits, per_second=10**6,\n"
-    "    private_interval=0, group_per_window=10**6, group_interval=0, margin=0)\n" + RUN
+    "    private_interval=0, group_per_window=10**6, group_interval=0, margin=0,\n"
+    "    chat_margin=0)\n" + RUN
 )
 
 

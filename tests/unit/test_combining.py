@@ -58,7 +58,7 @@ def test_rows_refused_together_go_alone() -> None:
 
 def test_a_groups_last_messages_of_the_minute_are_spread_over_it() -> None:
     clock = [0.0]
-    limiter = RateLimiter(Limits(margin=0), clock=lambda: clock[0])
+    limiter = RateLimiter(Limits(margin=0, chat_margin=0), clock=lambda: clock[0])
     for second in range(10):  # ten at one a second: as before
         clock[0] = float(second)
         assert limiter.wait(-1001) == 0

@@ -26,7 +26,7 @@ from storage.outbox import Claimed
 from tests.unit.scripted_telegram import ScriptedTelegram, scripted_bot
 
 FAST = {"backoff_base": 0.05, "poll_interval": 0.02}
-NO_LIMITS = Limits(per_second=10_000, private_interval=0, group_interval=0, margin=0)
+NO_LIMITS = Limits(per_second=10_000, private_interval=0, group_interval=0, margin=0, chat_margin=0)
 
 
 async def enqueue(
