@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import time
@@ -27,16 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from bot.screening import screened
 from flows.screening import load_lexicon, screen, use_model
+from flows.screening_corpus import corpus
 
 TICK = 0.001
 
 
 def long_texts(chars: int, count: int) -> list[str]:
-    sentences = [
-        json.loads(line)["text"]
-        for path in sorted(ROOT.glob("locales/en/screening/train-*.jsonl"))
-        for line in path.open(encoding="utf-8")
-    ]
+    sentences = [example.text for example in corpus("train", ["en"])]
     chosen = random.Random(2)
     return [" ".join(chosen.choices(sentences, k=80))[:chars] for _ in range(count)]
 
