@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,23 @@ def test_retrain_dry_run_installs_nothing(capsys, small_corpus: Path) -> None:
     code, out, _ = run(capsys, "screening", "retrain", "--no-database", "--dry-run")
     assert code == 0 and "dry run: nothing installed" in out
     assert not small_corpus.exists()
+
+
+def test_eval_piped_into_head_stops_without_a_traceback(tmp_path: Path) -> None:
+    # Enough false alerts to fill the pipe long after `head` has stopped reading.
+    rows = [
+        {"lang": "en", "text": f"i want to kill myself {i}", "alert": False} for i in range(4000)
+    ]
+    data = write(tmp_path / "many.jsonl", rows)
+    peerbot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "screening", "eval", str(data)],
+        cwd=Path(__file__).parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "BOT_TOKEN": ""},
+    )
+    assert peerbot.stdout.readline().startswith(b"lang")
+    peerbot.stdout.close()  # as `head -1` does
+    _, err = peerbot.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert peerbot.returncode == 1
