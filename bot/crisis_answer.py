@@ -15,8 +15,10 @@ straight out from memory, and the log says loudly that the database is failing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 
 from aiogram import Bot
@@ -25,6 +27,7 @@ from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery import Limits
 from bot.middlewares import commit_now
 from bot.retry import retry_budget
 from storage import outbox
@@ -38,6 +41,9 @@ Answer = Sequence[tuple[str, Markup]]
 DIRECT_BUDGET = 20.0  # seconds of retries within the update; then the worker takes over
 REQUEST_TIMEOUT = 10  # seconds for one attempt: a hung request must not eat the budget
 HOLD = dt.timedelta(seconds=60)  # the worker keeps off while the update sends (> both)
+# Telegram takes about one message a second in a chat: the parts of one answer leave that
+# far apart, as the delivery worker paces them, rather than drawing a 429 and its wait.
+PART_INTERVAL = Limits.private_interval + Limits.chat_margin
 
 
 async def send(
@@ -53,9 +59,13 @@ async def send(
         await database_failed(session, error, f"the crisis answer to update {update_id}")
         await send_from_memory(bot, chat_id, answer)
         return True
+    last: float | None = None  # when the previous part left
     for index, ((text, markup), row) in enumerate(zip(answer, rows, strict=True)):
         if row.status != outbox.PENDING:
             continue  # sent before the process died (or given up by the worker)
+        if last is not None:
+            await asyncio.sleep(last + PART_INTERVAL - time.monotonic())
+        last = time.monotonic()
         try:
             with retry_budget(DIRECT_BUDGET):
                 sent = await bot.send_message(

@@ -34,7 +34,7 @@ from flows.crisis_plan import FlaggedWords
 from flows.languages import match_language
 from flows.screening import available_languages, load_lexicon, screen, use_model
 from flows.states import CaseNoting, CrisisPlanning, Worrying
-from handlers import group_crisis
+from handlers import group_crisis, misread
 from handlers.alerts import announce, staffed_now
 from handlers.crisis import crisis_reply, crisis_reply_from_memory
 from storage import cases, users
@@ -148,7 +148,7 @@ class CrisisScreening(BaseMiddleware):
         # Read now: after a failed write the session's objects cannot be read any more.
         zone = person.timezone if person is not None else None
         try:
-            person = await self._record(session, message, data, hits, language, update_id)
+            person, case = await self._record(session, message, data, hits, language, update_id)
             if message.chat.type != "private" and not person.is_onboarded:
                 # In a group, someone the bot cannot write to (never started it): a gentle
                 # word to the whole group, never a reply to them or their words.
@@ -156,13 +156,16 @@ class CrisisScreening(BaseMiddleware):
                 return person
             # Never "a supervisor knows" when nobody can be told (no channel, no supervisor).
             supervisors = self._settings.supervisor_chat_id
+            reachable = not await alert_flow.nobody_to_tell(session, supervisors)
             replies = await crisis_reply(
                 session,
                 person,
                 message.from_user.language_code,
                 staffed=staffed_now(self._settings),
-                reachable=not await alert_flow.nobody_to_tell(session, supervisors),
+                reachable=reachable,
             )
+            if case.is_new and reachable:
+                replies.append(misread.offer(case.alert.id))
         except SQLAlchemyError as error:
             await crisis_answer.database_failed(session, error, f"an alert (update {update_id})")
             if message.chat.type == "private":
@@ -184,7 +187,7 @@ class CrisisScreening(BaseMiddleware):
         hits: list[Any],
         language: str,
         update_id: int | None,
-    ) -> User:
+    ) -> tuple[User, alert_flow.Case]:
         person: User | None = data.get("user")
         if person is None:
             # Safety comes before paperwork: someone not yet registered still reaches a supervisor.
@@ -222,7 +225,7 @@ class CrisisScreening(BaseMiddleware):
             case.alert.severity,
             ",".join(hit.rule for hit in hits),
         )
-        return person
+        return person, case
 
 
 def _a_part_of_their_plan(message: Message, data: dict[str, Any]) -> bool:

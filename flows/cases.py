@@ -20,6 +20,7 @@ from storage import alerts, cases, users
 from storage.models import Alert, AlertHit, AlertStatus, User
 
 NOTE = "note"  # a supervisor's note on the case (case_events.kind), kept encrypted
+MISREAD = "misread"  # the person tapped "I'm okay, I didn't mean it that way"
 
 # Kinds of history entries beyond the case events' own (flows.reach: OPENED, TO_PERSON, …).
 HIT, ACKNOWLEDGED, CONTACTING, ESCALATED, RESOLVED = (
@@ -105,6 +106,24 @@ def add_note(session: AsyncSession, alert: Alert, by: User, text: str, now: dt.d
     """A supervisor's note, encrypted at rest, in the case's history."""
     cases.add_event(session, alert.id, NOTE, actor_id=by.id, text=text, at=now)
     alerts.audit(session, "note_added", alert_id=alert.id, actor=by.telegram_id)
+
+
+async def say_misread(session: AsyncSession, alert: Alert, person: User, now: dt.datetime) -> bool:
+    """The person says screening misread their words. It goes into the case for the
+    supervisors, who still decide: the alert stays open and escalates as before, because
+    someone in crisis may also tap it. False when there is nothing to add: the case is
+    closed, or they said so already."""
+    if alert.status == AlertStatus.RESOLVED or await misread_at(session, alert) is not None:
+        return False
+    cases.add_event(session, alert.id, MISREAD, actor_id=person.id, at=now)
+    alerts.audit(session, "person_said_misread", alert_id=alert.id, actor=person.telegram_id)
+    return True
+
+
+async def misread_at(session: AsyncSession, alert: Alert) -> dt.datetime | None:
+    """When the person said the alert misread them, if they did."""
+    events = await cases.events_of(session, alert.id)
+    return next((event.at for event in events if event.kind == MISREAD), None)
 
 
 async def resolve_with_note(

@@ -21,6 +21,7 @@ from handlers import (
     intake,
     matching,
     measures,
+    misread,
     notes,
     oncall,
     pacing,
@@ -67,6 +68,7 @@ def get_routers() -> list[Router]:
         measures.router(),  # the weekly questions: their invitation, steps and /measures
         trends.router(),  # /trends and a mentor's "Chart of …"
         questionnaire.router(),  # every questionnaire that brings its own command
+        misread.router(),  # "I'm okay, I didn't mean it that way" under a crisis answer
         reach.router(),  # before relay: a supervisor's conversation comes before the mentor's
         relay.router(),  # before common: its role-bound commands; its catch-all skips commands
         common.router(),

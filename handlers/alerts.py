@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from html import escape
 
 from aiogram import Router
@@ -43,6 +44,9 @@ CATEGORY_NAMES = {
 }
 # The button a person taps to reach someone without having to find words (handlers/crisis).
 HELP_NOW_LABEL = __("I need to talk to someone now")
+# Under the crisis answer to words: the person's way to say screening misread them
+# (handlers/misread). The alert stays; the supervisors see the tap on it.
+MISREAD_LABEL = __("🙂 I'm okay, I didn't mean it that way")
 WHY_LIMIT = 120  # a detector's reason is one short line
 STATUS_NAMES = {
     AlertStatus.OPEN: __("open"),
@@ -338,6 +342,13 @@ async def copy_view(
 
 async def _status_lines(session: AsyncSession, alert: Alert) -> list[str]:
     lines = []
+    misread = await cases_flow.misread_at(session, alert)
+    if misread is not None:
+        lines.append(
+            _("🙂 At {time} UTC they tapped “{button}”.").format(
+                time=f"{misread:%H:%M}", button=MISREAD_LABEL
+            )
+        )
     if alert.acknowledged_at is not None:
         lines.append(
             _("✅ Acknowledged by {name} at {time} UTC").format(
@@ -617,25 +628,49 @@ async def _add_to_case(
     if case.worsened:
         paged = await alert_flow.recipients(session, 0)
         await _page(session, alert, settings, i18n, paged, stage=f"worse{stamp}", level=0)
+    await tell_followers(
+        session,
+        alert,
+        settings,
+        i18n,
+        key=f"alertnote:{alert.id}:{stamp}",
+        words=lambda: added_note(alert.id, case.added),
+        paged=paged if case.worsened else None,
+    )
+
+
+async def tell_followers(
+    session: AsyncSession,
+    alert: Alert,
+    settings: Settings,
+    i18n: I18n,
+    *,
+    key: str,
+    words: Callable[[], str],
+    paged: list[User] | None = None,
+) -> None:
+    """A note on an open case for whoever follows it: the supervisor channel, or without
+    one the on-call. ``paged``: the supervisors just sent the whole alert anew, who need
+    no note besides (without a channel, nobody else follows)."""
     followers: list[tuple[int, str]] = []
     if settings.supervisor_chat_id is not None:
         followers.append((settings.supervisor_chat_id, settings.default_locale))
-    elif not case.worsened:
+    elif paged is None:
         followers += [(s.telegram_id, s.locale) for s in await alert_flow.recipients(session, 0)]
     for chat_id, locale in followers:
         with i18n.use_locale(locale):
-            text = added_note(alert.id, case.added)
+            text = words()
         channel = chat_id == settings.supervisor_chat_id
         await outbox.enqueue(
             session,
-            key=f"alertnote:{alert.id}:{stamp}:{chat_id}",
+            key=f"{key}:{chat_id}",
             chat_id=chat_id,
             method="sendMessage",
             params={"text": text, "parse_mode": "HTML"}
             | (_in_topic(alert) if channel and settings.supervisor_topics else {}),
             # If the channel cannot be reached, its note goes to every supervisor directly,
             # but those just paged with the whole alert anew: one message each, not two.
-            on_undeliverable=alert_flow.all_supervisors_but(paged) if channel else None,
+            on_undeliverable=alert_flow.all_supervisors_but(paged or []) if channel else None,
             urgent=True,
         )
 

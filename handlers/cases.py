@@ -33,6 +33,7 @@ from flows.states import CaseNoting
 from handlers.alerts import (
     CATEGORY_NAMES,
     HELP_NOW_LABEL,
+    MISREAD_LABEL,
     OUTCOME_NAMES,
     SEVERITY_NAMES,
     STATUS_NAMES,
@@ -341,6 +342,8 @@ def _entry_line(entry: Entry, who: str, locale: str | None, *, in_private: bool)
         return _("✉️ {name} → {who}: {text}").format(name=name, who=who, text=_said(entry.text))
     if kind == reach.FROM_PERSON:
         return _("💬 {who}: {text}").format(who=who, text=_said(entry.text))
+    if kind == cases_flow.MISREAD:
+        return _("🙂 {who} tapped “{button}”").format(who=who, button=MISREAD_LABEL)
     if kind == cases_flow.NOTE:
         if in_private:
             return _("📝 Note by {name}: {text}").format(name=name, text=_said(entry.text))

@@ -1,0 +1,69 @@
+""" "I'm okay, I didn't mean it that way", as people live it (real dispatcher, Telegram faked).
+
+Lucía's message read as a crisis. Under the crisis answer she taps that she is okay: the
+supervisors get a note, the case's history says it, the alert stays open for them. Once a
+supervisor has closed the case, the same button (delivered again) says so instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.alerts import AlertAction
+from tests.unit.alert_helpers import SUPERVISOR_CHAT, alert_settings, outbox_rows, the_alert
+from tests.unit.chat_helpers import Watch, person
+from tests.unit.test_chat_cases import DANA, EVE, LUCIA, program, raised, sent_since
+
+LABEL_ES = "🙂 Estoy bien, no lo decía en ese sentido"
+TAPPED = "🙂 Heron-5 tapped “🙂 I'm okay, I didn't mean it that way”"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return alert_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def watch(harness) -> Watch:
+    return Watch(harness)
+
+
+async def test_her_tap_reaches_the_case_and_a_closed_case_says_it_is_closed(
+    harness, watch, sessionmaker
+) -> None:
+    await program(sessionmaker)
+    alert, copies = await raised(harness, watch, sessionmaker)
+    lucia = person(harness, watch, LUCIA, "es")
+    offer = lucia.shown()
+    assert (
+        offer.text
+        == "Si te entendí mal y estás bien, toca abajo y se lo diré al equipo de supervisión."
+    )
+    assert lucia.labels(offer) == [LABEL_ES]
+
+    assert await lucia.tap(LABEL_ES, offer) is None
+    [thanks] = await outbox_rows(sessionmaker, f"misread:{alert.id}:")
+    assert thanks.chat_id == LUCIA and thanks.method == "editMessageText"
+    assert thanks.text.startswith("💛 Gracias por decírmelo. Ya se lo he dicho al equipo")
+    [note] = await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread")
+    assert note.chat_id == SUPERVISOR_CHAT and note.text.startswith("🙂 Alert #")
+    assert (await the_alert(sessionmaker, alert.id)).status == "open"
+
+    channel = copies[f"alert:{alert.id}:l0:channel"]
+    eve = person(harness, watch, EVE)
+    mark = len(harness.telegram.sent)
+    await eve.tap("📋 Case", channel)
+    [view] = sent_since(harness, mark, SUPERVISOR_CHAT)
+    assert TAPPED in view.text
+
+    dana = person(harness, watch, DANA)
+    false_alarm = AlertAction(action="outcome", alert_id=alert.id, outcome="false_alarm").pack()
+    await dana.press(false_alarm, channel)
+    assert (await the_alert(sessionmaker, alert.id)).status == "resolved"
+    assert await lucia.tap(LABEL_ES, offer) is None  # the same button, delivered again
+    closed = [r for r in await outbox_rows(sessionmaker, f"misread:{alert.id}:") if r != thanks]
+    assert [r.text for r in closed] == [
+        "💛 Gracias. El equipo de supervisión ya ha cerrado esto. Si algo cambia, /crisis "
+        "siempre está aquí."
+    ]
+    assert len(await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread")) == 1
