@@ -164,7 +164,7 @@ class CrisisScreening(BaseMiddleware):
                 staffed=staffed_now(self._settings),
                 reachable=reachable,
             )
-            if case.is_new and reachable:
+            if case.is_new and reachable and misread.may_offer(hits):
                 replies.append(misread.offer(case.alert.id))
         except SQLAlchemyError as error:
             await crisis_answer.database_failed(session, error, f"an alert (update {update_id})")

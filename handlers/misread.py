@@ -4,7 +4,8 @@ Ordinary chat sometimes reads like a crisis to the screening ("sorry, the bus wa
 done for today"). The crisis answer to words then ends with this button. A tap puts it on
 the case, where the supervisors see it on the alert and in its history, and a note tells
 whoever follows the case. It changes nothing else: the alert stays open and escalates as
-before, because someone in crisis may tap it too, and a supervisor decides. The button
+before, because someone in crisis may tap it too, and a supervisor decides; and it is not
+offered at all where a "never mind" could cost the most (``may_offer``). The button
 names its alert, and every press is checked against our records: the presser's own case,
 still open.
 """
@@ -12,6 +13,7 @@ still open.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from html import escape
 
 from aiogram import Router
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows import cases as cases_flow
+from flows.screening import Hit
 from handlers.alerts import MISREAD_LABEL, refresh_copies, tell_followers
 from handlers.keyboards import button, rows
 from storage import alerts, outbox
@@ -33,6 +36,18 @@ log = logging.getLogger(__name__)
 
 class Misread(CallbackData, prefix="misread"):
     alert_id: int
+
+
+# Not offered where a "never mind" could cost the most: wording at the top severity (a plan,
+# a time, a method said outright), danger at home (whoever holds the phone could tap it)
+# and a medical red flag (minutes count). Misreadings come from below these: the model's
+# resemblances and oblique wording.
+NEVER_FOR = frozenset({"abuse_or_danger_at_home", "medical_red_flag"})
+TOP_SEVERITY = 3
+
+
+def may_offer(hits: Sequence[Hit]) -> bool:
+    return all(hit.severity < TOP_SEVERITY and hit.category not in NEVER_FOR for hit in hits)
 
 
 def router() -> Router:

@@ -15,6 +15,7 @@ from tests.unit.chat_helpers import Watch, person
 from tests.unit.test_chat_cases import DANA, EVE, LUCIA, program, raised, sent_since
 
 LABEL_ES = "🙂 Estoy bien, no lo decía en ese sentido"
+MISREAD_ES = "me quiero morir, el autobús no vino y esperé una hora"
 TAPPED = "🙂 Heron-5 tapped “🙂 I'm okay, I didn't mean it that way”"
 
 
@@ -32,7 +33,8 @@ async def test_her_tap_reaches_the_case_and_a_closed_case_says_it_is_closed(
     harness, watch, sessionmaker
 ) -> None:
     await program(sessionmaker)
-    alert, copies = await raised(harness, watch, sessionmaker)
+    alert, copies = await raised(harness, watch, sessionmaker, MISREAD_ES)
+    assert alert.severity < 3
     lucia = person(harness, watch, LUCIA, "es")
     offer = lucia.shown()
     assert (
@@ -67,3 +69,29 @@ async def test_her_tap_reaches_the_case_and_a_closed_case_says_it_is_closed(
         "siempre está aquí."
     ]
     assert len(await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread")) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "severity"),
+    [
+        ("Hoy no puedo más. Quiero suicidarme esta noche.", "suicide", 3),
+        ("mi pareja me pegó anoche y tengo miedo de volver a casa", "abuse_or_danger_at_home", 2),
+        ("me siento muy rara, se me nubla todo y el corazón me va a mil", "medical_red_flag", 2),
+    ],
+)
+async def test_no_never_mind_is_offered_for_a_plan_danger_at_home_or_an_emergency(
+    harness, watch, sessionmaker, text: str, category: str, severity: int
+) -> None:
+    await program(sessionmaker)
+    alert, _copies = await raised(harness, watch, sessionmaker, text)
+    assert (alert.category, alert.severity) == (category, severity)
+    lucia = person(harness, watch, LUCIA, "es")
+    assert "Gracias por contármelo" in "\n".join(lucia.texts())  # the crisis answer itself
+    offered = [
+        button.text
+        for sent in harness.telegram.sent
+        if sent.chat_id == LUCIA and sent.markup is not None
+        for row in getattr(sent.markup, "inline_keyboard", [])
+        for button in row
+    ]
+    assert LABEL_ES not in offered
