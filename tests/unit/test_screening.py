@@ -470,6 +470,35 @@ def test_category_and_severity_are_reported(
     assert (hit.category, hit.severity) == (category, severity), hit
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("se me duerme la mitad de la cara y no puedo hablar bien", "es"),
+        ("no puedo mover el brazo derecho y se me tuerce la boca", "es"),
+        ("tengo la mitad de la cara dormida desde hace un rato", "es"),
+        ("my mouth is twisting to one side", "en"),
+    ],
+)
+def test_a_face_going_numb_or_twisting_now_is_a_stroke_sign(text: str, language: str) -> None:
+    # Said in the present, as it happens; the past ("se me durmió") was caught, these were
+    # only the model's "high".
+    hit = screen(text, language)[0]
+    assert (hit.rule, hit.severity) == (f"{language}:medical_red_flag.stroke", 3), hit
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("se me duerme la pierna cuando me siento mucho rato", "es"),
+        ("se me duerme la mano por la noche, será el túnel carpiano", "es"),
+        ("i twisted my face into a smile for the photo lol", "en"),
+        ("my smile looks crooked in photos, always has", "en"),
+    ],
+)
+def test_a_limb_asleep_or_a_crooked_smile_is_not(text: str, language: str) -> None:
+    assert not [h for h in screen(text, language) if h.detector == "lexicon"]
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
