@@ -499,6 +499,32 @@ def test_a_limb_asleep_or_a_crooked_smile_is_not(text: str, language: str) -> No
     assert not [h for h in screen(text, language) if h.detector == "lexicon"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in der fortbildung ging es heute um suizidgedanken bei chronischen schmerzen",
+        "woran merkt man eigentlich ob jemand selbstmordgedanken hat?",
+        "was macht der bot wenn jemand schreibt dass er nicht mehr leben will?",
+        "im praktikum arbeite ich mit suizidalen jugendlichen, ganz schön fordernd",
+    ],
+)
+def test_german_talk_about_training_or_someone_else_is_not_a_crisis(text: str) -> None:
+    # As idiom.meta_talk in English and Spanish; German had no such idiom.
+    assert not [h for h in screen(text, "de") if h.detector == "lexicon"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seit der fortbildung hab ich selbst wieder suizidgedanken",
+        "wenn jemand sagt es wird besser, will ich trotzdem nicht mehr leben",
+        "wie merkt man ob man selbst suizidgedanken hat? ich glaub ich hab welche",
+    ],
+)
+def test_german_talk_that_turns_to_oneself_still_alerts(text: str) -> None:
+    assert screen(text, "de")[0].category == "suicide"
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
