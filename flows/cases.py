@@ -122,8 +122,7 @@ async def say_misread(session: AsyncSession, alert: Alert, person: User, now: dt
 
 async def misread_at(session: AsyncSession, alert: Alert) -> dt.datetime | None:
     """When the person said the alert misread them, if they did."""
-    events = await cases.events_of(session, alert.id)
-    return next((event.at for event in events if event.kind == MISREAD), None)
+    return await cases.first_event_at(session, alert.id, MISREAD)
 
 
 async def resolve_with_note(

@@ -82,6 +82,17 @@ def add_event(
     return event
 
 
+async def first_event_at(session: AsyncSession, alert_id: int, kind: str) -> dt.datetime | None:
+    """When the case's first event of ``kind`` happened (no text read, none decrypted)."""
+    statement = (
+        select(CaseEvent.at)
+        .where(CaseEvent.alert_id == alert_id, CaseEvent.kind == kind)
+        .order_by(CaseEvent.id)
+        .limit(1)
+    )
+    return await session.scalar(statement)
+
+
 async def events_of(session: AsyncSession, alert_id: int) -> list[CaseEvent]:
     statement = select(CaseEvent).where(CaseEvent.alert_id == alert_id).order_by(CaseEvent.id)
     return list((await session.execute(statement)).scalars())
