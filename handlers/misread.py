@@ -47,7 +47,11 @@ TOP_SEVERITY = 3
 
 
 def may_offer(hits: Sequence[Hit]) -> bool:
-    return all(hit.severity < TOP_SEVERITY and hit.category not in NEVER_FOR for hit in hits)
+    return all(_may_unsay(hit.severity, hit.category) for hit in hits)
+
+
+def _may_unsay(severity: int, category: str) -> bool:
+    return severity < TOP_SEVERITY and category not in NEVER_FOR
 
 
 def router() -> Router:
@@ -78,6 +82,10 @@ async def pressed(
         await query.answer(_("This button has expired."))
         return
     await query.answer()
+    if not _may_unsay(alert.severity, alert.category):
+        # Words said since joined the case and made it one the button is never offered for.
+        await _settle(session, query, alert, _since())
+        return
     if not await cases_flow.say_misread(session, alert, user, utcnow()):
         await _settle(session, query, alert, _already(alert))
         return
@@ -106,6 +114,13 @@ def _note(alert: Alert) -> str:
     return _(
         "🙂 Alert #{id}: {who} tapped “{button}”. It stays open until one of you closes it."
     ).format(id=alert.id, who=escape(alert.pseudonym or "?"), button=MISREAD_LABEL)
+
+
+def _since() -> str:
+    return _(
+        "💛 Thank you for telling me. Because of what you wrote since, a supervisor will still "
+        "reach out to you, to be sure. If you need someone now, /crisis is always here."
+    )
 
 
 def _already(alert: Alert) -> str:

@@ -95,3 +95,19 @@ async def test_no_never_mind_is_offered_for_a_plan_danger_at_home_or_an_emergenc
         for button in row
     ]
     assert LABEL_ES not in offered
+
+
+async def test_an_offer_made_before_words_that_raised_the_case_records_nothing(
+    harness, watch, sessionmaker
+) -> None:
+    await program(sessionmaker)
+    alert, _copies = await raised(harness, watch, sessionmaker, MISREAD_ES)
+    lucia = person(harness, watch, LUCIA, "es")
+    offer = lucia.shown()
+    await lucia.say("Quiero suicidarme esta noche.")  # joins her case, now imminent
+    assert (await the_alert(sessionmaker, alert.id)).severity == 3
+
+    assert await lucia.tap(LABEL_ES, offer) is None
+    [since] = await outbox_rows(sessionmaker, f"misread:{alert.id}:")
+    assert since.text.startswith("💛 Gracias por decírmelo. Por lo que escribiste después")
+    assert await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread") == []
