@@ -525,6 +525,25 @@ def test_german_talk_that_turns_to_oneself_still_alerts(text: str) -> None:
     assert screen(text, "de")[0].category == "suicide"
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "alerts"),
+    [
+        ("stockpiling tins for winter in case i cant get to the shops", "en", False),
+        ("stocked up on loo roll and pasta before the snow", "en", False),
+        ("stockpiling my tramadol, got 60 now", "en", True),
+        (
+            "estoy haciendo acopio de latas para el invierno por si no puedo ir a la compra",
+            "es",
+            False,
+        ),
+        ("hago acopio de leña para la estufa", "es", False),
+        ("estoy haciendo acopio de pastillas, ya tengo bastantes", "es", True),
+    ],
+)
+def test_stocking_up_on_food_is_not_hoarding_means(text: str, language: str, alerts: bool) -> None:
+    assert bool(screen(text, language)) is alerts
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
