@@ -544,6 +544,38 @@ def test_stocking_up_on_food_is_not_hoarding_means(text: str, language: str, ale
     assert bool(screen(text, language)) is alerts
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "alerts"),
+    [
+        ("gonna leave the car running in the closed garage tonight", "en", True),
+        ("had the car running in the garage to warm it up before the appointment", "en", False),
+        ("esta noche dejo el coche encendido en el garaje cerrado", "es", True),
+        ("dejé el coche encendido en el garaje para calentarlo antes de la cita", "es", False),
+        ("ich lass heute nacht das auto in der geschlossenen garage laufen", "de", True),
+        ("ich setz mich in die garage und lass den motor laufen", "de", True),
+        ("hab das auto in der garage laufen lassen zum aufwärmen vor dem termin", "de", False),
+    ],
+)
+def test_an_engine_left_running_in_a_garage_is_a_method_unless_it_warms_the_car(
+    text: str, language: str, alerts: bool
+) -> None:
+    lexicon = [h for h in screen(text, language) if h.detector == "lexicon"]
+    assert [(h.rule, h.severity) for h in lexicon] == (
+        [(f"{language}:suicide.method", 2)] if alerts else []
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sitting on the balcony with my tomato plants, top floor views are the best",
+        "sat on the balcony with my old dog all afternoon",
+    ],
+)
+def test_a_balcony_with_plants_or_a_pet_is_calm(text: str) -> None:
+    assert screen(text, "en") == []
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
