@@ -576,6 +576,24 @@ def test_a_balcony_with_plants_or_a_pet_is_calm(text: str) -> None:
     assert screen(text, "en") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "alerts"),
+    [
+        ("i've stopped taking my meds so i'll have more to use", "en", True),
+        ("stopped taking my meds because of the side effects", "en", False),
+        ("dejé de tomar la medicación para tener más para usar", "es", True),
+        ("dejé de tomar la pregabalina porque me mareaba", "es", False),
+        ("ich hab die medikamente abgesetzt damit ich mehr zum nehmen hab", "de", True),
+        ("hab die tabletten abgesetzt weil mir schwindlig war", "de", False),
+    ],
+)
+def test_medication_stopped_to_save_it_up_is_hoarding(
+    text: str, language: str, alerts: bool
+) -> None:
+    lexicon = [h.rule for h in screen(text, language) if h.detector == "lexicon"]
+    assert lexicon == ([f"{language}:suicide.hoarding"] if alerts else [])
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
