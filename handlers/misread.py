@@ -112,7 +112,8 @@ async def pressed(
 
 def _note(alert: Alert) -> str:
     return _(
-        "🙂 Alert #{id}: {who} tapped “{button}”. It stays open until one of you closes it."
+        "🙂 Alert #{id}: {who} tapped “{button}”. Someone in crisis may tap it too: "
+        "it stays open until one of you has checked in and closes it."
     ).format(id=alert.id, who=escape(alert.pseudonym or "?"), button=MISREAD_LABEL)
 
 
