@@ -549,6 +549,7 @@ def test_stocking_up_on_food_is_not_hoarding_means(text: str, language: str, ale
     [
         ("gonna leave the car running in the closed garage tonight", "en", True),
         ("had the car running in the garage to warm it up before the appointment", "en", False),
+        ("left the engine running in the garage to charge the battery", "en", False),
         ("esta noche dejo el coche encendido en el garaje cerrado", "es", True),
         ("dejé el coche encendido en el garaje para calentarlo antes de la cita", "es", False),
         ("ich lass heute nacht das auto in der geschlossenen garage laufen", "de", True),
