@@ -595,6 +595,24 @@ def test_medication_stopped_to_save_it_up_is_hoarding(
     assert lexicon == ([f"{language}:suicide.hoarding"] if alerts else [])
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "alerts"),
+    [
+        ("ich seh diese woche alle ein letztes mal", "de", True),
+        ("ich seh euch alle ein letztes mal vor dem umzug nach kanada", "de", False),
+        ("esta semana veo a todos por última vez", "es", True),
+        ("veo a mis amigas por última vez antes de la mudanza", "es", False),
+        ("la última vez que fui al médico fue en mayo", "es", False),
+        ("la última vez que vi a mi hermana fue en navidad", "es", False),
+        ("es la última vez que me ven, ellos no lo saben", "es", True),
+    ],
+)
+def test_seeing_everyone_one_last_time_is_a_goodbye_but_the_last_visit_is_a_date(
+    text: str, language: str, alerts: bool
+) -> None:
+    assert bool(screen(text, language)) is alerts
+
+
 def test_highest_severity_first() -> None:
     text = "I can't go on like this. I took 30 paracetamol an hour ago."
     hits = screen(text, "en")
