@@ -135,16 +135,20 @@ def _already(alert: Alert) -> str:
 
 
 async def _settle(session: AsyncSession, query: CallbackQuery, alert: Alert, text: str) -> None:
-    """The offer becomes the answer, without its button (a second tap has nothing to do).
+    """The offer becomes the answer, without its button (a second tap has nothing to do);
+    an offer Telegram no longer lets us edit (deleted, too old) gets the answer below it.
     Through the outbox, so that a 429 or a 5xx delays it rather than undoing the tap."""
-    if not isinstance(query.message, Message):
-        return
-    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if isinstance(query.message, Message):
+        message_id = query.message.message_id
+        edit = {"text": text, "message_id": message_id}
+        where, method, params = f"{message_id}", "editMessageText", edit
+    else:
+        where, method, params = "new", "sendMessage", {"text": text}
     await outbox.enqueue(
         session,
-        key=f"misread:{alert.id}:{message_id}:{alert.status}",
-        chat_id=chat_id,
-        method="editMessageText",
-        params={"text": text, "message_id": message_id},
+        key=f"misread:{alert.id}:{where}:{alert.status}",
+        chat_id=query.from_user.id,  # only ever the person's own private chat
+        method=method,
+        params=params,
         urgent=True,  # someone who just said they are okay waits for the word
     )

@@ -8,10 +8,11 @@ supervisor has closed the case, the same button (delivered again) says so instea
 from __future__ import annotations
 
 import pytest
+from aiogram.types import Chat, InaccessibleMessage
 
 from handlers.alerts import AlertAction
 from tests.unit.alert_helpers import SUPERVISOR_CHAT, alert_settings, outbox_rows, the_alert
-from tests.unit.chat_helpers import Watch, person
+from tests.unit.chat_helpers import Watch, button_data, person
 from tests.unit.test_chat_cases import DANA, EVE, LUCIA, program, raised, sent_since
 
 LABEL_ES = "🙂 Estoy bien, no lo decía en ese sentido"
@@ -111,3 +112,19 @@ async def test_an_offer_made_before_words_that_raised_the_case_records_nothing(
     [since] = await outbox_rows(sessionmaker, f"misread:{alert.id}:")
     assert since.text.startswith("💛 Gracias por decírmelo. Por lo que escribiste después")
     assert await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread") == []
+
+
+async def test_an_offer_telegram_no_longer_shows_gets_its_answer_as_a_new_message(
+    harness, watch, sessionmaker
+) -> None:
+    await program(sessionmaker)
+    alert, _copies = await raised(harness, watch, sessionmaker, MISREAD_ES)
+    lucia = person(harness, watch, LUCIA, "es")
+    data = button_data(lucia.shown(), LABEL_ES)
+    gone = InaccessibleMessage(chat=Chat(id=LUCIA, type="private"), message_id=1, date=0)
+    await lucia.feed(harness.people.press(lucia.chat.user, gone, data))
+
+    [thanks] = await outbox_rows(sessionmaker, f"misread:{alert.id}:")
+    assert (thanks.chat_id, thanks.method) == (LUCIA, "sendMessage")
+    assert thanks.text.startswith("💛 Gracias por decírmelo. Ya se lo he dicho al equipo")
+    assert len(await outbox_rows(sessionmaker, f"alertnote:{alert.id}:misread")) == 1
