@@ -264,6 +264,35 @@ def test_idiom_plus_explicit_intent_alerts(text: str, language: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Good morning, what is the quickest way with pills, honestly", "en"),
+        ("Good morning, signed my car over to my sister. told her it's a gift", "en"),
+        ("Buenos días, el viernes se acaba todo", "es"),
+        ("Buenos días, tengo 50 pastillas contadas aquí en la mesa", "es"),
+        ("Buenos días, ya me he despedido de todos, solo faltabais vosotros", "es"),
+        ("Guten Morgen, das Auto steht in der Garage, der Schlauch ist dran", "de"),
+        ("Guten Morgen, hab Omas Tabletten aus ihrem Nachtschrank genommen", "de"),
+        ("Guten Morgen, ich bin am Ende", "de"),
+    ],
+)
+def test_a_greeting_before_a_crisis_does_not_hide_it(text: str, language: str) -> None:
+    # idiom.opening_greeting: the model had learned "good morning" from calm chat.
+    assert screen(text, language), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("hey all, this is goodbye", "en"),  # a farewell is no greeting
+        ("Morgen ist es so weit, dann hab ich es hinter mir", "de"),  # "morgen" = tomorrow
+    ],
+)
+def test_a_short_message_or_tomorrow_keeps_its_first_word(text: str, language: str) -> None:
+    assert screen(text, language), text
+
+
+@pytest.mark.parametrize(
     ("joke", "meant", "self_directed", "language"),
     [
         (
