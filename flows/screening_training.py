@@ -165,6 +165,7 @@ def fit(
         trained_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         examples=len(examples),
         c=c,
+        recipe=f"mean of plain and NB-scaled regressions, alpha {NB_ALPHA}",
         target_fpr=target_fpr,
         folds="by author" if isinstance(folds, sk.PredefinedSplit) else "random",
         cv_recall=_cv_recall(examples, p_alert, thresholds),
