@@ -293,6 +293,31 @@ def test_a_short_message_or_tomorrow_keeps_its_first_word(text: str, language: s
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "puse 9 de dolor en vez de 3 sin querer, se puede corregir?",
+        "puse dolor 9 en vez de 3",
+        "puse 8 en vez de 2 en el cansancio, cómo lo cambio?",
+        "tenemos perro nuevo!! ya me mordió dos pantuflas y el cable del cargador",
+    ],
+)
+def test_a_mistyped_log_or_a_chewed_slipper_pages_nobody(text: str) -> None:
+    assert screen(text, "es") == [], text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("me puse 20 unidades de insulina en vez de 2", "medical_red_flag"),
+        ("tomé 3 en vez de 1 por el dolor y estoy mareada", "medical_red_flag"),
+        ("me mordió la mano cuando intenté irme", "abuse_or_danger_at_home"),
+    ],
+)
+def test_a_real_dose_error_or_a_bite_still_alerts(text: str, category: str) -> None:
+    assert [h.category for h in screen(text, "es")][:1] == [category], text
+
+
+@pytest.mark.parametrize(
     ("joke", "meant", "self_directed", "language"),
     [
         (
