@@ -4,9 +4,10 @@ The lexicon (``flows/screening.py``) catches the wording it holds; this model ca
 wording it has never seen but that resembles what it was trained on: "i've started
 giving my things away", "my family would manage better without me". The two are OR-ed.
 
-The model is a logistic regression over two TF-IDF blocks, trained by
-``flows/screening_training`` with scikit-learn; a second, small one over the words
-names the likely category of a message the first flags. Their weights are exported to
+The model is linear over two TF-IDF blocks (the mean of two logistic regressions,
+``flows/screening_training._fit_linear``), trained with scikit-learn; a second, small
+regression over the words names the likely category of a message the first flags.
+Their weights are exported to
 ``locales/screening_model.json.gz``. Scoring needs neither scikit-learn nor NumPy: a
 message has a few hundred features, and weighing them in Python takes well under a
 millisecond, while importing scikit-learn would cost the bot about a second and tens
