@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--c", type=float, default=8.0)
     ap.add_argument("--test", default="a,b,c,d")
     ap.add_argument("--without", default="")
-    ap.add_argument("--balanced", default="balanced")
+    ap.add_argument("--balanced", default="balanced", help="plain recipe only: none to drop")
     ap.add_argument("--blocks", default="char,word")
     ap.add_argument("--recipe", choices=("blend", "plain"), default="blend")
     ap.add_argument("--extra", default="", help="spare file stems trained on in every fold")
