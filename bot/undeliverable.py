@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,8 +31,9 @@ from handlers.group_checkin import UNREACHABLE as UNREACHABLE_GROUP
 from handlers.group_checkin import group_unreachable as pause_unreachable_group
 from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
+from storage import outbox
 from storage.models import utcnow
-from storage.outbox import Claimed
+from storage.outbox import SEND_ANEW, Claimed
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,20 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         # A group's post refused for good: the group pauses, its facilitators are told.
         await pause_unreachable_group(session, i18n, int(group))
 
+    async def send_anew(session: AsyncSession, row: Claimed, _: str, __: str) -> None:
+        # An edit Telegram refused for good: its words come as a new message instead.
+        await outbox.enqueue(
+            session,
+            key=f"{row.key}:anew",
+            chat_id=row.chat_id,
+            method="sendMessage",
+            params=_as_new_message(row.params),
+            urgent=row.urgent,
+        )
+
     return {
         ALL_SUPERVISORS: all_supervisors,
+        SEND_ANEW: send_anew,
         UNREACHABLE: event_unreachable,
         UNREACHABLE_GROUP: group_unreachable,
         "booster_unreached": booster_not_reached,
@@ -97,6 +111,13 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
         "pause_reminders": pause_reminders,
         NOBODY_REACHED: nobody_reached,
         REPOST: repost,
+    }
+
+
+def _as_new_message(edit: dict[str, Any]) -> dict[str, Any]:
+    """An edit's text and buttons as a message of their own (``enqueue`` adds the chat)."""
+    return {
+        k: v for k, v in edit.items() if k not in ("chat_id", "message_id", "inline_message_id")
     }
 
 

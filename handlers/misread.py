@@ -136,19 +136,21 @@ def _already(alert: Alert) -> str:
 
 async def _settle(session: AsyncSession, query: CallbackQuery, alert: Alert, text: str) -> None:
     """The offer becomes the answer, without its button (a second tap has nothing to do);
-    an offer Telegram no longer lets us edit (deleted, too old) gets the answer below it.
-    Through the outbox, so that a 429 or a 5xx delays it rather than undoing the tap."""
+    an offer Telegram no longer lets us edit (deleted, too old; or it refuses the edit) gets
+    the answer below it. Through the outbox, so that a 429 or a 5xx delays it rather than undoing the tap."""
     if isinstance(query.message, Message):
         message_id = query.message.message_id
         edit = {"text": text, "message_id": message_id}
         where, method, params = f"{message_id}", "editMessageText", edit
+        fallback: str | None = outbox.SEND_ANEW
     else:
-        where, method, params = "new", "sendMessage", {"text": text}
+        where, method, params, fallback = "new", "sendMessage", {"text": text}, None
     await outbox.enqueue(
         session,
         key=f"misread:{alert.id}:{where}:{alert.status}",
         chat_id=query.from_user.id,  # only ever the person's own private chat
         method=method,
         params=params,
+        on_undeliverable=fallback,
         urgent=True,  # someone who just said they are okay waits for the word
     )

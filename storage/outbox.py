@@ -22,6 +22,9 @@ from storage.models import OutboxMessage, utcnow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 URGENT, NORMAL = 0, 1  # priorities: urgent rows are claimed first and retried quickly
+# The fallback of an edit whose words must arrive: when Telegram refuses the edit for good
+# (the message deleted, too old to edit), the new text is sent as a message of its own.
+SEND_ANEW = "send_anew"
 
 
 @dataclass(frozen=True)

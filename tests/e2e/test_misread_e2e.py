@@ -159,3 +159,40 @@ async def test_the_note_reaches_the_supervisors_through_a_502_page_and_a_429(
     assert thanks in Reply(settled).text
     failed = [c for c in standin.calls[mark:] if not c.ok]
     assert len(failed) >= 3 and note.ok  # each fault was met, and each message still went
+
+
+async def test_an_offer_telegram_will_not_let_us_edit_gets_the_thanks_below_it(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> None:
+    """A 400 on the edit (the offer deleted, or too old to edit) is final: the thanks still
+    reach her, as a message of their own, and the tap still reaches the supervisors."""
+    zone, message, label, thanks = LANGUAGES["en"]
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 661, "en", zone, "Heron-61")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(661, "Marguerite", language_code="en")
+
+    await standin.send_text(mentee, message)
+    _answer, offer = await the_offer(standin, mentee.id, label)
+    await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+
+    standin.fail(
+        "editMessageText",
+        400,
+        description="Bad Request: message to edit not found",
+        chat_id=mentee.id,
+    )
+    mark = standin.mark()
+    await answer_of(standin, await standin.press(mentee, offer, offer.button(label)))
+    anew = await standin.wait_for(
+        "sendMessage",
+        lambda c: c.ok and str(c.params.get("chat_id")) == str(mentee.id),
+        timeout=TIMEOUT,
+        after=mark,
+    )
+    assert thanks in Reply(anew).text and Reply(anew).buttons == []
+    refused = [c for c in standin.calls[mark:] if c.method == "editMessageText" and not c.ok]
+    assert len(refused) == 1
+    await standin.wait_for("sendMessage", to_the_channel(NOTE), timeout=TIMEOUT, after=mark)
+    assert misread_events(tmp_path / "peerbot.sqlite3") == 1
