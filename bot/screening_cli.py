@@ -14,7 +14,6 @@ from typing import Any
 
 from bot.settings import Settings
 from flows import screening
-from flows.disguises import undisguise
 from flows.screening_corpus import (
     KIND_OF,
     CorpusError,
@@ -104,11 +103,11 @@ def _bot_alerts(example: Example) -> bool:
 
 
 def _lexicon_alerts(example: Example) -> bool:
-    return bool(screening.lexicon_hits(undisguise(example.text), example.lang))
+    return bool(screening.lexicon_hits(screening.undisguised(example.text), example.lang))
 
 
 def _model_alerts(example: Example) -> bool:
-    verdict = screening.model_verdict(undisguise(example.text), example.lang)
+    verdict = screening.model_verdict(screening.undisguised(example.text), example.lang)
     return verdict is not None and verdict.alert
 
 

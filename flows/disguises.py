@@ -12,7 +12,9 @@ undisguising a plain message changes nothing (tests check this on the corpora).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 __all__ = ["undisguise"]
 
@@ -56,6 +58,15 @@ _BANG_IN_WORD = re.compile(r"(?<=[^\W\d_])!(?=[^\W\d_])")  # "su!c!de"
 _SPELLED = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*·•/])[^\W\d_](?:\1[^\W\d_])+(?!\w)")
 _ONE_LETTER_WORDS = frozenset("aeiouyqxAEIOUYQX")
 
+# Spelled with one separator throughout, a phrase loses the breaks between its words too:
+# "k i l l m y s e l f" or "k.i.l.l.m.y.s.e.l.f" joins to "killmyself". Given the words screening knows (``WordCost``: a known
+# word's cost, its rarity; None for a word it does not know), such a run is split again where
+# its words end, the cheapest way (common words, few of them): "kill myself".
+WordCost = Callable[[str], float | None]
+_LONGEST_WORD = 24
+_PER_WORD = 4.0  # added to each word's cost, so that a split into fewer words wins
+_FEWEST_TO_SPLIT = 6  # letters; a shorter run is one word or nothing worth splitting
+
 # Emojis that stand for a means of harm or a goodbye; English words, which every
 # language's screening also reads.
 _EMOJI_WORDS = {
@@ -67,15 +78,16 @@ _EMOJI_WORDS = {
 _EMOJI = re.compile("|".join(map(re.escape, _EMOJI_WORDS)))
 
 
-def undisguise(text: str) -> str:
+def undisguise(text: str, word_cost: WordCost | None = None) -> str:
     """The text as a reader sees it: hidden characters, look-alikes, letters spelled
-    out, digits for letters and harm emojis turned back into plain words."""
+    out, digits for letters and harm emojis turned back into plain words. With
+    ``word_cost``, a phrase spelled out letter by letter becomes the words it spells."""
     text = _INVISIBLE.sub("", text)
     if _CYRILLIC_OR_GREEK.search(text):
         text = _WORD.sub(_latin_if_mixed, text)
     if _EMOJI.search(text):
         text = _EMOJI.sub(lambda m: _EMOJI_WORDS[m.group()], text)
-    text = _SPELLED.sub(_join_spelled, text)
+    text = _SPELLED.sub(functools.partial(_join_spelled, word_cost=word_cost), text)
     if "!" in text:
         text = _BANG_IN_WORD.sub("i", text)
     # Every digits-for-letters word holds a digit, "@" or "$"; most messages none, and
@@ -91,11 +103,36 @@ def _latin_if_mixed(m: re.Match[str]) -> str:
     return word.translate(_LOOK_ALIKES) if _LATIN.search(word) else word
 
 
-def _join_spelled(m: re.Match[str]) -> str:
+def _join_spelled(m: re.Match[str], word_cost: WordCost | None = None) -> str:
     run, separator = m.group(), m.group(1)
-    if _ONE_LETTER_WORDS.issuperset(run.replace(separator, "")):
+    joined = run.replace(separator, "")
+    if _ONE_LETTER_WORDS.issuperset(joined):
         return run
-    return run.replace(separator, "")
+    if word_cost is None or len(joined) < _FEWEST_TO_SPLIT or word_cost(joined) is not None:
+        return joined
+    return _split_into_words(joined, word_cost) or joined
+
+
+def _split_into_words(letters: str, word_cost: WordCost) -> str | None:
+    """``letters`` as the cheapest sequence of known words, or None when no such split
+    covers them all (then the run stays one word, as before)."""
+    inf = float("inf")
+    best = [0.0] + [inf] * len(letters)  # best[i]: the cheapest split of letters[:i]
+    cut = [0] * (len(letters) + 1)  # where that split's last word begins
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            if best[start] == inf:
+                continue
+            cost = word_cost(letters[start:end])
+            if cost is not None and best[start] + cost + _PER_WORD < best[end]:
+                best[end], cut[end] = best[start] + cost + _PER_WORD, start
+    if best[-1] == inf:
+        return None
+    words, end = [], len(letters)
+    while end:
+        words.append(letters[cut[end] : end])
+        end = cut[end]
+    return " ".join(reversed(words))
 
 
 def _unleet(m: re.Match[str]) -> str:

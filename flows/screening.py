@@ -847,7 +847,7 @@ def screen(text: str, language: str) -> list[Hit]:
     """
     if not text or text.isspace():
         return []
-    text = undisguise(text)
+    text = undisguised(text)
     reading = _Reading(text)
     return lexicon_hits(text, language, reading) or _model_hits(text, language, reading)
 
@@ -965,6 +965,13 @@ def model_problem() -> str | None:
     """Why the model is not screening, or None while it is."""
     current_model()
     return _model_problem
+
+
+def undisguised(text: str) -> str:
+    """``text`` as screening reads it (``flows/disguises``); a phrase spelled out letter by
+    letter is split into the words the model knows."""
+    model = current_model()
+    return undisguise(text, model.word_cost if model is not None else None)
 
 
 def model_verdict(text: str, language: str, reading: _Reading | None = None) -> Verdict | None:
@@ -1139,7 +1146,7 @@ def _excerpt(text: str, spans: list[tuple[int, int]], f: _Found) -> str:
 
 def explain(text: str, language: str) -> Iterable[str]:
     """Lines describing how ``text`` is seen and what each detector makes of it."""
-    seen = undisguise(text)
+    seen = undisguised(text)
     if seen != text:
         yield f"undisguised: {seen}"
     primary = _resolve_language(language)

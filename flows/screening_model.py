@@ -215,6 +215,16 @@ class Model:
             why=_strongest(tokens, scored),
         )
 
+    def word_cost(self, word: str) -> float | None:
+        """How rare a word the model knows is (its idf); None for a word it does not know.
+        What ``disguises.undisguise`` splits letters spelled out with single spaces by."""
+        tokens = plain_words(word)
+        if len(tokens) != 1:
+            return None
+        block = self.blocks["word"]
+        row = block.index.get(tokens[0])
+        return None if row is None else float(block.idf[row])
+
     def _category(self, word_rows: list[int]) -> str:
         """The likeliest category, from the word block's rows present (each once)."""
         scores = [

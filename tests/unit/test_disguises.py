@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flows.disguises import _EMOJI, undisguise
-from flows.screening import screen
+from flows.screening import screen, undisguised
 from flows.screening_corpus import corpus
 
 ZWSP, SOFT_HYPHEN, CYRILLIC_I, CYRILLIC_O, CYRILLIC_E = "\u200b", "\u00ad", "і", "о", "е"
@@ -54,11 +54,36 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
     assert undisguise(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("k i l l m y s e l f tonight", "kill myself tonight"),
+        ("i w a n t t o d i e", "i want to die"),
+        ("k.i.l.l.m.y.s.e.l.f", "kill myself"),
+        ("q u i e r o m o r i r", "quiero morir"),
+        ("i-c-h-w-i-l-l-m-i-c-h-u-m-b-r-i-n-g-e-n", "ich will mich umbringen"),
+        ("h e l l o e v e r y o n e", "hello everyone"),
+        ("k i l l", "kill"),  # one word: nothing to split
+        ("s u i c i d e", "suicide"),
+    ],
+)
+def test_a_phrase_spelled_letter_by_letter_reads_as_its_words(text: str, reads: str) -> None:
+    assert undisguised(text) == reads
+
+
+def test_letters_that_spell_no_known_words_stay_one_word() -> None:
+    def knows_only_kill(word: str) -> float | None:
+        return 1.0 if word == "kill" else None
+
+    assert undisguise("k i l l m y s e l f", knows_only_kill) == "killmyself"
+    assert undisguise("k i l l k i l l", knows_only_kill) == "kill kill"
+
+
 def test_almost_every_corpus_message_reads_as_written() -> None:
     # The harm emojis are read as words (a pill box emoji, say); besides them, only a
     # word mixing scripts or a joiner inside an emoji may move.
     texts = [_EMOJI.sub("", e.text) for e in corpus("train") + corpus("heldout")]
-    changed = [t for t in texts if undisguise(t) != t]
+    changed = [t for t in texts if undisguised(t) != t]
     assert len(changed) <= len(texts) // 2000, changed[:10]
 
 
@@ -86,7 +111,20 @@ def test_almost_every_corpus_message_reads_as_written() -> None:
         ("i want to kill myself", "de"),
         ("ich will sterben", "es"),
         ("m.e q.u.i.e.r.o m.o.r.i.r", "de"),
+        # spelled letter by letter, the breaks between words lost too
+        ("k i l l m y s e l f tonight", "en"),
+        ("i w a n t t o d i e", "en"),
+        ("q u i e r o m o r i r", "es"),
+        ("i c h w i l l s t e r b e n", "de"),
+        ("i w a n t t o d i e", "de"),
     ],
 )
 def test_a_disguised_crisis_alerts(text: str, setting: str) -> None:
     assert screen(text, setting), f"{text!r} ({setting}) raised no alert"
+
+
+@pytest.mark.parametrize(
+    "text", ["t h a n k y o u s o m u c h", "h e l l o e v e r y o n e", "g o o d n i g h t"]
+)
+def test_a_calm_phrase_spelled_letter_by_letter_stays_calm(text: str) -> None:
+    assert screen(text, "en") == []
