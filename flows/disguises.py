@@ -57,6 +57,9 @@ _BANG_IN_WORD = re.compile(r"(?<=[^\W\d_])!(?=[^\W\d_])")  # "su!c!de"
 # is left as written: in Spanish chat that is "and at what time".
 _SPELLED = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*·•/])[^\W\d_](?:\1[^\W\d_])+(?!\w)")
 _ONE_LETTER_WORDS = frozenset("aeiouyqxAEIOUYQX")
+# Two letters alone ("i-t", "m.e") are a spelled word only beside a longer run spelled the
+# same way ("e-n-d i-t"): by themselves they are "e.g", "U.K", "x-y".
+_SPELLED_PAIR = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*·•/])[^\W\d_](?!\w)")
 
 # Spelled with one separator throughout, a phrase loses the breaks between its words too:
 # "k i l l m y s e l f" or "k.i.l.l.m.y.s.e.l.f" joins to "killmyself". Given the words screening knows (``WordCost``: a known
@@ -87,7 +90,10 @@ def undisguise(text: str, word_cost: WordCost | None = None) -> str:
         text = _WORD.sub(_latin_if_mixed, text)
     if _EMOJI.search(text):
         text = _EMOJI.sub(lambda m: _EMOJI_WORDS[m.group()], text)
-    text = _SPELLED.sub(functools.partial(_join_spelled, word_cost=word_cost), text)
+    separators: set[str] = set()
+    text = _SPELLED.sub(functools.partial(_join_spelled, word_cost, separators), text)
+    if separators:
+        text = _SPELLED_PAIR.sub(functools.partial(_join_pair, separators), text)
     if "!" in text:
         text = _BANG_IN_WORD.sub("i", text)
     # Every digits-for-letters word holds a digit, "@" or "$"; most messages none, and
@@ -103,14 +109,23 @@ def _latin_if_mixed(m: re.Match[str]) -> str:
     return word.translate(_LOOK_ALIKES) if _LATIN.search(word) else word
 
 
-def _join_spelled(m: re.Match[str], word_cost: WordCost | None = None) -> str:
+def _join_spelled(word_cost: WordCost | None, separators: set[str], m: re.Match[str]) -> str:
     run, separator = m.group(), m.group(1)
     joined = run.replace(separator, "")
     if _ONE_LETTER_WORDS.issuperset(joined):
         return run
+    separators.add(separator)
     if word_cost is None or len(joined) < _FEWEST_TO_SPLIT or word_cost(joined) is not None:
         return joined
     return _split_into_words(joined, word_cost) or joined
+
+
+def _join_pair(separators: set[str], m: re.Match[str]) -> str:
+    pair, separator = m.group(), m.group(1)
+    joined = pair.replace(separator, "")
+    if separator not in separators or _ONE_LETTER_WORDS.issuperset(joined):
+        return pair
+    return joined
 
 
 def _split_into_words(letters: str, word_cost: WordCost) -> str | None:

@@ -24,6 +24,9 @@ ZWSP, SOFT_HYPHEN, CYRILLIC_I, CYRILLIC_O, CYRILLIC_E = "\u200b", "\u00ad", "і"
         ("$uicide", "suicide"),
         ("quiero m@t@rme", "quiero matarme"),
         ("d i e", "die"),
+        ("e-n-d i-t", "end it"),  # two letters beside a longer run spelled the same way
+        ("k.i.l.l m.e", "kill me"),
+        ("x-y k.i.l.l", "x-y kill"),  # another separator: left as written
         ("su!c!de", "suicide"),
         (f"ki{ZWSP}ll my{SOFT_HYPHEN}self", "kill myself"),
         (f"k{CYRILLIC_I}ll myself", "kill myself"),

@@ -318,6 +318,58 @@ def test_a_real_dose_error_or_a_bite_still_alerts(text: str, category: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        # a question about method, whatever its words: at the top severity
+        ("which method of dying doesn't hurt", "en", "suicide"),
+        ("what's the least painful way to die", "en", "suicide"),
+        ("qué método para morir no duele", "es", "suicide"),
+        ("cuál es la forma menos dolorosa de morir", "es", "suicide"),
+        ("welche methode zum sterben tut nich weh", "de", "suicide"),
+        ("was ist die schmerzloseste art zu sterben", "de", "suicide"),
+        # all of one's pills, then a goodbye
+        ("took all my pills lol bye", "en", "medical_red_flag"),
+        ("me tomé todas las pastillas jaja chau", "es", "medical_red_flag"),
+        ("hab alle meine tabletten genommen tschüss", "de", "medical_red_flag"),
+    ],
+)
+def test_a_method_question_or_pills_taken_with_a_goodbye_is_top_severity(
+    text: str, language: str, category: str
+) -> None:
+    hits = screen(text, language)
+    assert hits and (hits[0].category, hits[0].severity) == (category, 3), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("tell mam i loved her. bye x", "en"),  # a farewell's message to pass on
+        ("q ganas de desaparecer de una vez 🥀", "es"),
+        ("tmrw i e-n-d i-t. for real", "en"),  # "i-t" beside "e-n-d": spelled too
+    ],
+)
+def test_a_farewell_message_a_wish_to_vanish_or_a_spelled_end_alerts(
+    text: str, language: str
+) -> None:
+    assert screen(text, language), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("took all my pills, bye for now, off to physio", "en"),
+        ("hab alle meine tabletten genommen, tschüss bis morgen ihr lieben", "de"),
+        ("me tomé todas las pastillas, chau nos vemos mañana", "es"),
+        ("she pushed me into going to the party lol", "en"),  # persuaded, not pushed
+        ("i never got to tell nan i loved her", "en"),  # grief, not a farewell
+        ("tell mum i loved her lasagne", "en"),
+    ],
+)
+def test_the_neighbours_of_those_stay_calm(text: str, language: str) -> None:
+    assert screen(text, language) == [], text
+
+
+@pytest.mark.parametrize(
     ("joke", "meant", "self_directed", "language"),
     [
         (
