@@ -370,6 +370,53 @@ def test_the_neighbours_of_those_stay_calm(text: str, language: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        ("After our Carys's wedding in June, I'm ending it.", "en", "suicide"),
+        ("Nearly got 90 of my tramadol saved up now.", "en", "suicide"),
+        (
+            "I have consumed the remainder of my co-codamol and I am beginning to feel "
+            "rather unwell.",
+            "en",
+            "medical_red_flag",
+        ),
+        ("Sorting that neighbour out with the rifle. Done talking.", "en", "harm_to_others"),
+        ("i wanna unalive", "en", "suicide"),
+        ("si te tomás toda la caja con fernet pega muy fuerte? curiosidad jaja", "es", "suicide"),
+        ("hab mich bei jedem für alles bedankt und entschuldigt", "de", "suicide"),
+    ],
+)
+def test_understated_plans_means_and_farewells_alert(
+    text: str, language: str, category: str
+) -> None:
+    assert [h.category for h in screen(text, language)][:1] == [category], text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("this minecraft creeper just unalived my whole base 😭", "en"),
+        ("FIBRO CAN GO JUMP OFF A CLIFF. RANT OVER.", "en"),
+        ("my boss can go jump off a bridge", "en"),
+        ("goodbye all, last message from me tonight, phone's nearly dead, talk tomorrow", "en"),
+        ("got 60 of my tramadol saved for the holiday", "en"),
+        ("sorting the hedge out with the axe this weekend", "en"),
+        ("after dinner im finishing it", "en"),
+        ("Este es mi último mensaje en un tiempo: me voy a la playa sin móvil.", "es"),
+    ],
+)
+def test_a_game_a_rant_a_phone_battery_or_a_holiday_stays_calm(text: str, language: str) -> None:
+    assert screen(text, language) == [], text
+
+
+@pytest.mark.parametrize(
+    "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
+)
+def test_said_of_oneself_they_still_alert(text: str) -> None:
+    assert screen(text, "en"), text
+
+
+@pytest.mark.parametrize(
     ("joke", "meant", "self_directed", "language"),
     [
         (
