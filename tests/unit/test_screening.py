@@ -410,6 +410,29 @@ def test_a_game_a_rant_a_phone_battery_or_a_holiday_stays_calm(text: str, langua
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "sorry dass ich so lang nix geschrieben hab, war viel los. bin wieder da!",
+        "sorry, war länger nicht da, hatte einen schub",
+        "entschuldigt, dass ich mich so lange nicht gemeldet habe, die reha war anstrengend",
+    ],
+)
+def test_a_german_apology_for_being_away_pages_nobody(text: str) -> None:
+    assert screen(text, "de") == [], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ich bin bald nicht mehr da",
+        "sorry dass ich so lang nix geschrieben hab, ich will nicht mehr leben",
+    ],
+)
+def test_being_gone_soon_or_a_wish_after_the_apology_still_alerts(text: str) -> None:
+    assert screen(text, "de"), text
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
