@@ -433,6 +433,46 @@ def test_being_gone_soon_or_a_wish_after_the_apology_still_alerts(text: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (
+            "Program wraps up today. Thanks y'all for everything, this is goodbye but not forever.",
+            "en",
+        ),
+        ("Hi everyone, this is my last week in the group for a while.", "en"),
+        ("bought a rope fae B&Q for the wean's swing, took me three hours tae tie it", "en"),
+        ("VA finally switched me off the gabapentin onto pregabalin.", "en"),
+        ("Honestly, the drive through Camden nearly finished me off.", "en"),
+        ("Hab mir im Baumarkt 'n Seil gekauft und die Wäscheleine aufm Balkon neu gespannt.", "de"),
+        ("Wir haben über Warnsignale gelernt, wenn alte Menschen nicht mehr leben wollen.", "de"),
+        ("Hoy por fin colgué una cuerda en el patio para tender la ropa.", "es"),
+        ("Llevé el coche al taller, el tubo de escape hacía un ruido que ni te cuento.", "es"),
+        ("Hija, tengo las piernas que me quiero morir, mañana tengo fisio.", "es"),
+    ],
+)
+def test_a_programme_ending_a_swing_a_switched_medicine_or_a_backache_stays_calm(
+    text: str, language: str
+) -> None:
+    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("this is goodbye", "en"),
+        ("this is my last message here", "en"),
+        ("bought a rope today", "en"),
+        ("manche tage will ich nicht mehr leben", "de"),
+        ("hab ein seil gekauft", "de"),
+        ("me duele tanto que me quiero morir", "es"),
+        ("puse una manguera conectada al tubo de escape", "es"),
+    ],
+)
+def test_their_neighbours_still_alert_by_the_lexicon(text: str, language: str) -> None:
+    assert any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
