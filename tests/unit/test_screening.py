@@ -473,6 +473,54 @@ def test_their_neighbours_still_alert_by_the_lexicon(text: str, language: str) -
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("does the multistorey at the hospital have roof access", "en"),
+        ("cant type much. got all my pills out on the bed. counting", "en"),
+        ("the 6:40 doesn't stop at our station. tomorrow.", "en"),
+        ("After the christening Saturday I'll go, pet. I'm ready.", "en"),
+        ("Going up the old tip on Friday. Won't be coming down, butt.", "en"),
+        ("found a lovely new home for biscuit. for after.", "en"),
+        ("key's under the mat. sorry", "en"),
+        ("tngo l amitriptilina toda junta aqui", "es"),
+        ("tengo el cuchillo de la cocina en mi cuarto", "es"),
+        ("Tengo la escopeta de caza del güelu cargada.", "es"),
+        ("El jueves los niños se van con la abuela. Es la ventana que estaba esperando.", "es"),
+        ("el seguro de vida paga si pasa después de los dos años de la póliza", "es"),
+        ("La Nala ya tiene nueva familia, para después.", "es"),
+        ("Cancelé todas las citas de marzo en adelante.", "es"),
+        ("Pásate mañana a casa, llave bajo el felpudo. Perdona.", "es"),
+        ("Le dije que me vuelvo a Ecuador, pero no me vuelvo.", "es"),
+        ("Das Seil im Keller hält, hab's getestet.", "de"),
+        ("hab holzkohle gekauft u die fugen vom badfenstr abgeklebt", "de"),
+        ("Nach der Prüfung am 12. werde ich gehen, ich habe es genau geplant.", "de"),
+        ("will nur schlafen und nie wieder geweckt werden", "de"),
+    ],
+)
+def test_means_plans_and_preparations_without_a_death_word_alert(text: str, language: str) -> None:
+    assert any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("If anyone messages I'm not ignoring you, I'm unconscious!", "en"),
+        ("I just want to sleep and not be woken till at least 4pm.", "en"),
+        ("the 6:40 doesn't stop at our station, so i take the 7:10", "en"),
+        ("got all my pills out on the table to fill the organiser", "en"),
+        ("tengo todas las pastillas de la semana juntas en el pastillero", "es"),
+        ("cancelé las citas de marzo porque me voy de viaje", "es"),
+        ("dejo la llave bajo el felpudo para la vecina", "es"),
+        ("die Schaukel hält, hab sie getestet", "de"),
+    ],
+)
+def test_a_night_shifts_sleep_a_train_a_pill_organiser_or_a_key_for_a_neighbour_is_no_entry(
+    text: str, language: str
+) -> None:
+    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
