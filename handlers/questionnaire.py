@@ -15,6 +15,8 @@ What every questionnaire gets from it:
   edit showing the next question never arrived: the process died while it hung), brings
   the question shown up to date;
 - a free text over its limit is kept, with "Keep the first N" and Skip;
+- a typed answer handled a second time (the process died after storing it, before the
+  inbox forgot it) is not taken as the next question's answer: that question is asked again;
 - the draft in the SQL FSM (``state``'s data), so a restart resumes at the same step.
 
 A questionnaire registers itself: a ``Conversation`` adds itself to ``REGISTRY`` (which is
@@ -368,6 +370,12 @@ class Conversation:
     ) -> None:
         draft = await state.get_data()
         context = await self.context(user, settings, session)
+        if draft.get("answered_by") == message.message_id:
+            # This very message was taken already, and is handled again after a crash
+            # (storage/inbox is at least once): its answer stays where it went, and the
+            # question it led to is asked again, rather than taking it as that one's answer.
+            await self.ask(message, state, draft, context)
+            return
         name = draft["step"]
         step = self.flow.step(name)
         text = message.text or ""
@@ -399,7 +407,8 @@ class Conversation:
         if echo is not None and draft.get("prompt"):
             await self._echo(bot, message.chat.id, draft, context, echo)
             taken = {**taken, "prompt": None}
-        await self.ask(message, state, {**taken, "step": progress.step}, context)
+        next_step = {**taken, "step": progress.step, "answered_by": message.message_id}
+        await self.ask(message, state, next_step, context)
 
     async def not_an_answer(
         self,

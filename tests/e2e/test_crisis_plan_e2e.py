@@ -7,9 +7,14 @@ question is still there to answer.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import inbox
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import TelegramStandIn
 from tests.e2e.test_daily_log_e2e import (
@@ -20,6 +25,7 @@ from tests.e2e.test_daily_log_e2e import (
     reply_containing,
     stored_logs,
 )
+from tests.e2e.test_delivery_e2e import bots_database  # noqa: F401 - a fixture
 
 LABEL = "🆘 My crisis plan"
 WARNING_SIGNS = "I stop eating & stay in bed all day"
@@ -110,3 +116,51 @@ async def test_kill_9_while_writing_the_plan_resumes_at_the_same_part(
     await reply_containing(standin, ada.id, "4/7 · People I can ask for help")
     sections = [section for section, _token in stored_plan(tmp_path / "peerbot.sqlite3")]
     assert sorted(sections) == ["coping_alone", "warning_signs"]
+
+
+def inbox_rows(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT count(*) FROM inbox").fetchone()[0]
+
+
+async def test_an_answer_handled_again_after_a_crash_is_not_taken_for_the_next_part(
+    standin: TelegramStandIn,
+    bot_factory: StartBot,
+    bots_database: async_sessionmaker[AsyncSession],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The inbox is at least once: the process can die after an answer was stored and
+    before the inbox forgot its update, which is then handled again at the next start.
+    Here that moment is made certain (the update is put back in the inbox). The warning
+    signs must not become the next part too: the next part is asked again."""
+    database = tmp_path / "peerbot.sqlite3"
+    bot = await bot_factory()
+    ada = standin.user(513, "Ada", language_code="en")
+    await onboard(standin, ada, ENGLISH)
+    await standin.send_text(ada, "/crisisplan")
+    menu = await reply_containing(standin, ada.id, "Your crisis plan")
+    await standin.tap(ada, menu, "Write them one by one")
+    await reply_containing(standin, ada.id, "1/7 · Warning signs")
+    update = await standin.send_text(ada, WARNING_SIGNS)
+    await reply_containing(standin, ada.id, "2/7 · Things I can do on my own")
+    for _ in range(100):  # the handler's transaction is committed when its update is gone
+        if inbox_rows(database) == 0:
+            break
+        await asyncio.sleep(0.05)
+    bot.kill9()
+    await bot.wait()
+    async with bots_database() as session:
+        await inbox.save(session, [(update["update_id"], json.dumps(update))])
+        await session.commit()
+
+    await bot_factory()
+    again = await reply_containing(standin, ada.id, "2/7 · Things I can do on my own")
+    assert "Saved" not in again.text
+    assert [section for section, _ in stored_plan(database)] == ["warning_signs"]
+    await standin.send_text(ada, "A heat pad and slow breathing")
+    asked = await reply_containing(standin, ada.id, "3/7")
+    assert "✓ Saved: “Things I can do on my own to cope”." in asked.text
+    plan = dict(stored_plan(database))
+    assert sorted(plan) == ["coping_alone", "warning_signs"]
+    assert decrypt(plan["coping_alone"]) == "A heat pad and slow breathing"
+    assert decrypt(plan["warning_signs"]) == WARNING_SIGNS
