@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import inbox
 from tests.e2e.conftest import StartBot
-from tests.e2e.standin import TelegramStandIn
+from tests.e2e.standin import TelegramStandIn, TgUser
 from tests.e2e.test_daily_log_e2e import (
     ENGLISH,
     TIMEOUT,
@@ -89,18 +89,25 @@ async def test_a_mentee_mid_log_opens_their_crisis_plan_then_finishes_the_log(
     assert decrypt(token) == WARNING_SIGNS
 
 
+async def writing_the_plan(standin: TelegramStandIn, user_id: int) -> TgUser:
+    """Ada, onboarded, has chosen to write her crisis plan part by part and is asked the
+    first part."""
+    ada = standin.user(user_id, "Ada", language_code="en")
+    await onboard(standin, ada, ENGLISH)
+    await standin.send_text(ada, "/crisisplan")
+    menu = await reply_containing(standin, ada.id, "Your crisis plan")
+    await standin.tap(ada, menu, "Write them one by one")
+    await reply_containing(standin, ada.id, "1/7 · Warning signs")
+    return ada
+
+
 async def test_kill_9_while_writing_the_plan_resumes_at_the_same_part(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
     """The plan is written on the questionnaire engine, its draft in the SQL FSM: a crash
     between two parts loses nothing, and the next message is the part that was asked."""
     bot = await bot_factory()
-    ada = standin.user(512, "Ada", language_code="en")
-    await onboard(standin, ada, ENGLISH)
-    await standin.send_text(ada, "/crisisplan")
-    menu = await reply_containing(standin, ada.id, "Your crisis plan")
-    await standin.tap(ada, menu, "Write them one by one")
-    await reply_containing(standin, ada.id, "1/7 · Warning signs")
+    ada = await writing_the_plan(standin, 512)
     await standin.send_text(ada, WARNING_SIGNS)
     asked = await reply_containing(standin, ada.id, "2/7 · Things I can do on my own")
     assert "✓ Saved: “Warning signs”." in asked.text
@@ -135,12 +142,7 @@ async def test_an_answer_handled_again_after_a_crash_is_not_taken_for_the_next_p
     signs must not become the next part too: the next part is asked again."""
     database = tmp_path / "peerbot.sqlite3"
     bot = await bot_factory()
-    ada = standin.user(513, "Ada", language_code="en")
-    await onboard(standin, ada, ENGLISH)
-    await standin.send_text(ada, "/crisisplan")
-    menu = await reply_containing(standin, ada.id, "Your crisis plan")
-    await standin.tap(ada, menu, "Write them one by one")
-    await reply_containing(standin, ada.id, "1/7 · Warning signs")
+    ada = await writing_the_plan(standin, 513)
     update = await standin.send_text(ada, WARNING_SIGNS)
     await reply_containing(standin, ada.id, "2/7 · Things I can do on my own")
     for _ in range(100):  # the handler's transaction is committed when its update is gone

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import StartBot
-from tests.e2e.standin import Call, Reply, TelegramStandIn
+from tests.e2e.standin import Call, Reply, TelegramStandIn, TgUser
 from tests.e2e.test_alerts_e2e import (
     NO_ESCALATION_YET,
     SUPERVISOR_CHAT,
@@ -81,6 +81,23 @@ async def the_offer(standin: TelegramStandIn, chat_id: int, label: str) -> tuple
         assert len(said) < 5, said
 
 
+async def misread_english_mentee(
+    standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
+) -> tuple[TgUser, Reply]:
+    """Marguerite, an English mentee, has had the crisis answer to her words, its offer
+    the last message, and the supervisors their alert."""
+    zone, message, label, _thanks = LANGUAGES["en"]
+    await supervisors_on_call(tmp_path)
+    await onboarded_mentee(tmp_path, 661, "en", zone, "Heron-61")
+    standin.group(SUPERVISOR_CHAT, "Supervisors")
+    await bot_factory(**NO_ESCALATION_YET)
+    mentee = standin.user(661, "Marguerite", language_code="en")
+    await standin.send_text(mentee, message)
+    _answer, offer = await the_offer(standin, mentee.id, label)
+    await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+    return mentee, offer
+
+
 @pytest.mark.parametrize("language", list(LANGUAGES))
 async def test_a_misread_person_says_so_with_a_tap_and_the_supervisors_see_it(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path, language: str
@@ -133,16 +150,8 @@ async def test_a_misread_person_says_so_with_a_tap_and_the_supervisors_see_it(
 async def test_the_note_reaches_the_supervisors_through_a_502_page_and_a_429(
     standin: TelegramStandIn, bot_factory: StartBot, tmp_path: Path
 ) -> None:
-    zone, message, label, thanks = LANGUAGES["en"]
-    await supervisors_on_call(tmp_path)
-    await onboarded_mentee(tmp_path, 661, "en", zone, "Heron-61")
-    standin.group(SUPERVISOR_CHAT, "Supervisors")
-    await bot_factory(**NO_ESCALATION_YET)
-    mentee = standin.user(661, "Marguerite", language_code="en")
-
-    await standin.send_text(mentee, message)
-    _answer, offer = await the_offer(standin, mentee.id, label)
-    await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+    _zone, _message, label, thanks = LANGUAGES["en"]
+    mentee, offer = await misread_english_mentee(standin, bot_factory, tmp_path)
 
     standin.fail("sendMessage", 502, html=True, chat_id=SUPERVISOR_CHAT)
     standin.fail("sendMessage", 429, retry_after=1, chat_id=SUPERVISOR_CHAT)
@@ -166,16 +175,8 @@ async def test_an_offer_telegram_will_not_let_us_edit_gets_the_thanks_below_it(
 ) -> None:
     """A 400 on the edit (the offer deleted, or too old to edit) is final: the thanks still
     reach her, as a message of their own, and the tap still reaches the supervisors."""
-    zone, message, label, thanks = LANGUAGES["en"]
-    await supervisors_on_call(tmp_path)
-    await onboarded_mentee(tmp_path, 661, "en", zone, "Heron-61")
-    standin.group(SUPERVISOR_CHAT, "Supervisors")
-    await bot_factory(**NO_ESCALATION_YET)
-    mentee = standin.user(661, "Marguerite", language_code="en")
-
-    await standin.send_text(mentee, message)
-    _answer, offer = await the_offer(standin, mentee.id, label)
-    await standin.wait_for("sendMessage", channel_alert, timeout=TIMEOUT)
+    _zone, _message, label, thanks = LANGUAGES["en"]
+    mentee, offer = await misread_english_mentee(standin, bot_factory, tmp_path)
 
     standin.fail(
         "editMessageText",
