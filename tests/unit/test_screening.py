@@ -521,6 +521,47 @@ def test_a_night_shifts_sleep_a_train_a_pill_organiser_or_a_key_for_a_neighbour_
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Sent my sister my 1Password export. Just in case.", "en"),
+        ("Parked by the Humber Bridge again. Just looking, like.", "en"),
+        ("bought rat poison. we don't have rats.", "en"),
+        ("Mi roommate tiene una pistola en el closet. Sé dónde tiene las balas.", "es"),
+        ("Compré veneno de ratas. No tenemos ratas.", "es"),
+        ("Fui al cementerio. Le dije que para el 18 ya vamos a estar juntos.", "es"),
+        ("Am 3. Mai ist ihr Todestag, und an dem Tag gehe ich zu ihr.", "de"),
+        ("Hab mir den Sonntag nach ihrem Geburtstag ausgesucht, danach bin ich weg.", "de"),
+        ("Abschalten wäre für mein Umfeld die effizienteste Lösung.", "de"),
+        ("Hab mich von Gretas Rosen verabschiedet. Die gießt ab jetzt Frau Jensen.", "de"),
+    ],
+)
+def test_a_fifth_set_of_probes_means_and_farewells_alert(text: str, language: str) -> None:
+    assert any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Me despido, que me toca turno de noche. ¡Besos!", "es"),  # my turn, nobody's touch
+        ("compré veneno de ratas porque tenemos ratas en el garaje", "es"),
+        ("am Todestag gehe ich zu ihr ans Grab und bringe Blumen", "de"),
+        ("sent my sister the wifi password just in case the router dies while im away", "en"),
+        ("walked over the bridge again today, lovely views", "en"),
+    ],
+)
+def test_a_night_shift_real_rats_a_grave_visit_or_a_wifi_password_is_no_entry(
+    text: str, language: str
+) -> None:
+    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+def test_someone_who_touches_a_person_is_still_danger_at_home() -> None:
+    assert [h.category for h in screen("mi tio me toca cuando no hay nadie", "es")] == [
+        "abuse_or_danger_at_home"
+    ]
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
