@@ -562,6 +562,42 @@ def test_someone_who_touches_a_person_is_still_danger_at_home() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("whats even the point of tomorrow", "en"),
+        ("stockpiled me pregabalin for this", "en"),
+        ("sorted my will n passwords. bye", "en"),
+        ("might smother mum, cant take it", "en"),
+        ("hes got the belt out again", "en"),
+        ("hes kicking the door in help", "en"),
+        ("hoy me mato wey", "es"),
+        ("el viernes me despido de todo", "es"),
+        ("voy con el machete a su casa", "es"),
+        ("a mi jefe le meto un tiro mañana", "es"),
+        ("fahr jetz zu dem gutachter, mit messer", "de"),
+        ("nehm das baby mit, wir gehn beide", "de"),
+    ],
+)
+def test_short_lines_sent_late_at_night_alert(text: str, language: str) -> None:
+    assert any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("sorted my will at the solicitors, bye for now off to lunch", "en"),
+        ("i might smother my toast in butter", "en"),
+        ("i could strangle my husband, he left the milk out again lol", "en"),
+        ("hoy me mato a estudiar", "es"),
+        ("le pego un tiro al balon", "es"),
+        ("fahr zu meiner oma mit dem messer von ihr zum schleifen", "de"),
+    ],
+)
+def test_their_everyday_neighbours_are_no_entry(text: str, language: str) -> None:
+    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
