@@ -598,6 +598,40 @@ def test_their_everyday_neighbours_are_no_entry(text: str, language: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "category"),
+    [
+        ("took my whole week of pregabalin at once by mistake", "en", "medical_red_flag"),
+        ("fell in the bathroom and cant get up", "en", "medical_red_flag"),
+        ("me e caido en el baño y no puedo levantarme", "es", "medical_red_flag"),
+        ("bin im bad gestürzt und komm nicht mehr hoch", "de", "medical_red_flag"),
+        ("hat mich heute die Treppe runter gezerrt", "de", "abuse_or_danger_at_home"),
+        (
+            "Sie nimmt mir den Rollator weg, damit ich mich mal bewege",
+            "de",
+            "abuse_or_danger_at_home",
+        ),
+    ],
+)
+def test_a_fall_a_weeks_pills_or_a_walker_taken_away_alerts(
+    text: str, language: str, category: str
+) -> None:
+    assert [h.category for h in screen(text, language)][:1] == [category], text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("fell asleep on the sofa and cant get up now lol so comfy", "en"),
+        ("sat on the floor for 3 hours cause there werent enough chairs", "en"),
+        ("me cai en el baño pero ya me pude levantar", "es"),
+        ("bin gestern gestürzt aber bin wieder hochgekommen", "de"),
+    ],
+)
+def test_falling_asleep_or_getting_up_again_is_no_entry(text: str, language: str) -> None:
+    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
     "text", ["i could go jump off a cliff", "want to jump off a bridge", "i want to unalive myself"]
 )
 def test_said_of_oneself_they_still_alert(text: str) -> None:
