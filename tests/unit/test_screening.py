@@ -370,29 +370,6 @@ def test_the_neighbours_of_those_stay_calm(text: str, language: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "language", "category"),
-    [
-        ("After our Carys's wedding in June, I'm ending it.", "en", "suicide"),
-        ("Nearly got 90 of my tramadol saved up now.", "en", "suicide"),
-        (
-            "I have consumed the remainder of my co-codamol and I am beginning to feel "
-            "rather unwell.",
-            "en",
-            "medical_red_flag",
-        ),
-        ("Sorting that neighbour out with the rifle. Done talking.", "en", "harm_to_others"),
-        ("i wanna unalive", "en", "suicide"),
-        ("si te tomás toda la caja con fernet pega muy fuerte? curiosidad jaja", "es", "suicide"),
-        ("hab mich bei jedem für alles bedankt und entschuldigt", "de", "suicide"),
-    ],
-)
-def test_understated_plans_means_and_farewells_alert(
-    text: str, language: str, category: str
-) -> None:
-    assert [h.category for h in screen(text, language)][:1] == [category], text
-
-
-@pytest.mark.parametrize(
     ("text", "language"),
     [
         ("this minecraft creeper just unalived my whole base 😭", "en"),
@@ -432,126 +409,148 @@ def test_being_gone_soon_or_a_wish_after_the_apology_still_alerts(text: str) -> 
     assert screen(text, "de"), text
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        (
-            "Program wraps up today. Thanks y'all for everything, this is goodbye but not forever.",
-            "en",
-        ),
-        ("Hi everyone, this is my last week in the group for a while.", "en"),
-        ("bought a rope fae B&Q for the wean's swing, took me three hours tae tie it", "en"),
-        ("VA finally switched me off the gabapentin onto pregabalin.", "en"),
-        ("Honestly, the drive through Camden nearly finished me off.", "en"),
-        ("Hab mir im Baumarkt 'n Seil gekauft und die Wäscheleine aufm Balkon neu gespannt.", "de"),
-        ("Wir haben über Warnsignale gelernt, wenn alte Menschen nicht mehr leben wollen.", "de"),
-        ("Hoy por fin colgué una cuerda en el patio para tender la ropa.", "es"),
-        ("Llevé el coche al taller, el tubo de escape hacía un ruido que ni te cuento.", "es"),
-        ("Hija, tengo las piernas que me quiero morir, mañana tengo fisio.", "es"),
-    ],
-)
-def test_a_programme_ending_a_swing_a_switched_medicine_or_a_backache_stays_calm(
-    text: str, language: str
+# Round 14 (docs/screening.md): wording from writers who read nothing of the project, each
+# line what a lexicon construct was written for, and beside it the everyday wording that
+# shares its words and must stay out of the lexicons.
+NEW_WRITERS_CATEGORY = [
+    # understatement
+    ("After our Carys's wedding in June, I'm ending it.", "en", "suicide"),
+    ("Nearly got 90 of my tramadol saved up now.", "en", "suicide"),
+    (
+        "I have consumed the remainder of my co-codamol and I am beginning to feel rather unwell.",
+        "en",
+        "medical_red_flag",
+    ),
+    ("Sorting that neighbour out with the rifle. Done talking.", "en", "harm_to_others"),
+    ("i wanna unalive", "en", "suicide"),
+    ("si te tomás toda la caja con fernet pega muy fuerte? curiosidad jaja", "es", "suicide"),
+    ("hab mich bei jedem für alles bedankt und entschuldigt", "de", "suicide"),
+    # a group chat: falls, a week's pills, a walker taken away
+    ("took my whole week of pregabalin at once by mistake", "en", "medical_red_flag"),
+    ("fell in the bathroom and cant get up", "en", "medical_red_flag"),
+    ("me e caido en el baño y no puedo levantarme", "es", "medical_red_flag"),
+    ("bin im bad gestürzt und komm nicht mehr hoch", "de", "medical_red_flag"),
+    ("hat mich heute die Treppe runter gezerrt", "de", "abuse_or_danger_at_home"),
+    (
+        "Sie nimmt mir den Rollator weg, damit ich mich mal bewege",
+        "de",
+        "abuse_or_danger_at_home",
+    ),
+]
+NEW_WRITERS_CAUGHT = [
+    # the neighbours of the calm lines below, still caught
+    ("this is goodbye", "en"),
+    ("this is my last message here", "en"),
+    ("bought a rope today", "en"),
+    ("manche tage will ich nicht mehr leben", "de"),
+    ("hab ein seil gekauft", "de"),
+    ("me duele tanto que me quiero morir", "es"),
+    ("puse una manguera conectada al tubo de escape", "es"),
+    # means, plans and preparations without a death word
+    ("does the multistorey at the hospital have roof access", "en"),
+    ("cant type much. got all my pills out on the bed. counting", "en"),
+    ("the 6:40 doesn't stop at our station. tomorrow.", "en"),
+    ("After the christening Saturday I'll go, pet. I'm ready.", "en"),
+    ("Going up the old tip on Friday. Won't be coming down, butt.", "en"),
+    ("found a lovely new home for biscuit. for after.", "en"),
+    ("key's under the mat. sorry", "en"),
+    ("tngo l amitriptilina toda junta aqui", "es"),
+    ("tengo el cuchillo de la cocina en mi cuarto", "es"),
+    ("Tengo la escopeta de caza del güelu cargada.", "es"),
+    ("El jueves los niños se van con la abuela. Es la ventana que estaba esperando.", "es"),
+    ("el seguro de vida paga si pasa después de los dos años de la póliza", "es"),
+    ("La Nala ya tiene nueva familia, para después.", "es"),
+    ("Cancelé todas las citas de marzo en adelante.", "es"),
+    ("Pásate mañana a casa, llave bajo el felpudo. Perdona.", "es"),
+    ("Le dije que me vuelvo a Ecuador, pero no me vuelvo.", "es"),
+    ("Das Seil im Keller hält, hab's getestet.", "de"),
+    ("hab holzkohle gekauft u die fugen vom badfenstr abgeklebt", "de"),
+    ("Nach der Prüfung am 12. werde ich gehen, ich habe es genau geplant.", "de"),
+    ("will nur schlafen und nie wieder geweckt werden", "de"),
+    # passwords, a bridge, rat poison, a date with the dead
+    ("Sent my sister my 1Password export. Just in case.", "en"),
+    ("Parked by the Humber Bridge again. Just looking, like.", "en"),
+    ("bought rat poison. we don't have rats.", "en"),
+    ("Mi roommate tiene una pistola en el closet. Sé dónde tiene las balas.", "es"),
+    ("Compré veneno de ratas. No tenemos ratas.", "es"),
+    ("Fui al cementerio. Le dije que para el 18 ya vamos a estar juntos.", "es"),
+    ("Am 3. Mai ist ihr Todestag, und an dem Tag gehe ich zu ihr.", "de"),
+    ("Hab mir den Sonntag nach ihrem Geburtstag ausgesucht, danach bin ich weg.", "de"),
+    ("Abschalten wäre für mein Umfeld die effizienteste Lösung.", "de"),
+    ("Hab mich von Gretas Rosen verabschiedet. Die gießt ab jetzt Frau Jensen.", "de"),
+    # short lines sent late at night
+    ("whats even the point of tomorrow", "en"),
+    ("stockpiled me pregabalin for this", "en"),
+    ("sorted my will n passwords. bye", "en"),
+    ("might smother mum, cant take it", "en"),
+    ("hes got the belt out again", "en"),
+    ("hes kicking the door in help", "en"),
+    ("hoy me mato wey", "es"),
+    ("el viernes me despido de todo", "es"),
+    ("voy con el machete a su casa", "es"),
+    ("a mi jefe le meto un tiro mañana", "es"),
+    ("fahr jetz zu dem gutachter, mit messer", "de"),
+    ("nehm das baby mit, wir gehn beide", "de"),
+]
+THEIR_NEIGHBOURS = [
+    # a programme ending, a swing, a switched medicine, a backache
+    (
+        "Program wraps up today. Thanks y'all for everything, this is goodbye but not forever.",
+        "en",
+    ),
+    ("Hi everyone, this is my last week in the group for a while.", "en"),
+    ("bought a rope fae B&Q for the wean's swing, took me three hours tae tie it", "en"),
+    ("VA finally switched me off the gabapentin onto pregabalin.", "en"),
+    ("Honestly, the drive through Camden nearly finished me off.", "en"),
+    ("Hab mir im Baumarkt 'n Seil gekauft und die Wäscheleine aufm Balkon neu gespannt.", "de"),
+    ("Wir haben über Warnsignale gelernt, wenn alte Menschen nicht mehr leben wollen.", "de"),
+    ("Hoy por fin colgué una cuerda en el patio para tender la ropa.", "es"),
+    ("Llevé el coche al taller, el tubo de escape hacía un ruido que ni te cuento.", "es"),
+    ("Hija, tengo las piernas que me quiero morir, mañana tengo fisio.", "es"),
+    # a night shift's sleep, a train, a pill organiser, a key for a neighbour
+    ("If anyone messages I'm not ignoring you, I'm unconscious!", "en"),
+    ("I just want to sleep and not be woken till at least 4pm.", "en"),
+    ("the 6:40 doesn't stop at our station, so i take the 7:10", "en"),
+    ("got all my pills out on the table to fill the organiser", "en"),
+    ("tengo todas las pastillas de la semana juntas en el pastillero", "es"),
+    ("cancelé las citas de marzo porque me voy de viaje", "es"),
+    ("dejo la llave bajo el felpudo para la vecina", "es"),
+    ("die Schaukel hält, hab sie getestet", "de"),
+    # a night shift, real rats, a grave visit, a wifi password
+    ("Me despido, que me toca turno de noche. ¡Besos!", "es"),
+    ("compré veneno de ratas porque tenemos ratas en el garaje", "es"),
+    ("am Todestag gehe ich zu ihr ans Grab und bringe Blumen", "de"),
+    ("sent my sister the wifi password just in case the router dies while im away", "en"),
+    ("walked over the bridge again today, lovely views", "en"),
+    # everyday neighbours of the short lines
+    ("sorted my will at the solicitors, bye for now off to lunch", "en"),
+    ("i might smother my toast in butter", "en"),
+    ("i could strangle my husband, he left the milk out again lol", "en"),
+    ("hoy me mato a estudiar", "es"),
+    ("le pego un tiro al balon", "es"),
+    ("fahr zu meiner oma mit dem messer von ihr zum schleifen", "de"),
+    # falling asleep, or getting up again
+    ("fell asleep on the sofa and cant get up now lol so comfy", "en"),
+    ("sat on the floor for 3 hours cause there werent enough chairs", "en"),
+    ("me cai en el baño pero ya me pude levantar", "es"),
+    ("bin gestern gestürzt aber bin wieder hochgekommen", "de"),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "category"), NEW_WRITERS_CATEGORY)
+def test_new_writers_crises_alert_in_their_category(
+    text: str, language: str, category: str
 ) -> None:
-    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+    assert [h.category for h in screen(text, language)][:1] == [category], text
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("this is goodbye", "en"),
-        ("this is my last message here", "en"),
-        ("bought a rope today", "en"),
-        ("manche tage will ich nicht mehr leben", "de"),
-        ("hab ein seil gekauft", "de"),
-        ("me duele tanto que me quiero morir", "es"),
-        ("puse una manguera conectada al tubo de escape", "es"),
-    ],
-)
-def test_their_neighbours_still_alert_by_the_lexicon(text: str, language: str) -> None:
+@pytest.mark.parametrize(("text", "language"), NEW_WRITERS_CAUGHT)
+def test_new_writers_crises_are_caught_by_the_lexicon(text: str, language: str) -> None:
     assert any(h.detector == "lexicon" for h in screen(text, language)), text
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("does the multistorey at the hospital have roof access", "en"),
-        ("cant type much. got all my pills out on the bed. counting", "en"),
-        ("the 6:40 doesn't stop at our station. tomorrow.", "en"),
-        ("After the christening Saturday I'll go, pet. I'm ready.", "en"),
-        ("Going up the old tip on Friday. Won't be coming down, butt.", "en"),
-        ("found a lovely new home for biscuit. for after.", "en"),
-        ("key's under the mat. sorry", "en"),
-        ("tngo l amitriptilina toda junta aqui", "es"),
-        ("tengo el cuchillo de la cocina en mi cuarto", "es"),
-        ("Tengo la escopeta de caza del güelu cargada.", "es"),
-        ("El jueves los niños se van con la abuela. Es la ventana que estaba esperando.", "es"),
-        ("el seguro de vida paga si pasa después de los dos años de la póliza", "es"),
-        ("La Nala ya tiene nueva familia, para después.", "es"),
-        ("Cancelé todas las citas de marzo en adelante.", "es"),
-        ("Pásate mañana a casa, llave bajo el felpudo. Perdona.", "es"),
-        ("Le dije que me vuelvo a Ecuador, pero no me vuelvo.", "es"),
-        ("Das Seil im Keller hält, hab's getestet.", "de"),
-        ("hab holzkohle gekauft u die fugen vom badfenstr abgeklebt", "de"),
-        ("Nach der Prüfung am 12. werde ich gehen, ich habe es genau geplant.", "de"),
-        ("will nur schlafen und nie wieder geweckt werden", "de"),
-    ],
-)
-def test_means_plans_and_preparations_without_a_death_word_alert(text: str, language: str) -> None:
-    assert any(h.detector == "lexicon" for h in screen(text, language)), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("If anyone messages I'm not ignoring you, I'm unconscious!", "en"),
-        ("I just want to sleep and not be woken till at least 4pm.", "en"),
-        ("the 6:40 doesn't stop at our station, so i take the 7:10", "en"),
-        ("got all my pills out on the table to fill the organiser", "en"),
-        ("tengo todas las pastillas de la semana juntas en el pastillero", "es"),
-        ("cancelé las citas de marzo porque me voy de viaje", "es"),
-        ("dejo la llave bajo el felpudo para la vecina", "es"),
-        ("die Schaukel hält, hab sie getestet", "de"),
-    ],
-)
-def test_a_night_shifts_sleep_a_train_a_pill_organiser_or_a_key_for_a_neighbour_is_no_entry(
-    text: str, language: str
-) -> None:
-    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Sent my sister my 1Password export. Just in case.", "en"),
-        ("Parked by the Humber Bridge again. Just looking, like.", "en"),
-        ("bought rat poison. we don't have rats.", "en"),
-        ("Mi roommate tiene una pistola en el closet. Sé dónde tiene las balas.", "es"),
-        ("Compré veneno de ratas. No tenemos ratas.", "es"),
-        ("Fui al cementerio. Le dije que para el 18 ya vamos a estar juntos.", "es"),
-        ("Am 3. Mai ist ihr Todestag, und an dem Tag gehe ich zu ihr.", "de"),
-        ("Hab mir den Sonntag nach ihrem Geburtstag ausgesucht, danach bin ich weg.", "de"),
-        ("Abschalten wäre für mein Umfeld die effizienteste Lösung.", "de"),
-        ("Hab mich von Gretas Rosen verabschiedet. Die gießt ab jetzt Frau Jensen.", "de"),
-    ],
-)
-def test_a_fifth_set_of_probes_means_and_farewells_alert(text: str, language: str) -> None:
-    assert any(h.detector == "lexicon" for h in screen(text, language)), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Me despido, que me toca turno de noche. ¡Besos!", "es"),  # my turn, nobody's touch
-        ("compré veneno de ratas porque tenemos ratas en el garaje", "es"),
-        ("am Todestag gehe ich zu ihr ans Grab und bringe Blumen", "de"),
-        ("sent my sister the wifi password just in case the router dies while im away", "en"),
-        ("walked over the bridge again today, lovely views", "en"),
-    ],
-)
-def test_a_night_shift_real_rats_a_grave_visit_or_a_wifi_password_is_no_entry(
-    text: str, language: str
-) -> None:
+@pytest.mark.parametrize(("text", "language"), THEIR_NEIGHBOURS)
+def test_their_everyday_neighbours_are_no_lexicon_entry(text: str, language: str) -> None:
     assert not any(h.detector == "lexicon" for h in screen(text, language)), text
 
 
@@ -559,76 +558,6 @@ def test_someone_who_touches_a_person_is_still_danger_at_home() -> None:
     assert [h.category for h in screen("mi tio me toca cuando no hay nadie", "es")] == [
         "abuse_or_danger_at_home"
     ]
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("whats even the point of tomorrow", "en"),
-        ("stockpiled me pregabalin for this", "en"),
-        ("sorted my will n passwords. bye", "en"),
-        ("might smother mum, cant take it", "en"),
-        ("hes got the belt out again", "en"),
-        ("hes kicking the door in help", "en"),
-        ("hoy me mato wey", "es"),
-        ("el viernes me despido de todo", "es"),
-        ("voy con el machete a su casa", "es"),
-        ("a mi jefe le meto un tiro mañana", "es"),
-        ("fahr jetz zu dem gutachter, mit messer", "de"),
-        ("nehm das baby mit, wir gehn beide", "de"),
-    ],
-)
-def test_short_lines_sent_late_at_night_alert(text: str, language: str) -> None:
-    assert any(h.detector == "lexicon" for h in screen(text, language)), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("sorted my will at the solicitors, bye for now off to lunch", "en"),
-        ("i might smother my toast in butter", "en"),
-        ("i could strangle my husband, he left the milk out again lol", "en"),
-        ("hoy me mato a estudiar", "es"),
-        ("le pego un tiro al balon", "es"),
-        ("fahr zu meiner oma mit dem messer von ihr zum schleifen", "de"),
-    ],
-)
-def test_their_everyday_neighbours_are_no_entry(text: str, language: str) -> None:
-    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "category"),
-    [
-        ("took my whole week of pregabalin at once by mistake", "en", "medical_red_flag"),
-        ("fell in the bathroom and cant get up", "en", "medical_red_flag"),
-        ("me e caido en el baño y no puedo levantarme", "es", "medical_red_flag"),
-        ("bin im bad gestürzt und komm nicht mehr hoch", "de", "medical_red_flag"),
-        ("hat mich heute die Treppe runter gezerrt", "de", "abuse_or_danger_at_home"),
-        (
-            "Sie nimmt mir den Rollator weg, damit ich mich mal bewege",
-            "de",
-            "abuse_or_danger_at_home",
-        ),
-    ],
-)
-def test_a_fall_a_weeks_pills_or_a_walker_taken_away_alerts(
-    text: str, language: str, category: str
-) -> None:
-    assert [h.category for h in screen(text, language)][:1] == [category], text
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("fell asleep on the sofa and cant get up now lol so comfy", "en"),
-        ("sat on the floor for 3 hours cause there werent enough chairs", "en"),
-        ("me cai en el baño pero ya me pude levantar", "es"),
-        ("bin gestern gestürzt aber bin wieder hochgekommen", "de"),
-    ],
-)
-def test_falling_asleep_or_getting_up_again_is_no_entry(text: str, language: str) -> None:
-    assert not any(h.detector == "lexicon" for h in screen(text, language)), text
 
 
 @pytest.mark.parametrize(
