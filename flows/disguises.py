@@ -62,9 +62,10 @@ _ONE_LETTER_WORDS = frozenset("aeiouyqxAEIOUYQX")
 _SPELLED_PAIR = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*·•/])[^\W\d_](?!\w)")
 
 # Spelled with one separator throughout, a phrase loses the breaks between its words too:
-# "k i l l m y s e l f" or "k.i.l.l.m.y.s.e.l.f" joins to "killmyself". Given the words screening knows (``WordCost``: a known
-# word's cost, its rarity; None for a word it does not know), such a run is split again where
-# its words end, the cheapest way (common words, few of them): "kill myself".
+# "k i l l m y s e l f" or "k.i.l.l.m.y.s.e.l.f" joins to "killmyself". Given the words
+# screening knows (``WordCost``: a known word's cost, its rarity; None for a word it does not
+# know), such a run is split again where its words end, the cheapest way (common words, few
+# of them): "kill myself".
 WordCost = Callable[[str], float | None]
 _LONGEST_WORD = 24
 _PER_WORD = 4.0  # added to each word's cost, so that a split into fewer words wins
@@ -90,10 +91,8 @@ def undisguise(text: str, word_cost: WordCost | None = None) -> str:
         text = _WORD.sub(_latin_if_mixed, text)
     if _EMOJI.search(text):
         text = _EMOJI.sub(lambda m: _EMOJI_WORDS[m.group()], text)
-    separators: set[str] = set()
-    text = _SPELLED.sub(functools.partial(_join_spelled, word_cost, separators), text)
-    if separators:
-        text = _SPELLED_PAIR.sub(functools.partial(_join_pair, separators), text)
+    if _SPELLED.search(text):  # most messages spell nothing out
+        text = _join_spelled_runs(text, word_cost)
     if "!" in text:
         text = _BANG_IN_WORD.sub("i", text)
     # Every digits-for-letters word holds a digit, "@" or "$"; most messages none, and
@@ -107,6 +106,16 @@ def _latin_if_mixed(m: re.Match[str]) -> str:
     """A word mixing Latin letters with look-alikes is Latin; a Russian word stays Russian."""
     word = m.group()
     return word.translate(_LOOK_ALIKES) if _LATIN.search(word) else word
+
+
+def _join_spelled_runs(text: str, word_cost: WordCost | None) -> str:
+    """Each run of letters spelled one at a time joined, then the pairs spelled beside
+    them with the same separator."""
+    separators: set[str] = set()
+    text = _SPELLED.sub(functools.partial(_join_spelled, word_cost, separators), text)
+    if separators:
+        text = _SPELLED_PAIR.sub(functools.partial(_join_pair, separators), text)
+    return text
 
 
 def _join_spelled(word_cost: WordCost | None, separators: set[str], m: re.Match[str]) -> str:

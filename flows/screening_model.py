@@ -217,7 +217,7 @@ class Model:
 
     def word_cost(self, word: str) -> float | None:
         """How rare a word the model knows is (its idf); None for a word it does not know.
-        What ``disguises.undisguise`` splits letters spelled out with single spaces by."""
+        What ``disguises.undisguise`` splits a phrase spelled out letter by letter by."""
         tokens = plain_words(word)
         if len(tokens) != 1:
             return None

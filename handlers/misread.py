@@ -137,7 +137,8 @@ def _already(alert: Alert) -> str:
 async def _settle(session: AsyncSession, query: CallbackQuery, alert: Alert, text: str) -> None:
     """The offer becomes the answer, without its button (a second tap has nothing to do);
     an offer Telegram no longer lets us edit (deleted, too old; or it refuses the edit) gets
-    the answer below it. Through the outbox, so that a 429 or a 5xx delays it rather than undoing the tap."""
+    the answer below it. Through the outbox, so that a 429 or a 5xx delays it rather than
+    undoing the tap."""
     if isinstance(query.message, Message):
         message_id = query.message.message_id
         edit = {"text": text, "message_id": message_id}
