@@ -33,7 +33,7 @@ from handlers.reach import tell_supervisor
 from handlers.relay import tell_sender
 from storage import outbox
 from storage.models import utcnow
-from storage.outbox import SEND_ANEW, Claimed
+from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def fallbacks(i18n: I18n, settings: Settings | None = None) -> dict[str, Fallbac
 
     return {
         ALL_SUPERVISORS: all_supervisors,
-        SEND_ANEW: send_anew,
+        outbox.SEND_ANEW: send_anew,
         UNREACHABLE: event_unreachable,
         UNREACHABLE_GROUP: group_unreachable,
         "booster_unreached": booster_not_reached,
