@@ -491,6 +491,26 @@ NEW_WRITERS_CAUGHT = [
     ("a mi jefe le meto un tiro mañana", "es"),
     ("fahr jetz zu dem gutachter, mit messer", "de"),
     ("nehm das baby mit, wir gehn beide", "de"),
+    # round 15: how seriously, the eyes never opened again, everything but the group
+    ("estoy pensando seriamente en matarme", "es"),
+    (
+        "los panas ya ni me invitan xq siempre cancelo, el profe me quito la nota... "
+        "y la verdad es q estoy pensando seriamente en matarme",
+        "es",
+    ),
+    ("esta semana me doy de baja de todo, de la vida tambien", "es"),
+    ("me acuesto rogando no abrir mas los ojos", "es"),
+    ("hoy le di las alhajas de mi madre a mi sobrina. donde voy no los necesito", "es"),
+    ("me voy. no del grupo, de todo.", "es"),
+    ("i go to bed praying i don't open my eyes again", "en"),
+    ("i'm checking out. not from the group. from everything.", "en"),
+    ("ich check dann mal aus. nicht aus der gruppe. aus allem.", "de"),
+    ("ich bete jeden abend dass ich die augen nicht mehr aufmache", "de"),
+    (
+        "manchmal wünsch ich mir ne krankheit die mich schnell wegmacht. fnd reicht ja nich mal dafür lol",
+        "de",
+    ),
+    ("hab alle meine sachen verschenkt, brauch eh nichts mehr", "de"),
 ]
 THEIR_NEIGHBOURS = [
     # a programme ending, a swing, a switched medicine, a backache
@@ -534,6 +554,17 @@ THEIR_NEIGHBOURS = [
     ("sat on the floor for 3 hours cause there werent enough chairs", "en"),
     ("me cai en el baño pero ya me pude levantar", "es"),
     ("bin gestern gestürzt aber bin wieder hochgekommen", "de"),
+    # round 15: a holiday's gloves, social life, a detox, a flare, gym clothes
+    ("me di de baja de todo lo de la vida social, no puedo con el cansancio", "es"),
+    ("me voy del grupo, no de todo jaja", "es"),
+    ("checking out of everything for the weekend, digital detox", "en"),
+    ("hope i don't open my eyes to another flare tomorrow", "en"),
+    (
+        "hab meine gym sachen verschenkt, kann mit fnd eh grad nich trainieren. "
+        "wenns besser wird kauf ich halt neu",
+        "de",
+    ),
+    ("hab meine baby sachen verschenkt, die kleine ist jetzt 3", "de"),
 ]
 
 
@@ -552,6 +583,42 @@ def test_new_writers_crises_are_caught_by_the_lexicon(text: str, language: str) 
 @pytest.mark.parametrize(("text", "language"), THEIR_NEIGHBOURS)
 def test_their_everyday_neighbours_are_no_lexicon_entry(text: str, language: str) -> None:
     assert not any(h.detector == "lexicon" for h in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        # leaving the group better, but on a decision, not a treatment; or more after the thanks
+        (
+            "me despido del grupo, ya estoy mucho mejor ahora que tome la decision. "
+            "gracias por todo los quiero",
+            "es",
+        ),
+        (
+            "leaving the group, i feel so much better now i've decided. "
+            "thanks for everything, love you all",
+            "en",
+        ),
+        (
+            "ich verabschiede mich aus der gruppe, mir geht es besser seit ich mich "
+            "entschieden habe. danke für alles",
+            "de",
+        ),
+        (
+            "leaving the group as im doing much better on the new meds. "
+            "thanks for everything. i've saved up my pills for tonight",
+            "en",
+        ),
+        # wishing for cancer to be believed is a complaint; wishing it to end is not
+        ("i wish i had cancer so it would all be over", "en"),
+        ("ojala tuviera cancer y que se acabe todo", "es"),
+        ("ich wünschte ich hätte krebs, dann wär es bald vorbei", "de"),
+    ],
+)
+def test_a_goodbye_or_a_wish_without_its_everyday_reason_still_alerts(
+    text: str, language: str
+) -> None:
+    assert screen(text, language), text
 
 
 def test_someone_who_touches_a_person_is_still_danger_at_home() -> None:
