@@ -511,6 +511,13 @@ NEW_WRITERS_CAUGHT = [
         "de",
     ),
     ("hab alle meine sachen verschenkt, brauch eh nichts mehr", "de"),
+    # round 15, long messages: the one clause that matters
+    ("honestly I wish a truck would just hit me on the way home and end it I am so done", "en"),
+    ("I hob echt überlegt ob i mi ned einfach umbring, heut scho zum dritten mal", "de"),
+    (
+        "Bin heut wieder mitm Kopf gegen die Wand, net bildlich gmeint, so lang bis ma schwindlig war",
+        "de",
+    ),
 ]
 THEIR_NEIGHBOURS = [
     # a programme ending, a swing, a switched medicine, a backache
@@ -565,6 +572,27 @@ THEIR_NEIGHBOURS = [
         "de",
     ),
     ("hab meine baby sachen verschenkt, die kleine ist jetzt 3", "de"),
+    # round 15, long messages: a lie-in, a commute, a move, a volunteer, a good reason to leave
+    ("I just want to sleep and sleep and not wake up till Monday haha", "en"),
+    ("hope the new meds hit me soon, need the relief", "en"),
+    ("Went to office and the local train travel itself finished me off.", "en"),
+    ("My daughter asked me what a suicide crisis line actually does", "en"),
+    (
+        "so leute, das ist mein letzter post hier, ich zieh mit meiner freundin nach leipzig. "
+        "tschüss und alles gute euch",
+        "de",
+    ),
+    (
+        "Ihr Lieben, ich wollt mich verabschieden, aber keine Sorge, aus gutem Grund! Die neue "
+        "Therapie hat endlich angeschlagen. Danke für alles, ich schau bestimmt ab und zu noch rein.",
+        "de",
+    ),
+    ("wenn der bescheid positiv ist, dann mach ich's wirklich: ich kauf mir nen e-rollstuhl", "de"),
+    ("bin heute mit dem kopf gegen die wand gelaufen beim amt, bildlich gesprochen", "de"),
+    (
+        "el viernes es el día, ya tengo todo preparado, las cajas listas: ¡nos cambiamos de casa!",
+        "es",
+    ),
 ]
 
 
@@ -613,6 +641,12 @@ def test_their_everyday_neighbours_are_no_lexicon_entry(text: str, language: str
         ("i wish i had cancer so it would all be over", "en"),
         ("ojala tuviera cancer y que se acabe todo", "es"),
         ("ich wünschte ich hätte krebs, dann wär es bald vorbei", "de"),
+        # the everyday reasons above are not words that hide a crisis beside them
+        ("wish the overdose had finished me off", "en"),
+        ("i want to go to sleep and never wake up", "en"),
+        ("das ist mein letzter post hier. danke für alles", "de"),
+        ("el viernes es el dia. ya tengo todo preparado", "es"),
+        ("casi me suicidé anoche", "es"),
     ],
 )
 def test_a_goodbye_or_a_wish_without_its_everyday_reason_still_alerts(
