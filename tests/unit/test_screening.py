@@ -511,6 +511,14 @@ NEW_WRITERS_CAUGHT = [
         "de",
     ),
     ("hab alle meine sachen verschenkt, brauch eh nichts mehr", "de"),
+    # round 15, disguised and mixed: the words beside a game, a word asked about, a lie-in
+    ("played fortnite all day, still want to unalive", "en"),
+    ("why do i want to unalive so much", "en"),
+    ("why do people say i should unalive myself", "en"),
+    ("bought a rope. going to hang myself from the swing frame", "en"),
+    ("tonights the night. finally doing it", "en"),
+    ("no quiero despertar nunca mas", "es"),
+    ("hab in 20 minuten 40 tabletten genommen", "de"),
     # round 15, long messages: the one clause that matters
     ("honestly I wish a truck would just hit me on the way home and end it I am so done", "en"),
     ("I hob echt überlegt ob i mi ned einfach umbring, heut scho zum dritten mal", "de"),
@@ -572,6 +580,21 @@ THEIR_NEIGHBOURS = [
         "de",
     ),
     ("hab meine baby sachen verschenkt, die kleine ist jetzt 3", "de"),
+    # round 15, disguised and mixed: a grandmother years ago, a hammock, a yoga class, a lie-in
+    (
+        "Meine Oma hat sich vor 20 Jahren das Leben genommen. Ich arbeite das gerade mit "
+        "meiner Therapeutin auf.",
+        "de",
+    ),
+    ("bought rope 🪢 to hang a hammock in the garden so i can rest outside this summer", "en"),
+    (
+        "this is my last post here 👋 my new meds are working and i'm doing so much better, "
+        "thank you all for everything",
+        "en",
+    ),
+    ("tonight's the night!! finally trying the new chair yoga class, wish me luck", "en"),
+    ("Me voy a dormir y no quiero despertar hasta el mediodía 😴 mañana no trabajo", "es"),
+    ("gute nacht ihr lieben, ab in die ewige ruhe… also bis 10 uhr 😴", "de"),
     # round 15, long messages: a lie-in, a commute, a move, a volunteer, a good reason to leave
     ("I just want to sleep and sleep and not wake up till Monday haha", "en"),
     ("hope the new meds hit me soon, need the relief", "en"),
