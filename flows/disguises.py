@@ -71,6 +71,15 @@ _LONGEST_WORD = 24
 _PER_WORD = 4.0  # added to each word's cost, so that a split into fewer words wins
 _FEWEST_TO_SPLIT = 6  # letters; a shorter run is one word or nothing worth splitting
 
+# A letter hidden behind a mask inside a word: "k*ll", "s*icidio", "umbr#ngen". With the
+# words screening knows, the mask becomes the letter that makes the commonest known word;
+# a word it cannot restore stays as written. One mask in a word of four letters or more,
+# and never the letter beside it (which the normaliser would fold into one), so "a*b",
+# "d*e" or "su**ide" are not guessed at: the model's letter pieces still read them.
+_MASKED = re.compile(r"(?<![\w*#])[^\W\d_]+[*#][^\W\d_]+(?![\w*#])")
+_FEWEST_LETTERS = 4  # in the restored word
+_LETTERS = "abcdefghijklmnopqrstuvwxyzäöüßñáéíóú"
+
 # Emojis that stand for a means of harm or a goodbye; English words, which every
 # language's screening also reads.
 _EMOJI_WORDS = {
@@ -85,7 +94,8 @@ _EMOJI = re.compile("|".join(map(re.escape, _EMOJI_WORDS)))
 def undisguise(text: str, word_cost: WordCost | None = None) -> str:
     """The text as a reader sees it: hidden characters, look-alikes, letters spelled
     out, digits for letters and harm emojis turned back into plain words. With
-    ``word_cost``, a phrase spelled out letter by letter becomes the words it spells."""
+    ``word_cost``, a phrase spelled out letter by letter becomes the words it spells, and
+    a masked letter ("k*ll") the one that makes a known word."""
     text = _INVISIBLE.sub("", text)
     if _CYRILLIC_OR_GREEK.search(text):
         text = _WORD.sub(_latin_if_mixed, text)
@@ -95,6 +105,8 @@ def undisguise(text: str, word_cost: WordCost | None = None) -> str:
         text = _join_spelled_runs(text, word_cost)
     if "!" in text:
         text = _BANG_IN_WORD.sub("i", text)
+    if word_cost is not None and ("*" in text or "#" in text):
+        text = _MASKED.sub(functools.partial(_unmask, word_cost), text)
     # Every digits-for-letters word holds a digit, "@" or "$"; most messages none, and
     # the search itself costs a tenth of a long message's screening.
     if _LEET_SIGN.search(text) is None:
@@ -157,6 +169,21 @@ def _split_into_words(letters: str, word_cost: WordCost) -> str | None:
         words.append(letters[cut[end] : end])
         end = cut[end]
     return " ".join(reversed(words))
+
+
+def _unmask(word_cost: WordCost, m: re.Match[str]) -> str:
+    """The commonest known word the masked one can be, or the word as written."""
+    word = m.group()
+    if len(word) < _FEWEST_LETTERS:
+        return word
+    at = next(i for i, ch in enumerate(word) if ch in "*#")
+    before, after = word[:at].lower(), word[at + 1 :].lower()
+    best, best_cost = word, float("inf")
+    for letter in _LETTERS.replace(before[-1], "").replace(after[0], ""):
+        cost = word_cost(before + letter + after)
+        if cost is not None and cost < best_cost:
+            best, best_cost = before + letter + after, cost
+    return best
 
 
 def _unleet(m: re.Match[str]) -> str:

@@ -74,6 +74,36 @@ def test_a_phrase_spelled_letter_by_letter_reads_as_its_words(text: str, reads: 
     assert undisguised(text) == reads
 
 
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("i want to k*ll myself", "i want to kill myself"),
+        ("k*ll m*self tonight", "kill myself tonight"),
+        ("wanna k#ll myself", "wanna kill myself"),
+        ("me quiero s*icidar", "me quiero suicidar"),
+        ("ich will mich umbr*ngen", "ich will mich umbringen"),
+        ("s*izid ist eine option", "suizid ist eine option"),
+        # not a masked letter: emphasis, a hashtag, a language, sums, too short, two masks
+        ("this is *really* bad", "this is *really* bad"),
+        ("#blessed day", "#blessed day"),
+        ("C# rocks", "C# rocks"),
+        ("5*3=15", "5*3=15"),
+        ("a*b", "a*b"),
+        ("su**ide", "su**ide"),
+    ],
+)
+def test_a_masked_letter_becomes_the_one_of_a_known_word(text: str, reads: str) -> None:
+    assert undisguised(text) == reads
+
+
+def test_a_masked_word_the_model_cannot_restore_stays_as_written() -> None:
+    def knows_only_kill(word: str) -> float | None:
+        return 1.0 if word == "kill" else None
+
+    assert undisguise("k*ll m*self", knows_only_kill) == "kill m*self"
+    assert undisguise("k*ll m*self") == "k*ll m*self"  # no words known: nothing guessed
+
+
 def test_letters_that_spell_no_known_words_stay_one_word() -> None:
     def knows_only_kill(word: str) -> float | None:
         return 1.0 if word == "kill" else None
@@ -104,6 +134,8 @@ def test_almost_every_corpus_message_reads_as_written() -> None:
         ("quiero m0r1r", "es"),
         (f"me quiero suici{ZWSP}dar", "es"),
         (f"me quiero m{CYRILLIC_O}rir", "es"),
+        ("i want to k*ll m*self", "en"),
+        ("pienso en el s*icidio", "es"),
         ("ich will mich u m b r i n g e n", "de"),
         ("ich will st3rb3n", "de"),
         (f"ich will mich umbr{SOFT_HYPHEN}ingen", "de"),
