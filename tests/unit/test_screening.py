@@ -519,6 +519,9 @@ NEW_WRITERS_CAUGHT = [
     ("tonights the night. finally doing it", "en"),
     ("no quiero despertar nunca mas", "es"),
     ("hab in 20 minuten 40 tabletten genommen", "de"),
+    # round 15, ordinary chat: the words its idioms sit beside
+    ("i've written my note, it's under my pillow", "en"),
+    ("papa atmet komisch und ist nicht ansprechbar", "de"),
     # round 15, long messages: the one clause that matters
     ("honestly I wish a truck would just hit me on the way home and end it I am so done", "en"),
     ("I hob echt überlegt ob i mi ned einfach umbring, heut scho zum dritten mal", "de"),
@@ -580,6 +583,8 @@ THEIR_NEIGHBOURS = [
         "de",
     ),
     ("hab meine baby sachen verschenkt, die kleine ist jetzt 3", "de"),
+    # round 15, ordinary chat: out of it tomorrow after washing one's hair
+    ("Hab mir heute die Haare gewaschen UND gekocht. Morgen bin ich nicht ansprechbar 😂", "de"),
     # round 15, disguised and mixed: a grandmother years ago, a hammock, a yoga class, a lie-in
     (
         "Meine Oma hat sich vor 20 Jahren das Leben genommen. Ich arbeite das gerade mit "
