@@ -79,6 +79,16 @@ def next_weekday_at(zone: str, time: dt.time, weekday: int, after: dt.datetime) 
     return candidate
 
 
+# A digest sent late (the bot was down on its day) is not followed by the regular one
+# within hours: the next comes on the digest weekday at least this long after.
+DIGEST_GAP = dt.timedelta(days=1)
+
+
+def next_digest_at(zone: str, time: dt.time, weekday: int, sent_at: dt.datetime) -> dt.datetime:
+    """When a mentor's next weekly digest is due, one having gone out at ``sent_at``."""
+    return next_weekday_at(zone, time, weekday, sent_at + DIGEST_GAP)
+
+
 # --- the reminder's state -------------------------------------------------------------
 
 

@@ -500,7 +500,7 @@ async def digest_due(session: AsyncSession, due: list[Due], tick: Tick) -> None:
             continue
         assert mentor.timezone is not None and mentor.checkin_time is not None
         await _queue_digest(session, mentor, tick)
-        due_at = flow.next_weekday_at(
+        due_at = flow.next_digest_at(
             mentor.timezone, mentor.checkin_time, settings.digest_weekday, tick.now
         )
         planned.append((mentor.id, due_at, {}))

@@ -81,6 +81,21 @@ def test_weekly_digest_lands_on_the_weekday_at_local_time():
     assert due == utc(2026, 11, 30, 14)
 
 
+@pytest.mark.parametrize(
+    ("sent_at", "next_due"),
+    [
+        # on time, Monday 7 December 2026 at 20:00 in London: the Monday after
+        (utc(2026, 12, 7, 20), utc(2026, 12, 14, 20)),
+        # late, the bot down on Monday: Sunday evening, then not again the next day
+        (utc(2026, 12, 13, 20, 3), utc(2026, 12, 21, 20)),
+        # a week late, half an hour before the regular time: not twice that evening
+        (utc(2026, 12, 14, 19, 30), utc(2026, 12, 21, 20)),
+    ],
+)
+def test_a_mentor_never_gets_two_digests_within_a_day(sent_at, next_due):
+    assert flow.next_digest_at("Europe/London", dt.time(20), 0, sent_at) == next_due
+
+
 # --- a claimed reminder --------------------------------------------------------------------
 
 ZONE, TIME = "Europe/Berlin", dt.time(20)

@@ -216,6 +216,6 @@ async def test_weekly_digest_respects_what_each_mentee_shares(harness, sessionma
     async with sessionmaker() as session:
         row = await schedules.get(session, flow.DIGEST, mentor)
     assert flow.local_date(ZONE, row.due_at).weekday() == settings.digest_weekday
-    assert dt.timedelta(days=1) < row.due_at - now <= dt.timedelta(days=7)
+    assert dt.timedelta(days=1) < row.due_at - now <= dt.timedelta(days=8)
     await tick(harness, sessionmaker, settings, now + dt.timedelta(hours=1))
     assert len(await outbox_rows(sessionmaker, "digest:")) == 1
