@@ -3,8 +3,8 @@ local Bot API stand-in.
 
 Ben mentors Ana; both are onboarded and matched straight in the bot's database before it
 starts (intake and matching have their own tests). Ben reaches out, Ana answers — once
-with crisis words: the supervisors are alerted *and* Ben still gets her message — then
-with a photo, and Ben ends the conversation.
+with crisis words: the supervisors are alerted *and* Ben still gets her message — Ben asks
+the safety question (not his crisis), Ana sends a photo, and Ben ends the conversation.
 """
 
 from __future__ import annotations
@@ -113,11 +113,23 @@ async def test_a_relayed_exchange_with_crisis_words_alerts_and_carries_on(
     # Ana is answered by the crisis screening too (her lines and what happens next).
     await standin.wait_for("sendMessage", sent_to(ANA, "supervisor"), TIMEOUT, after=mark)
 
+    # Ben asks what mentors are taught to ask. It reaches Ana, and it is not Ben's crisis:
+    # no alert about him, no crisis answer to him.
+    asking = standin.mark()
+    await standin.send_text(ben, "Ana, are you thinking about ending your life right now?")
+    await standin.wait_for(
+        "sendMessage", sent_to(ANA, "are you thinking about ending your life"), TIMEOUT
+    )
+
     await standin.send_photo(ana, caption="my pacing plan")
     copy = await standin.wait_for("copyMessage", copied_to(BEN, ANA), TIMEOUT)
     assert copy.params.get("caption") == "<b>Ana</b>: my pacing plan"
 
     await standin.send_text(ben, "I'm here. Let's talk. /end later")
     await standin.wait_for("sendMessage", sent_to(ANA, "Ben: I'm here. Let's talk."), TIMEOUT)
+    since_asking = [c for c in standin.calls[asking:] if c.method == "sendMessage"]
+    assert not any(sent_to(SUPERVISOR_CHAT, "Alert #2")(c) for c in since_asking)
+    # (what Ben is sent meanwhile is about Ana: her words, the guidance on her alert)
+    assert all("Ana" in Reply(c).text for c in since_asking if sent_to(BEN)(c))
     await standin.send_text(ben, "/end")
     await standin.wait_for("sendMessage", sent_to(ANA, "Ben ended the conversation"), TIMEOUT)

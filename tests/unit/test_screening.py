@@ -669,6 +669,11 @@ def test_their_everyday_neighbours_are_no_lexicon_entry(text: str, language: str
         ("i wish i had cancer so it would all be over", "en"),
         ("ojala tuviera cancer y que se acabe todo", "es"),
         ("ich wünschte ich hätte krebs, dann wär es bald vorbei", "de"),
+        # the safety question asked of someone else, then answered in the same message
+        ("are you thinking about suicide? i am", "en"),
+        ("have you ever wanted to die? because i do", "en"),
+        ("¿estás pensando en quitarte la vida? yo sí", "es"),
+        ("hast du gedanken, dir das leben zu nehmen? ich schon", "de"),
         # the everyday reasons above are not words that hide a crisis beside them
         ("wish the overdose had finished me off", "en"),
         ("i want to go to sleep and never wake up", "en"),
