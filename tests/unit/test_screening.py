@@ -674,6 +674,10 @@ def test_their_everyday_neighbours_are_no_lexicon_entry(text: str, language: str
         ("have you ever wanted to die? because i do", "en"),
         ("¿estás pensando en quitarte la vida? yo sí", "es"),
         ("hast du gedanken, dir das leben zu nehmen? ich schon", "de"),
+        # "ever" is as often a veiled "I do" as a check
+        ("do you ever think about killing yourself?", "en"),
+        ("¿alguna vez pensaste en quitarte la vida?", "es"),
+        ("hast du schon mal dran gedacht dich umzubringen?", "de"),
         # the everyday reasons above are not words that hide a crisis beside them
         ("wish the overdose had finished me off", "en"),
         ("i want to go to sleep and never wake up", "en"),
