@@ -409,7 +409,7 @@ def test_being_gone_soon_or_a_wish_after_the_apology_still_alerts(text: str) -> 
     assert screen(text, "de"), text
 
 
-# Round 14 (docs/screening.md): wording from writers who read nothing of the project, each
+# Rounds 14 and 15 (docs/screening.md): wording from writers who read nothing of the project, each
 # line what a lexicon construct was written for, and beside it the everyday wording that
 # shares its words and must stay out of the lexicons.
 NEW_WRITERS_CATEGORY = [
