@@ -621,7 +621,65 @@ THEIR_NEIGHBOURS = [
         "el viernes es el día, ya tengo todo preparado, las cajas listas: ¡nos cambiamos de casa!",
         "es",
     ),
+    # round 16, the first sets' register: a dosette, a cat, grinding teeth, a lie-in's
+    # 'that's it for me today', a teenager who won't wake, a padel ball, courgettes in dinner
+    ("my head keeps telling me i should rest but i never listen", "en"),
+    ("pills lined up in the dosette for the week, sorted", "en"),
+    ("hit my own head on the cupboard door again lol", "en"),
+    ("i crush his tablets into his yoghurt because he cant swallow them", "en"),
+    ("my cat forces herself onto my lap every evening", "en"),
+    ("following my old boss on linkedin lol", "en"),
+    ("my jaw aches from grinding, dentist says get a guard", "en"),
+    ("dried my hair with the hairdryer after the bath", "en"),
+    ("deleting my facebook, too much drama. bye facebook!", "en"),
+    ("our gas smells funny, engineer coming tomorrow", "en"),
+    ("i want the weeds dead and i want to be the one who does it lol", "en"),
+    ("hoy es buen dia, sali a caminar", "es"),
+    ("me hice un corte en el dedo cortando cebolla", "es"),
+    ("me duele la mandibula del bruxismo y tengo nauseas por la medicacion nueva", "es"),
+    ("duele mucho tirarse al agua desde tan alto? mi hijo quiere probar en la piscina", "es"),
+    ("no puedo despertar a mi hijo para el cole, adolescentes", "es"),
+    ("compre soga para atar las plantas", "es"),
+    ("me dejo el ojo morado la pelota de padel jaja", "es"),
+    ("das wars mit mir für heute, gute nacht ihr lieben", "de"),
+    ("methoden die sicher gegen migräne helfen? bin für alles offen", "de"),
+    ("ich krieg die kinder morgens nicht wach, pubertät halt", "de"),
+    ("mir fallen die haare büschelweise aus von dem neuen medikament", "de"),
+    ("ich misch zucchini ins essen damit die kinder gemüse essen", "de"),
+    ("danke für eure tipps, aber ich hab mich schon entschieden: ich geh zur reha", "de"),
+    ("meine katze krampft manchmal im schlaf, 1 minute oder so", "de"),
+    ("ich spring gleich aus dem bett und mach kaffee", "de"),
 ]
+
+
+# Round 16 (docs/screening.md): the register of the sets the first lexicons were written
+# against, by new writers; the kinds those sets hold most, each in the category a supervisor
+# should see first.
+ROUND_16_CATEGORY = [
+    ("the voices keep saying i should die", "en", "suicide"),
+    ("hid the kitchen knives from myself but found the scissors", "en", "self_harm"),
+    ("put some of my sleeping pills in my husband's tea", "en", "harm_to_others"),
+    ("every time i mention leaving he says he'll kill the dog", "en", "abuse_or_danger_at_home"),
+    ("pain in my jaw and left arm and im all sweaty and sick", "en", "medical_red_flag"),
+    ("my son has been fitting for 6 minutes", "en", "medical_red_flag"),
+    ("tengo ganas de saltar del puente", "es", "suicide"),
+    ("me hice un tajo en el antebrazo con el cutter", "es", "self_harm"),
+    ("le clavo la jeringa en el cuello a la enfermera", "es", "harm_to_others"),
+    ("mi novio me dio una bofetada y me dejo el ojo morado", "es", "abuse_or_danger_at_home"),
+    ("huele a gas en la casa y todos tenemos dolor de cabeza", "es", "medical_red_flag"),
+    ("mein kopf sagt mir den ganzen tag, dass ich sterben soll", "de", "suicide"),
+    ("ich will ihr tabletten in den kaffee mischen", "de", "harm_to_others"),
+    ("mein ex steht vor der tür, obwohl er ein kontaktverbot hat", "de", "abuse_or_danger_at_home"),
+    ("meine tochter krampft seit 7 minuten", "de", "medical_red_flag"),
+    ("mein mann ist in der badewanne und ich krieg ihn nicht wach", "de", "medical_red_flag"),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "category"), ROUND_16_CATEGORY)
+def test_round_16_crises_alert_in_their_category(text: str, language: str, category: str) -> None:
+    hits = screen(text, language)
+    assert hits and hits[0].detector == "lexicon", text
+    assert hits[0].category == category, text
 
 
 @pytest.mark.parametrize(("text", "language", "category"), NEW_WRITERS_CATEGORY)
