@@ -634,7 +634,6 @@ THEIR_NEIGHBOURS = [
     ("deleting my facebook, too much drama. bye facebook!", "en"),
     ("our gas smells funny, engineer coming tomorrow", "en"),
     ("i want the weeds dead and i want to be the one who does it lol", "en"),
-    ("hoy es buen dia, sali a caminar", "es"),
     ("me hice un corte en el dedo cortando cebolla", "es"),
     ("me duele la mandibula del bruxismo y tengo nauseas por la medicacion nueva", "es"),
     ("duele mucho tirarse al agua desde tan alto? mi hijo quiere probar en la piscina", "es"),
