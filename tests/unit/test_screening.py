@@ -648,6 +648,31 @@ THEIR_NEIGHBOURS = [
     ("danke für eure tipps, aber ich hab mich schon entschieden: ich geh zur reha", "de"),
     ("meine katze krampft manchmal im schlaf, 1 minute oder so", "de"),
     ("ich spring gleich aus dem bett und mach kaffee", "de"),
+    # round 18, emergencies by their signs: sweets, a good run of nights, normal oxygen and sugar,
+    # a heavy period, a bump on the head, a laugh, a power cut
+    ("my daughter ate all the gummies at the party lol", "en"),
+    ("had two good nights in a row, no fits of coughing", "en"),
+    ("oxygen was 97 at the appointment, all good", "en"),
+    ("was on methotrexate weekly for years, now on a biologic", "en"),
+    ("my period is heavy, soaking through a pad every few hours", "en"),
+    ("sugar was 5.6 this morning, happy with that", "en"),
+    ("banged my head on the cupboard door lol", "en"),
+    ("pregnant with number two, aching on one side from sleeping badly", "en"),
+    ("choking on my tea laughing at the cat video", "en"),
+    ("my leg is swollen from standing all day at work", "en"),
+    ("mi hija se comio todas las gominolas jaja", "es"),
+    ("la saturacion estaba en 98, todo bien", "es"),
+    ("me atragante con el cafe de la risa", "es"),
+    ("embarazada de 5 meses, me duele un poco el costado de dormir mal", "es"),
+    ("perdi la vista del movil de repente, se apago la pantalla jaja", "es"),
+    ("mein kind hat die ganzen gummibärchen gegessen", "de"),
+    ("sauerstoff 98, alles gut beim arzt", "de"),
+    ("lieg am boden auf der yogamatte und komm nicht hoch vor lachen 😂", "de"),
+    ("kopf am schrank gestoßen, alles gut", "de"),
+    ("zucker heute morgen 5,6, passt", "de"),
+    ("schwanger in der 20. woche, rücken zwickt ein bisschen", "de"),
+    ("hab mich am kaffee verschluckt vor lachen", "de"),
+    ("plötzlich seh ich nichts mehr, stromausfall im ganzen haus 😅", "de"),
 ]
 
 
@@ -671,6 +696,15 @@ ROUND_16_CATEGORY = [
     ("mein ex steht vor der tür, obwohl er ein kontaktverbot hat", "de", "abuse_or_danger_at_home"),
     ("meine tochter krampft seit 7 minuten", "de", "medical_red_flag"),
     ("mein mann ist in der badewanne und ich krieg ihn nicht wach", "de", "medical_red_flag"),
+    # round 18: the signs the NHS tells people to call 999 for, and what a peer hears first
+    ("havent weed all day and i am shivering and confused", "en", "medical_red_flag"),
+    ("im pregnant and have a sharp pain on one side", "en", "medical_red_flag"),
+    ("my sons swallowed a button battery", "en", "medical_red_flag"),
+    ("my sats are 85 and falling", "en", "medical_red_flag"),
+    ("perdi la vista de un ojo de repente", "es", "medical_red_flag"),
+    ("mi nieto se trago una pila de boton", "es", "medical_red_flag"),
+    ("mein zucker ist bei 35, ich zittere und kann nicht denken", "de", "medical_red_flag"),
+    ("lieg seit gestern abend aufm boden und komm nicht hoch", "de", "medical_red_flag"),
 ]
 
 
