@@ -673,6 +673,8 @@ THEIR_NEIGHBOURS = [
     ("schwanger in der 20. woche, rücken zwickt ein bisschen", "de"),
     ("hab mich am kaffee verschluckt vor lachen", "de"),
     ("plötzlich seh ich nichts mehr, stromausfall im ganzen haus 😅", "de"),
+    ("scalded my finger with the kettle, bit red", "en"),
+    ("me queme con el aceite, solo un poco rojo", "es"),
 ]
 
 
@@ -705,6 +707,13 @@ ROUND_16_CATEGORY = [
     ("mi nieto se trago una pila de boton", "es", "medical_red_flag"),
     ("mein zucker ist bei 35, ich zittere und kann nicht denken", "de", "medical_red_flag"),
     ("lieg seit gestern abend aufm boden und komm nicht hoch", "de", "medical_red_flag"),
+    # a deep burn is an emergency first, whatever else it may be
+    ("burned my arm badly with boiling water, skin is white and peeling", "en", "medical_red_flag"),
+    (
+        "me queme el brazo con agua hirviendo, la piel esta blanca y se despega",
+        "es",
+        "medical_red_flag",
+    ),
 ]
 
 
