@@ -678,10 +678,10 @@ THEIR_NEIGHBOURS = [
 ]
 
 
-# Round 16 (docs/screening.md): the register of the sets the first lexicons were written
+# Rounds 16 and 18 (docs/screening.md): the register of the sets the first lexicons were written
 # against, by new writers; the kinds those sets hold most, each in the category a supervisor
 # should see first.
-ROUND_16_CATEGORY = [
+REGISTER_CATEGORY = [
     ("the voices keep saying i should die", "en", "suicide"),
     ("hid the kitchen knives from myself but found the scissors", "en", "self_harm"),
     ("put some of my sleeping pills in my husband's tea", "en", "harm_to_others"),
@@ -717,8 +717,8 @@ ROUND_16_CATEGORY = [
 ]
 
 
-@pytest.mark.parametrize(("text", "language", "category"), ROUND_16_CATEGORY)
-def test_round_16_crises_alert_in_their_category(text: str, language: str, category: str) -> None:
+@pytest.mark.parametrize(("text", "language", "category"), REGISTER_CATEGORY)
+def test_register_crises_alert_in_their_category(text: str, language: str, category: str) -> None:
     hits = screen(text, language)
     assert hits and hits[0].detector == "lexicon", text
     assert hits[0].category == category, text
