@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests import waiting
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Call, TelegramStandIn, TgUser
 from tests.e2e.test_alerts_e2e import (
@@ -67,11 +69,7 @@ def first_answer_recorded(data_dir: Path) -> bool:
     return recorded_sent(data_dir, "crisis:%:0")
 
 
-async def until(condition, timeout: float = TIMEOUT, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+until = partial(waiting.until, timeout=TIMEOUT, every=0.05)
 
 
 async def a_mentee_in_crisis_setting(standin: TelegramStandIn, tmp_path: Path) -> TgUser:
@@ -167,8 +165,14 @@ async def test_kill_9_just_after_a_crisis_message_pages_and_answers_once(
     }
     await bot_factory(**QUIET_ALERTS)
 
-    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), AFTER_LEASE, "the alert")
-    await until(lambda: sent_to(standin, PRIMARY, "Alert #1"), AFTER_LEASE, "the on-call's page")
+    await until(
+        lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), timeout=AFTER_LEASE, what="the alert"
+    )
+    await until(
+        lambda: sent_to(standin, PRIMARY, "Alert #1"),
+        timeout=AFTER_LEASE,
+        what="the on-call's page",
+    )
     await asyncio.sleep(2.0)
     for chat, twice_allowed in in_flight.items():
         assert len(sent_to(standin, chat, "Alert #1")) == (2 if twice_allowed else 1)
@@ -192,8 +196,14 @@ async def test_kill_9_while_the_crisis_sends_hang_pages_and_answers_once(
     await bot_factory(**QUIET_ALERTS)
 
     await until(lambda: crisis_answers(standin, person), what="the crisis answer")
-    await until(lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), AFTER_LEASE, "the alert")
-    await until(lambda: sent_to(standin, PRIMARY, "Alert #1"), AFTER_LEASE, "the on-call's page")
+    await until(
+        lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), timeout=AFTER_LEASE, what="the alert"
+    )
+    await until(
+        lambda: sent_to(standin, PRIMARY, "Alert #1"),
+        timeout=AFTER_LEASE,
+        what="the on-call's page",
+    )
     await asyncio.sleep(2.0)
     assert len(sent_to(standin, SUPERVISOR_CHAT, "Alert #1")) == 1
     assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1

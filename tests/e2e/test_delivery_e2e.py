@@ -13,6 +13,7 @@ import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import crypto, outbox
 from storage.db import create_engine, create_sessionmaker
+from tests import waiting
 from tests.e2e.conftest import ENCRYPTION_KEY, StartBot
 from tests.e2e.standin import Call, TelegramStandIn
 
@@ -71,11 +73,7 @@ def to(chat_id: int, status: int | None = None) -> Callable[[Call], bool]:
     return matches
 
 
-async def until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+until = partial(waiting.until, timeout=TIMEOUT, every=0.05)
 
 
 async def test_a_row_written_by_another_process_is_delivered(

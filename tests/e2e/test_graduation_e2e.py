@@ -23,7 +23,6 @@ onboarding and matching leave them (those have their own end-to-end tests).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -125,13 +124,6 @@ async def toast(standin: TelegramStandIn, query_id: str) -> str:
         timeout=TIMEOUT,
     )
     return str(call.params.get("text", ""))
-
-
-async def until(condition, timeout: float = TIMEOUT) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def url_buttons(reply: Reply) -> list[str]:

@@ -23,6 +23,7 @@ from storage.db import create_engine, create_sessionmaker
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
 from tests.unit.scripted_telegram import ScriptedTelegram, scripted_bot
+from tests.waiting import until
 
 FAST = {"backoff_base": 0.05, "poll_interval": 0.02}
 NO_LIMITS = Limits(per_second=10_000, private_interval=0, group_interval=0, margin=0, chat_margin=0)
@@ -434,10 +435,7 @@ async def test_stop_finishes_what_is_in_flight_and_puts_back_the_rest(
     running = asyncio.create_task(worker.run())
     # Stop once the first has gone: the chat's pacing holds the next for a second, so the
     # other two are claimed and waiting. (A fixed sleep lost the race on a loaded machine.)
-    deadline = time.monotonic() + 10
-    while not telegram.sends(7):
-        assert time.monotonic() < deadline, "the first message was not sent in time"
-        await asyncio.sleep(0.01)
+    await until(lambda: telegram.sends(7), timeout=10, what="the first message")
     worker.stop()
     await asyncio.wait_for(running, 2.0)
 

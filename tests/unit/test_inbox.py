@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,6 +27,7 @@ from storage import inbox
 from storage.models import InboxUpdate, SystemStatus
 from tests.fakes import People
 from tests.unit.scripted_telegram import ScriptedTelegram, scripted_bot
+from tests.waiting import until
 
 # --- Storage
 
@@ -127,13 +128,6 @@ class Bench:
 @pytest.fixture
 async def bench(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Bench]:
     yield Bench(sessionmaker)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 def start(poller: Poller) -> asyncio.Task[None]:
