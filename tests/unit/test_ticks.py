@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bot.scheduler import Ticks
+from tests.waiting import until
 
 
 async def test_ticks_go_on_when_the_wall_clock_is_stepped_back(
@@ -21,11 +22,11 @@ async def test_ticks_go_on_when_the_wall_clock_is_stepped_back(
 
     ticks = Ticks()
     ticks.every(0.05, job)
-    await asyncio.sleep(0.12)
+    await until(lambda: len(runs) >= 2, what="two ticks")
     stepped = time.time() - 3600
     monkeypatch.setattr(time, "time", lambda: stepped)  # an NTP step of an hour back
     before = len(runs)
-    await asyncio.sleep(0.25)
+    await until(lambda: len(runs) - before >= 3, what="three ticks after the step")
     await ticks.stop()
 
     assert before >= 2
@@ -51,7 +52,7 @@ async def test_a_failing_tick_runs_again_and_a_slow_one_is_not_overlapped(
 
     ticks = Ticks()
     ticks.every(0.02, flaky_and_slow)
-    await asyncio.sleep(0.3)
+    await until(lambda: calls >= 3, what="a third run")
     await ticks.stop()
 
     assert calls >= 3 and most == 1
