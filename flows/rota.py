@@ -235,13 +235,15 @@ def covering(rota: Rota, when: dt.datetime) -> Shift | None:
 
 
 def this_week(rota: Rota, when: dt.datetime) -> list[Shift]:
-    """The shifts starting in ``when``'s week (Monday to Sunday, in the rota's zone)."""
+    """The shifts starting in ``when``'s week (Monday to Sunday, in the rota's zone), and
+    first the one under way if it began last week (Sunday night into Monday)."""
     zone = zoneinfo.ZoneInfo(rota.zone)
     monday = when.astimezone(zone).date() - dt.timedelta(days=when.astimezone(zone).weekday())
     return [
         s
         for s in shifts_around(rota, when, 8)
         if monday <= s.start.astimezone(zone).date() < monday + dt.timedelta(days=7)
+        or s.start <= when < s.end
     ]
 
 

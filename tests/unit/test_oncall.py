@@ -212,6 +212,18 @@ def test_shift_times_follow_the_zone_across_a_dst_change() -> None:
         rota_flow.parse("timezone: Europe/Madrid\nSat 20:00 08:00 901\nSun 00:00 24:00 900")
 
 
+def test_this_weeks_shifts_include_a_sunday_night_still_under_way_on_monday() -> None:
+    rota = rota_flow.parse("timezone: Europe/Madrid\nSun 23:00 02:00 900\nMon 08:00 18:00 901")
+    monday_night = dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC)  # Monday 00:30 in Madrid
+    shown = rota_flow.this_week(rota, monday_night)
+    under_way = rota_flow.covering(rota, monday_night)
+    assert under_way is not None and shown[0] == under_way  # began Sunday 6, listed first
+    assert [s.slot.primary for s in shown] == [900, 901, 900]  # and next Sunday's too
+    # Midweek the list is the week's alone.
+    wednesday = dt.datetime(2026, 12, 9, 12, tzinfo=dt.UTC)
+    assert [s.slot.primary for s in rota_flow.this_week(rota, wednesday)] == [901, 900]
+
+
 # --- the rota's tick --------------------------------------------------------------------------
 
 
