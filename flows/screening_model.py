@@ -24,7 +24,10 @@ weighs it (``1 + ln(count)`` times the piece's idf, then scaled to unit length).
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
 import functools
+import gc
 import gzip
 import itertools
 import json
@@ -280,6 +283,18 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         return _from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"the screening model {path} is malformed: {exc!r}") from exc
+    finally:
+        del data
+        _give_back_scratch_memory()
+
+
+def _give_back_scratch_memory() -> None:
+    """Return to the system what reading the file needed only while it read (the parsed
+    JSON: about 8 MB of the 27 the model made resident). The C allocator keeps freed
+    memory for reuse unless asked; only glibc can be asked, elsewhere this does nothing."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl)
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def floats(text: str) -> array:

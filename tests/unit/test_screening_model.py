@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -260,3 +262,24 @@ def test_ordinary_chat_teaches_but_does_not_lower_the_threshold() -> None:
     assert _thresholds(mixed, mixed_scores, 0.10, tokens)["en"] == ordinary
     as_ordinary = [Example(e.lang, e.text, e.alert, source="train-g") for e in chat]
     assert _thresholds(walks + as_ordinary, mixed_scores, 0.10, tokens)["en"] < ordinary - 0.05
+
+
+RESIDENT = """
+import resource, sys
+from flows import screening
+screening.use_model(None if sys.argv[1] == "without" else screening.MODEL_PATH)
+for lang in screening.available_languages():
+    screening.load_lexicon(lang)
+screening.screen("walked the dog to the park, tired now", "en")
+print(int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads /proc (Linux)")
+def test_the_shipped_model_keeps_the_bot_within_30_mb_more_memory() -> None:
+    def resident(how: str) -> int:
+        run = [sys.executable, "-c", RESIDENT, how]
+        return int(subprocess.run(run, capture_output=True, check=True, text=True).stdout)
+
+    growth = resident("with") - resident("without")
+    assert 0 < growth <= 30 * 2**20, f"the model adds {growth / 2**20:.1f} MB"
