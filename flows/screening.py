@@ -15,7 +15,9 @@ How a message is screened
 1. The original text is split into sentences (on ``. ! ? … ;`` and line breaks).
 2. Each sentence is *normalised* for the lexicon's language (see ``normalise``):
    lower case, no accents, no apostrophes, punctuation to spaces, doubled letters
-   written once ("killl" -> "kil"), language folds (German "ae/oe/ue" -> "a/o/u"),
+   written once ("killl" -> "kil"; before that, the few words a language respells
+   as typed: German "nett" -> "freundlich", not "net"), language folds (German
+   "ae/oe/ue" -> "a/o/u"),
    then whole-word respellings from the lexicon ("suicde" -> "suicide",
    "wanna" -> "want to", "do not" -> "dont").
 3. The normalised sentences are joined with `` | ``; most lexicon entries stay
@@ -207,12 +209,15 @@ class _Normaliser:
     fold_map: tuple[tuple[str, str], ...] = ()
     spelling: re.Pattern[str] | None = None
     spelling_map: tuple[tuple[str, str], ...] = ()
+    typed: re.Pattern[str] | None = None
+    typed_map: tuple[tuple[str, str], ...] = ()
 
     def letters(self, text: str) -> str:
         """Case, apostrophes, accents, language folds, doubled letters; punctuation kept."""
         s = _APOSTROPHES.sub("", text.casefold())
         if not s.isascii():
             s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
+        s = self.as_typed(s)
         if self.folds is not None:
             folds = dict(self.fold_map)
             s = self.folds.sub(lambda m: folds[m.group()], s)
@@ -224,9 +229,22 @@ class _Normaliser:
     def fold(self, s: str) -> str:
         """After ``_plain``: the language's letter folds, doubled letters single. The
         same for every language without folds, so those share it."""
+        s = self.as_typed(s)
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
         return _REPEATS.sub(_ITEM_1, s).strip()
+
+    def as_typed(self, s: str) -> str:
+        """The language's respellings of whole words as typed, before doubled letters are
+        written once: German "nett" would otherwise read as "net", Austrian for "nicht"."""
+        if self.typed is not None:
+            s = self.typed.sub(self._as_typed, s)
+        return s
+
+    @property
+    def fold_key(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        """Normalisers with the same key fold a text the same way."""
+        return self.folds, self.typed
 
     def respell(self, s: str) -> str:
         """After ``fold``: the language's whole-word respellings."""
@@ -256,6 +274,13 @@ class _Normaliser:
 
     def _respell(self, m: re.Match[str]) -> str:
         return self._spellings[m.group()]
+
+    @functools.cached_property
+    def _typed_words(self) -> dict[str, str]:
+        return dict(self.typed_map)
+
+    def _as_typed(self, m: re.Match[str]) -> str:
+        return self._typed_words[m.group()]
 
 
 @dataclass(frozen=True)
@@ -388,7 +413,9 @@ def load_lexicon(language: str) -> Lexicon:
 def _build_lexicon(language: str, data: dict, path: Path | None = None) -> Lexicon:
     where = str(path) if path else f"<{language} lexicon>"
     norm_cfg = data.get("normalise", {})
-    normaliser = _make_normaliser(norm_cfg.get("folds", {}), norm_cfg.get("spelling", {}))
+    normaliser = _make_normaliser(
+        norm_cfg.get("folds", {}), norm_cfg.get("spelling", {}), norm_cfg.get("as_typed", {})
+    )
 
     neg_cfg = data.get("negation", {})
     cues = frozenset(w for c in neg_cfg.get("cues", []) for w in [normaliser(c)] if w)
@@ -485,7 +512,9 @@ def _strings(raw: dict, key: str, where: str, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _make_normaliser(folds: dict[str, str], spelling: dict[str, str]) -> _Normaliser:
+def _make_normaliser(
+    folds: dict[str, str], spelling: dict[str, str], typed: dict[str, str] | None = None
+) -> _Normaliser:
     fold_map = tuple((k.casefold(), v.casefold()) for k, v in folds.items())
     fold_re = None
     if fold_map:
@@ -500,11 +529,18 @@ def _make_normaliser(folds: dict[str, str], spelling: dict[str, str]) -> _Normal
     if spelling_map:
         alts = "|".join(re.escape(k) for k in sorted(spelling_map, key=len, reverse=True))
         spelling_re = re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
+    typed_map = tuple((_plain(k).strip(), _plain(v).strip()) for k, v in (typed or {}).items())
+    typed_re = None
+    if typed_map:
+        alts = "|".join(re.escape(k) for k, _ in sorted(typed_map, key=_longest))
+        typed_re = re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
     return _Normaliser(
         folds=fold_re,
         fold_map=fold_map,
         spelling=spelling_re,
         spelling_map=tuple(spelling_map.items()),
+        typed=typed_re,
+        typed_map=typed_map,
     )
 
 
@@ -868,7 +904,7 @@ class _Reading:
             (m.start(), m.end()) for m in _SENTENCE.finditer(text) if not m.group().isspace()
         ]
         self._plain: list[str] | None = None  # each sentence's ``_plain``
-        self._folded: dict[re.Pattern[str] | None, list[str]] = {}  # by a language's folds
+        self._folded: dict[tuple, list[str]] = {}  # by a language's ``fold_key``
         self._normalised: dict[str, tuple[list[str], str]] = {}
         # language -> the normalised text with that language's idioms blanked
         self.blanked: dict[str, str] = {}
@@ -881,9 +917,9 @@ class _Reading:
                 text = self.text
                 self._plain = [_plain(text[a:b]) for a, b in self.spans]
             normaliser = lex.normaliser
-            folded = self._folded.get(normaliser.folds)
+            folded = self._folded.get(normaliser.fold_key)
             if folded is None:
-                folded = self._folded[normaliser.folds] = list(map(normaliser.fold, self._plain))
+                folded = self._folded[normaliser.fold_key] = list(map(normaliser.fold, self._plain))
             parts = list(map(normaliser.respell, folded))
             got = self._normalised[lex.language] = (parts, _SEPARATOR.join(parts))
         return got

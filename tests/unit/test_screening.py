@@ -171,6 +171,28 @@ def test_normalisation_catches_spelling_variants(text: str, language: str) -> No
     assert hits[0].category == "suicide"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "danke, sehr nett von dir",
+        "das ist nett gemeint, danke",
+        "mein mentor ist total nett",
+        "alle sind hier so nett, danke euch",
+    ],
+)
+def test_a_german_thank_you_is_kind_not_a_dialect_no(text: str) -> None:
+    # "nett" once lost its double t and read as "net", Austrian for "nicht": "mein mentor
+    # ist total nicht" alerted. It is respelled as typed, before doubled letters go.
+    assert "nicht" not in normalise(text, "de")
+    assert not screen(text, "de"), text
+
+
+def test_the_dialect_no_still_reads_as_no() -> None:
+    assert normalise("i mog net mehr", "de") == "ich mag nicht mehr"
+    assert screen("i mog net mehr", "de")
+    assert screen("echt nett von euch, aber ich hab mich entschieden", "de")
+
+
 # --------------------------------------------------------------------------- idioms, negation
 
 
