@@ -553,6 +553,9 @@ NEW_WRITERS_CAUGHT = [
     ),
 ]
 THEIR_NEIGHBOURS = [
+    # a teenager in the morning (an older entry read it as someone who cannot be woken)
+    ("cant wake him up for school, teenagers honestly", "en"),
+    ("can't wake them up in the morning since the holidays", "en"),
     # a programme ending, a swing, a switched medicine, a backache
     (
         "Program wraps up today. Thanks y'all for everything, this is goodbye but not forever.",
