@@ -104,6 +104,10 @@ class Shift:
     start: dt.datetime
     end: dt.datetime
 
+    def under_way(self, when: dt.datetime) -> bool:
+        """A start counts; an end does not."""
+        return self.start <= when < self.end
+
 
 # --- the file --------------------------------------------------------------------------------
 
@@ -230,8 +234,8 @@ def shifts_around(rota: Rota, when: dt.datetime, days: int = 8) -> list[Shift]:
 
 
 def covering(rota: Rota, when: dt.datetime) -> Shift | None:
-    """The shift under way at ``when`` (a start counts; an end does not)."""
-    return next((s for s in shifts_around(rota, when, 2) if s.start <= when < s.end), None)
+    """The shift under way at ``when``."""
+    return next((s for s in shifts_around(rota, when, 2) if s.under_way(when)), None)
 
 
 def this_week(rota: Rota, when: dt.datetime) -> list[Shift]:
@@ -243,7 +247,7 @@ def this_week(rota: Rota, when: dt.datetime) -> list[Shift]:
         s
         for s in shifts_around(rota, when, 8)
         if monday <= s.start.astimezone(zone).date() < monday + dt.timedelta(days=7)
-        or s.start <= when < s.end
+        or s.under_way(when)
     ]
 
 
