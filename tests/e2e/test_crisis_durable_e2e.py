@@ -72,6 +72,12 @@ def first_answer_recorded(data_dir: Path) -> bool:
 until = partial(waiting.until, timeout=TIMEOUT, every=0.05)
 
 
+async def the_alert_and_the_page(standin: TelegramStandIn) -> None:
+    """Wait, past the killed bot's lease, for the channel's alert and the on-call's page."""
+    for chat, what in ((SUPERVISOR_CHAT, "the alert"), (PRIMARY, "the on-call's page")):
+        await until(lambda c=chat: sent_to(standin, c, "Alert #1"), timeout=AFTER_LEASE, what=what)
+
+
 async def a_mentee_in_crisis_setting(standin: TelegramStandIn, tmp_path: Path) -> TgUser:
     await supervisors_on_call(tmp_path)
     await onboarded_mentee(tmp_path, 701, "en", "Europe/London", "Heron-70")
@@ -165,14 +171,7 @@ async def test_kill_9_just_after_a_crisis_message_pages_and_answers_once(
     }
     await bot_factory(**QUIET_ALERTS)
 
-    await until(
-        lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), timeout=AFTER_LEASE, what="the alert"
-    )
-    await until(
-        lambda: sent_to(standin, PRIMARY, "Alert #1"),
-        timeout=AFTER_LEASE,
-        what="the on-call's page",
-    )
+    await the_alert_and_the_page(standin)
     await asyncio.sleep(2.0)
     for chat, twice_allowed in in_flight.items():
         assert len(sent_to(standin, chat, "Alert #1")) == (2 if twice_allowed else 1)
@@ -196,14 +195,7 @@ async def test_kill_9_while_the_crisis_sends_hang_pages_and_answers_once(
     await bot_factory(**QUIET_ALERTS)
 
     await until(lambda: crisis_answers(standin, person), what="the crisis answer")
-    await until(
-        lambda: sent_to(standin, SUPERVISOR_CHAT, "Alert #1"), timeout=AFTER_LEASE, what="the alert"
-    )
-    await until(
-        lambda: sent_to(standin, PRIMARY, "Alert #1"),
-        timeout=AFTER_LEASE,
-        what="the on-call's page",
-    )
+    await the_alert_and_the_page(standin)
     await asyncio.sleep(2.0)
     assert len(sent_to(standin, SUPERVISOR_CHAT, "Alert #1")) == 1
     assert len(sent_to(standin, PRIMARY, "Alert #1")) == 1
