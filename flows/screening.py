@@ -219,8 +219,7 @@ class _Normaliser:
             s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
         s = self.as_typed(s)
         if self.folds is not None:
-            folds = dict(self.fold_map)
-            s = self.folds.sub(lambda m: folds[m.group()], s)
+            s = self.folds.sub(self._fold, s)
         return _REPEATS.sub(_ITEM_1, s)
 
     def __call__(self, text: str) -> str:
@@ -513,7 +512,7 @@ def _strings(raw: dict, key: str, where: str, what: str) -> tuple[str, ...]:
 
 
 def _make_normaliser(
-    folds: dict[str, str], spelling: dict[str, str], typed: dict[str, str] | None = None
+    folds: dict[str, str], spelling: dict[str, str], typed: dict[str, str]
 ) -> _Normaliser:
     fold_map = tuple((k.casefold(), v.casefold()) for k, v in folds.items())
     fold_re = None
@@ -529,7 +528,7 @@ def _make_normaliser(
     if spelling_map:
         alts = "|".join(re.escape(k) for k in sorted(spelling_map, key=len, reverse=True))
         spelling_re = re.compile(rf"(?<![a-z0-9])(?:{alts})(?![a-z0-9])")
-    typed_map = tuple((_plain(k).strip(), _plain(v).strip()) for k, v in (typed or {}).items())
+    typed_map = tuple((_plain(k).strip(), _plain(v).strip()) for k, v in typed.items())
     typed_re = None
     if typed_map:
         alts = "|".join(re.escape(k) for k, _ in sorted(typed_map, key=_longest))
