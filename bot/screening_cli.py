@@ -65,6 +65,13 @@ def add_commands(commands: Any) -> None:
     re.add_argument("--no-database", action="store_true", help="the corpus alone")
     re.set_defaults(handler=_retrain)
 
+    keys = actions.add_parser(
+        "keys",
+        help="after editing a lexicon: write the gate keys the bot loads instead of "
+        "computing them at start (locales/screening_keys.json)",
+    )
+    keys.set_defaults(handler=_keys)
+
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     examples = []
@@ -89,6 +96,23 @@ def _explain(settings: Settings, args: argparse.Namespace) -> int:
     for text in args.text:
         for line in screening.explain(text, args.language):
             print(line)
+    return 0
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from flows import screening_keys
+
+    patterns = [
+        part.regex.pattern
+        for language in screening.available_languages()
+        for item in (
+            *screening.load_lexicon(language).rules,
+            *screening.load_lexicon(language).idioms,
+        )
+        for part in item.parts
+    ]
+    count = screening_keys.write(patterns)
+    print(f"wrote the gate keys of {count} patterns to {screening_keys.KEYS_PATH}")
     return 0
 
 

@@ -69,6 +69,7 @@ from pathlib import Path
 import ahocorasick
 
 from flows.disguises import undisguise
+from flows.screening_keys import gate_keys
 from flows.screening_model import MODEL_PATH, Model, ModelError, Verdict, load_model, plain_words
 from flows.screening_model import words as model_words
 
@@ -574,9 +575,7 @@ def _parts(alternatives: list[str], where: str, rid: str) -> tuple[Part, ...]:
     out = []
     for alternative in alternatives:
         regex = _compile([alternative], where, rid)
-        parsed = _parsed(regex.pattern)
-        keys = _gate_keys(parsed)
-        also = _more_gate_keys(parsed, keys) if keys else ()
+        keys, also = gate_keys(regex.pattern)
         out.append(Part(regex=regex, keys=keys, also=also))
     return tuple(out)
 
@@ -751,99 +750,6 @@ def _phrase_choice(
                 raise LexiconError(f"{where}: {rid}: empty word in phrase {phrase!r}")
             alts.append(re.escape(word) + (f"{_WORD}*" if wildcard else ""))
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-
-def _parsed(pattern: str) -> list | None:
-    """The regex's syntax tree (CPython's own parser), read once for both kinds of keys."""
-    try:
-        from re import _parser as p  # CPython >= 3.11
-
-        return list(p.parse(pattern))
-    except Exception:  # pragma: no cover - other interpreters: no gate, still correct
-        return None
-
-
-def _gate_keys(parsed: list | None) -> frozenset[str] | None:
-    """Literal substrings such that every match contains at least one of them."""
-    if parsed is None:
-        return None
-    from re import _constants as c
-
-    keys = _required(parsed, c)
-    if not keys or min(len(k) for k in keys) < 2:
-        return None
-    return frozenset(keys)
-
-
-def _more_gate_keys(parsed: list | None, keys: frozenset[str]) -> tuple[frozenset[str], ...]:
-    """Other literal sets that every match must also touch (one key of each)."""
-    if parsed is None:
-        return ()
-    from re import _constants as c
-
-    sets = [frozenset(s) for s in _required_all(parsed, c)]
-    sets = [s for s in sets if s != keys and min(len(k) for k in s) >= 3]
-    sets.sort(key=lambda s: (-min(len(k) for k in s), len(s)))
-    return tuple(dict.fromkeys(sets))[:3]
-
-
-def _required_all(items: list, c) -> list[set[str]]:
-    """Every required literal set of a sequence (descending into groups)."""
-    out: list[set[str]] = []
-    run: list[str] = []
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        if run:
-            out.append({"".join(run)})
-            run = []
-        if op is c.SUBPATTERN:
-            out.extend(_required_all(list(av[-1]), c))
-        elif op in (c.BRANCH, c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-            got = _required([(op, av)], c)
-            if got:
-                out.append(got)
-    if run:
-        out.append({"".join(run)})
-    return out
-
-
-def _required(items: list, c) -> set[str] | None:
-    candidates: list[set[str]] = []
-    run: list[str] = []
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        if run:
-            candidates.append({"".join(run)})
-            run = []
-        sub: set[str] | None = None
-        if op is c.SUBPATTERN:
-            sub = _required(list(av[-1]), c)
-        elif op is c.BRANCH:
-            union: set[str] | None = set()
-            for alt in av[1]:
-                got = _required(list(alt), c)
-                if not got:
-                    union = None
-                    break
-                union |= got
-            sub = union
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
-            low, _high, body = av
-            if low >= 1:
-                sub = _required(list(body), c)
-        elif op is getattr(c, "ATOMIC_GROUP", None):
-            sub = _required(list(av), c)
-        if sub:
-            candidates.append(sub)
-    if run:
-        candidates.append({"".join(run)})
-    if not candidates:
-        return None
-    return max(candidates, key=lambda s: (min(len(x) for x in s), -len(s)))
 
 
 # --------------------------------------------------------------------------- screening
