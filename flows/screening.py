@@ -875,25 +875,39 @@ MODEL_SEVERITY = 2  # serious: the model sees a resemblance, a person should loo
 _model: Model | None = None
 _model_problem: str | None = None
 _model_loaded = False
+_model_file: tuple | None = None  # which file ``_model`` was read from, as ``_identity`` says
 
 
 def use_model(path: Path | None = MODEL_PATH) -> str | None:
     """Load the screening model (at start); returns what is wrong, or None when it loaded.
 
     Without a model the bot screens on the lexicon alone, and says so loudly: in the
-    log here, and through ``model_problem()`` in /status and ``peerbot status``.
+    log here, and through ``model_problem()`` in /status and ``peerbot status``. The file
+    already loaded is not read again (half a second, and a dispatcher is built for every
+    test); a file replaced or rewritten since is.
     """
-    global _model, _model_problem, _model_loaded
+    global _model, _model_problem, _model_loaded, _model_file
     _model_loaded = True
     if path is None:
-        _model, _model_problem = None, "the screening model is switched off"
+        _model, _model_problem, _model_file = None, "the screening model is switched off", None
         return _model_problem
+    identity = _identity(path)
+    if _model is not None and identity is not None and identity == _model_file:
+        return None
     try:
-        _model, _model_problem = load_model(path), None
+        _model, _model_problem, _model_file = load_model(path), None, identity
     except ModelError as exc:
-        _model, _model_problem = None, str(exc)
+        _model, _model_problem, _model_file = None, str(exc), None
         _log.error("SCREENING ON THE LEXICON ALONE: %s", exc)
     return _model_problem
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def current_model() -> Model | None:

@@ -1,13 +1,15 @@
-"""What the end-to-end tests' fork server holds ready: the bot's code and its lexicons.
+"""What the end-to-end tests' fork server holds ready: the bot's code, lexicons and model.
 
 A cold `python -m bot run` spends about 7 s of CPU importing aiogram (its pydantic
-types) and compiling the lexicons before it polls; the end-to-end tests start the bot
-over a hundred times, on two cores, so that alone was most of the suite's time. The
-fork server (`multiprocessing`'s "forkserver" context) imports this module once per
-test worker; each bot is then a fork of it running the bot's own `bot.cli.main` with
-the test's environment, working directory and log, as `python -m bot run` would.
-Nothing of the bot is replaced: only the imports and the lexicons' compilation are
-shared, and both are pure functions of the code on disk.
+types), compiling the lexicons and reading the screening model before it polls; the
+end-to-end tests start the bot over a hundred times, on two cores, so that alone was
+most of the suite's time. The fork server (`multiprocessing`'s "forkserver" context)
+imports this module once per test worker; each bot is then a fork of it running the
+bot's own `bot.cli.main` with the test's environment, working directory and log, as
+`python -m bot run` would.
+Nothing of the bot is replaced: only the imports, the lexicons' compilation and the
+shipped model are shared, each a pure function of the files on disk (a bot given another
+model file, or the same file rewritten, reads it afresh).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from collections.abc import Mapping, Sequence
 
 import bot.app  # noqa: F401  (imported for its cost, once)
 from bot.cli import main
-from flows.screening import available_languages, load_lexicon
+from flows.screening import available_languages, load_lexicon, use_model
 
 for _language in available_languages():
     load_lexicon(_language)
+use_model()  # the shipped model; a bot given another file reads that one instead
 
 
 def run(args: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str) -> None:

@@ -158,6 +158,28 @@ def test_without_a_model_the_lexicon_still_screens_and_says_why(tmp_path: Path) 
     assert screening.model_problem() is None
 
 
+def test_a_model_file_is_read_once_and_again_when_it_is_replaced(tmp_path: Path) -> None:
+    """Each dispatcher asks for the model; the file already loaded is not read again, but a
+    file rewritten since is, and a broken one is reported, never hidden by the first."""
+    path = tmp_path / "model.json.gz"
+    path.write_bytes(screening.MODEL_PATH.read_bytes())
+    try:
+        assert screening.use_model(path) is None
+        loaded = screening.current_model()
+        assert screening.use_model(path) is None
+        assert screening.current_model() is loaded
+        path.write_bytes(b"not a model")
+        problem = screening.use_model(path)
+        assert problem and "unreadable" in problem and screening.current_model() is None
+        path.write_bytes(screening.MODEL_PATH.read_bytes())
+        assert screening.use_model(path) is None
+        assert screening.current_model() is not loaded
+        text = "you lot kept me going longer than anyone. thank you, truly. look after each other"
+        assert [h.detector for h in screening.screen(text, "en")] == ["model"]
+    finally:
+        screening.use_model()
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
