@@ -151,6 +151,23 @@ class BotProcess:
         return BotProcessError(f"{message}\n--- bot log ({self.log_path}) ---\n{log}")
 
 
+async def run_to_the_end(
+    args: tuple[str, ...], env: Mapping[str, str | None], cwd: Path | str, timeout: float = 60.0
+) -> tuple[int, str]:
+    """`python -m bot ARGS` (a command such as `peerbot status`, or a start that must fail),
+    run as `BotProcess` runs the bot, to its end: its exit code and what it printed."""
+    process = BotProcess(env, cwd, args=args)
+    await process.start()
+    try:
+        code = await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        await process.stop()
+        raise process.failure(f"`peerbot {' '.join(args)}` did not end in {timeout:.0f}s") from None
+    printed = process.log_text().split("\n", 1)[1]  # after the line `start` wrote
+    process.log_path.unlink(missing_ok=True)
+    return code, printed
+
+
 def _new_log_file() -> Path:
     descriptor, path = tempfile.mkstemp(prefix="peerbot-", suffix=".log")
     os.close(descriptor)

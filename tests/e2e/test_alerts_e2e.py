@@ -16,7 +16,6 @@ import itertools
 import os
 import re
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from storage import crypto, oncall, users
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
 from storage.models import Role
+from tests.e2e.botproc import run_to_the_end
 from tests.e2e.conftest import ENCRYPTION_KEY, REPO_ROOT, StartBot
 from tests.e2e.standin import Call, Reply, TelegramStandIn, TgUser
 
@@ -85,19 +85,9 @@ def operator_env(data_dir: Path) -> dict[str, str]:
 
 async def peerbot(data_dir: Path, *args: str) -> str:
     """`python -m bot ARGS` with the bot's settings; its output (it must succeed)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=data_dir,
-        env=operator_env(data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, f"peerbot {' '.join(args)} failed:\n{out.decode()}"
-    return out.decode()
+    code, out = await run_to_the_end(args, operator_env(data_dir), data_dir)
+    assert code == 0, f"peerbot {' '.join(args)} failed:\n{out}"
+    return out
 
 
 async def supervisors_on_call(

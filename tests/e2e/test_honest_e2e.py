@@ -21,7 +21,6 @@ import asyncio
 import datetime as dt
 import os
 import sqlite3
-import sys
 import uuid
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from flows.onboarding import CONSENT_VERSION
 from storage import invites, users
 from storage.migrate import upgrade_async
 from storage.models import Role
+from tests.e2e.botproc import run_to_the_end
 from tests.e2e.conftest import StartBot
 from tests.e2e.standin import Reply, TelegramStandIn, TgUser
 from tests.e2e.test_alerts_e2e import (
@@ -61,19 +61,7 @@ LEAVING = 905  # a supervisor, onboarded, off duty
 
 async def peerbot_exit(data_dir: Path, *args: str) -> tuple[int, str]:
     """`python -m bot ARGS` with the bot's settings: its exit code and output."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=data_dir,
-        env=operator_env(data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    return await run_to_the_end(args, operator_env(data_dir), data_dir)
 
 
 async def onboarded(data_dir: Path, telegram_id: int, role: Role) -> None:

@@ -5,8 +5,6 @@ the crisis lines and reaches a supervisor."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -14,6 +12,7 @@ from sqlalchemy import Text, literal, update
 
 from storage.migrate import upgrade_async
 from storage.models import User
+from tests.e2e.botproc import run_to_the_end
 from tests.e2e.conftest import REPO_ROOT, StartBot
 from tests.e2e.standin import TelegramStandIn
 from tests.e2e.test_alerts_e2e import (
@@ -32,33 +31,11 @@ from tests.e2e.test_alerts_e2e import (
 async def run_bot_once(data_dir: Path, **env: str | None) -> tuple[int, str]:
     """`peerbot run` once; a setting given as None is left out of the environment."""
     settings = {**operator_env(data_dir), "BOT_TOKEN": "123456:KEYS", **env}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=REPO_ROOT,
-        env={name: value for name, value in settings.items() if value is not None},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return process.returncode or 0, (out + err).decode()
+    return await run_to_the_end(("run",), settings, REPO_ROOT)
 
 
 async def peerbot_with(data_dir: Path, *args: str, **env: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=REPO_ROOT,
-        env={**operator_env(data_dir), **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return process.returncode or 0, (out + err).decode()
+    return await run_to_the_end(args, {**operator_env(data_dir), **env}, REPO_ROOT)
 
 
 async def test_with_another_key_the_bot_refuses_to_start_and_says_what_to_do(
