@@ -113,37 +113,25 @@ def _more_gate_keys(parsed: list | None, keys: frozenset[str]) -> tuple[frozense
 def _required_all(items: list, c) -> list[set[str]]:
     """Every required literal set of a sequence (descending into groups)."""
     out: list[set[str]] = []
-    run: list[str] = []
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        if run:
-            out.append({"".join(run)})
-            run = []
-        if op is c.SUBPATTERN:
+    for op, av in _with_literals_joined(items, c):
+        if op is None:
+            out.append({av})
+        elif op is c.SUBPATTERN:
             out.extend(_required_all(list(av[-1]), c))
         elif op in (c.BRANCH, c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
             got = _required([(op, av)], c)
             if got:
                 out.append(got)
-    if run:
-        out.append({"".join(run)})
     return out
 
 
 def _required(items: list, c) -> set[str] | None:
     candidates: list[set[str]] = []
-    run: list[str] = []
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        if run:
-            candidates.append({"".join(run)})
-            run = []
+    for op, av in _with_literals_joined(items, c):
         sub: set[str] | None = None
-        if op is c.SUBPATTERN:
+        if op is None:
+            sub = {av}
+        elif op is c.SUBPATTERN:
             sub = _required(list(av[-1]), c)
         elif op is c.BRANCH:
             union: set[str] | None = set()
@@ -162,8 +150,21 @@ def _required(items: list, c) -> set[str] | None:
             sub = _required(list(av), c)
         if sub:
             candidates.append(sub)
-    if run:
-        candidates.append({"".join(run)})
     if not candidates:
         return None
     return max(candidates, key=lambda s: (min(len(x) for x in s), -len(s)))
+
+
+def _with_literals_joined(items: list, c):
+    """The sequence's items, each run of literal characters as one (None, string)."""
+    run: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            yield None, "".join(run)
+            run = []
+        yield op, av
+    if run:
+        yield None, "".join(run)
