@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,10 +109,80 @@ def test_unknown_language_falls_back_to_english() -> None:
     assert crisis_lines("fr", "GB").emergency.startswith("999")
 
 
-def test_country_from_another_languages_file() -> None:
-    lines = crisis_lines("de", "US")  # a German speaker in the US needs 988
-    assert lines.country == "US" and "988" in _all(lines)
-    assert not lines.fallback
+def test_a_person_abroad_reads_their_countrys_lines_in_their_own_language() -> None:
+    """An English speaker in Germany gets Germany's numbers with English hours and notes,
+    not "rund um die Uhr" in the middle of an English message; so for every pair."""
+    assert set(countries("en")) == set(countries("es")) == set(countries("de"))
+    for language in LANGUAGES:
+        for country in countries(language):
+            lines = crisis_lines(language, country)
+            assert (lines.language, lines.country, lines.fallback) == (language, country, False)
+    in_germany = crisis_lines("en", "DE")
+    assert "Germany" in in_germany.country_name
+    assert not any("Uhr" in line.hours or "oder" in (line.phone or "") for line in in_germany.lines)
+    assert "Frauen" not in " ".join(line.audience or "" for line in in_germany.lines)
+    assert "24/7" not in " ".join(line.hours for line in crisis_lines("de", "US").lines)
+
+
+# Whose file a country's lines were first written and checked in; the others translate them.
+HOME = {"US": "en", "GB": "en", "IE": "en", "CA": "en", "AU": "en"}
+HOME |= {"ES": "es", "MX": "es", "AR": "es", "CO": "es", "CL": "es", "DE": "de", "AT": "de"}
+HOME |= {"CH": "de"}
+
+
+def _dialled(lines: CrisisLines) -> list:
+    """What a person dials, texts or opens, line by line: the words around may be translated."""
+    digits = re.compile(r"\d(?:[\d ]*\d)?")
+    return [digits.findall(lines.emergency)] + [
+        (digits.findall(line.phone or ""), digits.findall(line.text or ""), line.chat)
+        for line in lines.lines
+    ]
+
+
+@pytest.mark.parametrize("country", sorted(HOME))
+def test_every_language_gives_the_same_numbers_for_a_country(country: str) -> None:
+    """A number corrected in one language's file must be corrected in all of them. The
+    Spanish file's US lines are the Spanish-language services (988, option 2), on purpose."""
+    home = _dialled(crisis_lines(HOME[country], country))
+    for language in LANGUAGES:
+        if language != HOME[country] and (country, language) != ("US", "es"):
+            assert _dialled(crisis_lines(language, country)) == home, language
+
+
+def test_a_country_only_another_languages_file_knows(fake_locales: Path) -> None:
+    (fake_locales / "fr").mkdir()
+    (fake_locales / "fr" / "crisis_lines.toml").write_text(
+        """[[country]]
+code = "FR"
+name = "France"
+emergency = "112"
+source = "https://www.example.org"
+checked = 2026-11-27
+
+  [[country.line]]
+  name = "Ligne"
+  phone = "3114"
+  hours = "24h/24"
+  source = "https://www.example.org"
+  checked = 2026-11-27
+
+[international]
+emergency = "112"
+source = "https://www.example.org"
+checked = 2026-11-27
+
+  [[international.line]]
+  name = "Annuaire"
+  chat = "https://findahelpline.com"
+  hours = "toujours"
+  source = "https://findahelpline.com"
+  checked = 2026-11-27
+""",
+        encoding="utf-8",
+    )
+    lines = crisis_lines("fr", "US")  # a French speaker in the US still needs 988
+    assert (lines.language, lines.country, lines.fallback) == ("en", "US", False)
+    assert "988" in _all(lines)
 
 
 def test_codes_and_locale_tags_are_normalised() -> None:
