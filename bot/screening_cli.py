@@ -102,16 +102,7 @@ def _explain(settings: Settings, args: argparse.Namespace) -> int:
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
     from flows import screening_keys
 
-    patterns = [
-        part.regex.pattern
-        for language in screening.available_languages()
-        for item in (
-            *screening.load_lexicon(language).rules,
-            *screening.load_lexicon(language).idioms,
-        )
-        for part in item.parts
-    ]
-    count = screening_keys.write(patterns)
+    count = screening_keys.write(screening.lexicon_patterns())
     print(f"wrote the gate keys of {count} patterns to {screening_keys.KEYS_PATH}")
     return 0
 

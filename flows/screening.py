@@ -388,6 +388,16 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(p.parent.name for p in LOCALES_DIR.glob(f"*/{LEXICON_FILENAME}")))
 
 
+def lexicon_patterns() -> list[str]:
+    """Every compiled pattern of every lexicon (their keys ship in ``screening_keys``)."""
+    return [
+        part.regex.pattern
+        for lex in map(load_lexicon, available_languages())
+        for item in (*lex.rules, *lex.idioms)
+        for part in item.parts
+    ]
+
+
 def _resolve_language(language: str | None) -> str:
     code = (language or "").strip().lower().replace("_", "-").split("-")[0]
     return code if code in available_languages() else BASE_LANGUAGE

@@ -12,23 +12,11 @@ from bot import cli
 from flows import screening, screening_keys
 
 
-def _patterns() -> list[str]:
-    return [
-        part.regex.pattern
-        for language in screening.available_languages()
-        for item in (
-            *screening.load_lexicon(language).rules,
-            *screening.load_lexicon(language).idioms,
-        )
-        for part in item.parts
-    ]
-
-
 def test_the_shipped_keys_are_exactly_those_of_todays_lexicons() -> None:
     """A lexicon edited without `peerbot screening keys` fails here, not in use: the bot
     would still be right, only slower to start."""
     shipped = json.loads(screening_keys.KEYS_PATH.read_text(encoding="utf-8"))["keys"]
-    patterns = _patterns()
+    patterns = screening.lexicon_patterns()
     stale = {screening_keys._digest(p) for p in patterns} ^ set(shipped)
     assert not stale, f"{len(stale)} stale gate keys: run `peerbot screening keys`"
     for pattern in patterns:
@@ -67,7 +55,7 @@ def test_a_missing_or_unreadable_keys_file_loses_no_match(
     screening_keys._shipped.cache_clear()
     try:
         assert screening_keys._shipped() == {}
-        for pattern in _patterns()[:200]:
+        for pattern in screening.lexicon_patterns()[:200]:
             assert screening_keys.gate_keys(pattern) == screening_keys.compute(pattern)
     finally:
         screening_keys._shipped.cache_clear()
@@ -82,7 +70,7 @@ def test_the_keys_command_writes_a_file_the_bot_reads_back(
     try:
         assert cli.main(["screening", "keys"]) == 0
         assert f"to {path}" in capsys.readouterr().out
-        patterns = _patterns()
+        patterns = screening.lexicon_patterns()
         assert len(screening_keys._shipped()) == len(set(patterns))
         for pattern in patterns[::25]:
             assert screening_keys.gate_keys(pattern) == screening_keys.compute(pattern)
