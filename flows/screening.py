@@ -218,10 +218,7 @@ class _Normaliser:
         s = _APOSTROPHES.sub("", text.casefold())
         if not s.isascii():
             s = _COMBINING.sub("", unicodedata.normalize("NFKD", s))
-        s = self.as_typed(s)
-        if self.folds is not None:
-            s = self.folds.sub(self._fold, s)
-        return _REPEATS.sub(_ITEM_1, s)
+        return self._single_letters(s)
 
     def __call__(self, text: str) -> str:
         return self.respell(self.fold(_plain(text)))
@@ -229,10 +226,14 @@ class _Normaliser:
     def fold(self, s: str) -> str:
         """After ``_plain``: the language's letter folds, doubled letters single. The
         same for every language without folds, so those share it."""
+        return self._single_letters(s).strip()
+
+    def _single_letters(self, s: str) -> str:
+        """Words respelled as typed, then the letter folds, then doubled letters single."""
         s = self.as_typed(s)
         if self.folds is not None:
             s = self.folds.sub(self._fold, s)
-        return _REPEATS.sub(_ITEM_1, s).strip()
+        return _REPEATS.sub(_ITEM_1, s)
 
     def as_typed(self, s: str) -> str:
         """The language's respellings of whole words as typed, before doubled letters are
