@@ -125,9 +125,11 @@ def test_a_person_abroad_reads_their_countrys_lines_in_their_own_language() -> N
 
 
 # Whose file a country's lines were first written and checked in; the others translate them.
-HOME = {"US": "en", "GB": "en", "IE": "en", "CA": "en", "AU": "en"}
-HOME |= {"ES": "es", "MX": "es", "AR": "es", "CO": "es", "CL": "es", "DE": "de", "AT": "de"}
-HOME |= {"CH": "de"}
+HOME = (
+    dict.fromkeys(("US", "GB", "IE", "CA", "AU"), "en")
+    | dict.fromkeys(("ES", "MX", "AR", "CO", "CL"), "es")
+    | dict.fromkeys(("DE", "AT", "CH"), "de")
+)
 
 
 def _dialled(lines: CrisisLines) -> list:
@@ -150,9 +152,8 @@ def test_every_language_gives_the_same_numbers_for_a_country(country: str) -> No
 
 
 def test_a_country_only_another_languages_file_knows(fake_locales: Path) -> None:
-    (fake_locales / "fr").mkdir()
-    (fake_locales / "fr" / "crisis_lines.toml").write_text(
-        """[[country]]
+    english = (fake_locales / "en" / "crisis_lines.toml").read_text(encoding="utf-8")
+    france = """[[country]]
 code = "FR"
 name = "France"
 emergency = "112"
@@ -165,21 +166,10 @@ checked = 2026-11-27
   hours = "24h/24"
   source = "https://www.example.org"
   checked = 2026-11-27
-
-[international]
-emergency = "112"
-source = "https://www.example.org"
-checked = 2026-11-27
-
-  [[international.line]]
-  name = "Annuaire"
-  chat = "https://findahelpline.com"
-  hours = "toujours"
-  source = "https://findahelpline.com"
-  checked = 2026-11-27
-""",
-        encoding="utf-8",
-    )
+"""
+    (fake_locales / "fr").mkdir()
+    international = english[english.index("\n[international]\n") :]
+    (fake_locales / "fr" / "crisis_lines.toml").write_text(france + international, "utf-8")
     lines = crisis_lines("fr", "US")  # a French speaker in the US still needs 988
     assert (lines.language, lines.country, lines.fallback) == ("en", "US", False)
     assert "988" in _all(lines)
