@@ -76,9 +76,12 @@ class Example:
 
     @property
     def category(self) -> str | None:
-        """The crisis category a positive example teaches (suicide when its kind is unknown)."""
+        """The crisis category a positive example teaches: its kind's, or its kind itself when
+        a file labels crises by category ("medical_red_flag"); suicide when unknown."""
         if not self.alert:
             return None
+        if self.kind in KIND_OF:
+            return self.kind
         return KIND_CATEGORY.get(self.kind or "", "suicide")
 
 

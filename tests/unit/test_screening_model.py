@@ -218,6 +218,22 @@ def test_the_model_file_keeps_every_weight_exactly_and_refuses_arrays_that_disag
         load_model(path)
 
 
+@pytest.mark.parametrize(
+    ("kind", "category"),
+    [
+        ("medical_emergency", "medical_red_flag"),  # a kind of warning sign
+        ("medical_red_flag", "medical_red_flag"),  # a file that labels by category
+        ("abuse_or_danger_at_home", "abuse_or_danger_at_home"),
+        ("burden", "suicide"),
+        (None, "suicide"),
+    ],
+)
+def test_a_crisis_teaches_the_category_its_label_names(kind: str | None, category: str) -> None:
+    # The register batches label their crises by category; read as unknown kinds, their
+    # 1,350 medical emergencies taught the category model "suicide" (round 25).
+    assert Example("en", "help", True, kind).category == category
+
+
 def test_thresholds_are_set_holding_out_one_author_at_a_time() -> None:
     examples = [
         Example(e.lang, e.text, e.alert, e.kind, source=f"train-{'ab'[i % 2]}")
