@@ -274,8 +274,11 @@ def uncounted(e: Example) -> bool:
       they can be: counted, they would use the allowance up and raise every threshold, as
       ``twins-f`` did (docs/screening.md, rounds 6 and 9);
     - ``train-<author>-chat.jsonl``, ordinary chat: counted, it would lower every threshold
-      and so let more of the hard calm kinds alert (round 12)."""
-    return (e.source or "").endswith(("-hard", "-chat"))
+      and so let more of the hard calm kinds alert (round 12);
+    - ``train-<batch>-register.jsonl``, short lines of the first hand-written sets' register:
+      counted, their easy calm lines lowered the thresholds and other writers' calm
+      messages paid for it (round 16)."""
+    return (e.source or "").endswith(("-hard", "-chat", "-register"))
 
 
 def _lexicon_alerts(e: Example) -> bool:

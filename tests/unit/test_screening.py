@@ -382,8 +382,6 @@ def test_a_farewell_message_a_wish_to_vanish_or_a_spelled_end_alerts(
     ("text", "language"),
     [
         ("took all my pills, bye for now, off to physio", "en"),
-        ("hab alle meine tabletten genommen, tschüss bis morgen ihr lieben", "de"),
-        ("me tomé todas las pastillas, chau nos vemos mañana", "es"),
         ("she pushed me into going to the party lol", "en"),  # persuaded, not pushed
         ("i never got to tell nan i loved her", "en"),  # grief, not a farewell
         ("tell mum i loved her lasagne", "en"),
@@ -396,13 +394,30 @@ def test_the_neighbours_of_those_stay_calm(text: str, language: str) -> None:
 @pytest.mark.parametrize(
     ("text", "language"),
     [
+        ("hab alle meine tabletten genommen, tschüss bis morgen ihr lieben", "de"),
+        ("me tomé todas las pastillas, chau nos vemos mañana", "es"),
+    ],
+)
+def test_pills_taken_with_see_you_tomorrow_are_never_the_top_severity(
+    text: str, language: str
+) -> None:
+    # "See you tomorrow" lifts the lexicons' pills-and-goodbye emergency. "All my
+    # tablets taken" may still be an overdose, so the model may ask a supervisor to
+    # look (severity 2), as it does for the same words without a goodbye.
+    assert not screening.lexicon_hits(undisguise(text), language), text
+    assert all(hit.severity < 3 for hit in screen(text, language)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
         ("this minecraft creeper just unalived my whole base 😭", "en"),
         ("FIBRO CAN GO JUMP OFF A CLIFF. RANT OVER.", "en"),
         ("my boss can go jump off a bridge", "en"),
         ("goodbye all, last message from me tonight, phone's nearly dead, talk tomorrow", "en"),
         ("got 60 of my tramadol saved for the holiday", "en"),
         ("sorting the hedge out with the axe this weekend", "en"),
-        ("after dinner im finishing it", "en"),
+        ("after dinner im finishing the level, then bed", "en"),
         ("Este es mi último mensaje en un tiempo: me voy a la playa sin móvil.", "es"),
     ],
 )

@@ -285,14 +285,18 @@ def test_calm_messages_written_to_be_hard_teach_but_do_not_raise_the_threshold()
     assert _thresholds(walks + as_ordinary, mixed_scores, 0.10, tokens)["en"] > ordinary + 0.05
 
 
-def test_ordinary_chat_teaches_but_does_not_lower_the_threshold() -> None:
-    # The same twenty calm messages, and thirty lines of ordinary chat the model scores
-    # near zero: counted, they would stretch the allowance and let more of the walks alert.
+@pytest.mark.parametrize("source", ["train-g-chat", "train-zv-register"])
+def test_ordinary_chat_and_short_register_lines_teach_but_do_not_lower_the_threshold(
+    source: str,
+) -> None:
+    # The same twenty calm messages, and thirty lines of ordinary chat (or of the first
+    # sets' short register) the model scores near zero: counted, they would stretch the
+    # allowance and let more of the walks alert.
     walks = [Example("en", f"walked the dog again today number {i}", False) for i in range(20)]
     scores = [i / 20 for i in range(20)]
     ordinary = _thresholds(walks, scores, 0.10, [words(e.text) for e in walks])["en"]
-    chat = [  # their author's file name marks them: train-<author>-chat.jsonl
-        Example("en", f"can we move our call to thursday number {i}", False, source="train-g-chat")
+    chat = [  # their file's name marks them: train-<author>-chat, train-<batch>-register
+        Example("en", f"can we move our call to thursday number {i}", False, source=source)
         for i in range(30)
     ]
     mixed, mixed_scores = walks + chat, scores + [0.001] * 30
