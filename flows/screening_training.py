@@ -8,8 +8,8 @@ checks that both give the same probability.
 Each language's alert threshold is chosen on cross-validated predictions over the
 training data, never on the held-out split: the lowest threshold (so the highest recall)
 whose false alerts stay within ``target_fpr`` for messages of that language (calm
-messages written to be hard and ordinary chat, ``uncounted``, teach the model but do
-not count). The folds
+messages written to be hard, ordinary chat and the short register batches, ``uncounted``,
+teach the model but do not count). The folds
 hold out one author at a time (each ``train-*`` file has its own author; examples of no
 author's file are spread over the folds), so the false alerts are those of a writer the
 model has not read, as in use; with fewer than two authors the folds are random.
