@@ -273,6 +273,7 @@ def test_every_lexicon_covers_every_category() -> None:
         ("schlafe seit tagen nicht und will nicht mehr leben", "de"),
         ("the pain won't let me sleep, i just want to die", "en"),
         ("my back wont let me sleep forever, thats the only way this ends", "en"),
+        ("after dinner im finishing the level, then im finishing it for good", "en"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
         ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
         ("hi all this is goodbye", "en"),
