@@ -10,7 +10,7 @@ bot's decision (lexicon OR model) has ``--fpr`` false alerts, and recall is prin
 language and per kind.
 
     python benchmarks/screening_cv.py [--fpr 0.07] [--c 8] [--test a,b,c,d] [--without e]
-        [--recipe blend|plain] [--extra spare-zg-chat,spare-zh-chat]
+        [--recipe blend|plain] [--extra spare-zg-chat,spare-zh-chat] [--min-df 3]
 
 ``--recipe plain`` is the single regression of rounds 5-12; ``blend`` (the default) is the
 installed one, ``flows.screening_training._fit_linear``. ``--extra`` names spare files to
@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--recipe", choices=("blend", "plain"), default="blend")
     ap.add_argument("--extra", default="", help="spare file stems trained on in every fold")
     ap.add_argument("--sentences", action="store_true", help="score = max over whole and sentences")
+    ap.add_argument("--min-df", type=int, default=None, help="default: the installed recipe's")
     args = ap.parse_args()
 
     import numpy as np
@@ -82,6 +83,8 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from flows.screening_training import MIN_DF, _fit_linear
+
+    min_df = args.min_df or MIN_DF
 
     groups = load(set(filter(None, args.without.split(","))))
     always = groups.pop("lexicon", []) + lexicon_examples()
@@ -107,7 +110,7 @@ def main() -> None:
         train = always + [e for g in groups if g != test for e in groups[g]]
         tok_train = [plain_words(cache[e][0]) for e in train]
         vecs = [
-            TfidfVectorizer(analyzer=EXTRA.get(n) or BLOCKS[n], min_df=MIN_DF, sublinear_tf=True)
+            TfidfVectorizer(analyzer=EXTRA.get(n) or BLOCKS[n], min_df=min_df, sublinear_tf=True)
             for n in block_names
         ]
         x = sparse.hstack([v.fit_transform(tok_train) for v in vecs]).tocsr()
@@ -150,7 +153,7 @@ def main() -> None:
         by_lang[s[0].lang].append(s)
     print(
         f"C={args.c} recipe={args.recipe} blocks={args.blocks} fpr={args.fpr} test={tests}"
-        f" without={args.without} extra={args.extra}"
+        f" without={args.without} extra={args.extra} min_df={min_df}"
     )
     means = []
     model_means = []
