@@ -274,6 +274,10 @@ def test_every_lexicon_covers_every_category() -> None:
         ("the pain won't let me sleep, i just want to die", "en"),
         ("my back wont let me sleep forever, thats the only way this ends", "en"),
         ("after dinner im finishing the level, then im finishing it for good", "en"),
+        # A countdown to an occasion, letters for grown-up children (round 27).
+        ("counting down to my birthday, then im done", "en"),
+        ("3 weeks till my pain clinic appt, counting down. after that im going", "en"),
+        ("briefe an meine kinder, für später wenn sie groß sind. ich will nicht mehr leben", "de"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
         ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
         ("hi all this is goodbye", "en"),
