@@ -280,6 +280,8 @@ def test_every_lexicon_covers_every_category() -> None:
         ("briefe an meine kinder, für später wenn sie groß sind. ich will nicht mehr leben", "de"),
         ("coffee's the only thing keeping me alive, honestly i want to die", "en"),
         ("nach dem essen mach ich noch das level fertig, dann mach ich schluss", "de"),
+        # Talk about a course is blanked (idiom.meta_talk), one's own thoughts in it are not.
+        ("en el curso estoy pensando en suicidarme", "es"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
         ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
         ("hi all this is goodbye", "en"),
