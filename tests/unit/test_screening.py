@@ -282,6 +282,7 @@ def test_every_lexicon_covers_every_category() -> None:
         ("nach dem essen mach ich noch das level fertig, dann mach ich schluss", "de"),
         # Talk about a course is blanked (idiom.meta_talk), one's own thoughts in it are not.
         ("en el curso estoy pensando en suicidarme", "es"),
+        ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
         ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
         ("hi all this is goodbye", "en"),
