@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows import screening
-from flows.screening_corpus import LOCALES_DIR, Example, read_jsonl
+from flows.screening_corpus import LOCALES_DIR, Example, Report, read_jsonl
 
 
 def examples(stems: list[str]) -> list[Example]:
@@ -58,23 +58,22 @@ def main() -> None:
 
     messages = examples(args.files.split(","))
     before, after = decisions(args.old, messages), decisions(args.new, messages)
-    tally: dict[str, Counter] = defaultdict(Counter)
+    old, new = Report(), Report()  # the tallies `peerbot screening eval` prints
+    changed: dict[str, Counter] = {}
     for e, b, a in zip(messages, before, after, strict=True):
-        t = tally[e.lang]
-        if e.alert:
-            t.update(crises=1, before=b, after=a, lost=b and not a, gained=a and not b)
-        else:
-            t.update(calm=1, false_before=b, false_after=a)
+        old.add(e, b)
+        new.add(e, a)
+        if e.alert and a != b:
+            changed.setdefault(e.lang, Counter())["gained" if a else "lost"] += 1
 
     print(f"{args.old.name} -> {args.new.name} on {args.files}")
-    for lang, t in sorted(tally.items()):
-        n, calm = max(t["crises"], 1), max(t["calm"], 1)
-        p = sign_test(t["lost"], t["lost"] + t["gained"])
+    for lang, o in sorted(old.languages.items()):
+        n, c = new.languages[lang], changed.get(lang, Counter())
+        p = sign_test(c["lost"], c["lost"] + c["gained"])
         print(
-            f"{lang}: recall {t['before'] / n:.3f} -> {t['after'] / n:.3f} (n {t['crises']}),"
-            f" lost / gained {t['lost']} / {t['gained']} (sign test p {p:.3f});"
-            f" false alerts {t['false_before'] / calm:.3f} -> {t['false_after'] / calm:.3f}"
-            f" (n {t['calm']})"
+            f"{lang}: recall {o.recall:.3f} -> {n.recall:.3f} (n {o.crises}),"
+            f" lost / gained {c['lost']} / {c['gained']} (sign test p {p:.3f});"
+            f" false alerts {o.fpr:.3f} -> {n.fpr:.3f} (n {o.calm})"
         )
 
 
