@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import logging
 import os
 import re
@@ -385,7 +386,8 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         i18n: I18n = create_i18n(settings.default_locale)
         with i18n.context():
             text = await status_text(session, settings)
-        return re.sub(r"</?b>", "", text)
+        # the Telegram reply's HTML, read as a terminal shows text
+        return html.unescape(re.sub(r"</?b>", "", text))
 
     use_model(settings.screening_model)
     text = _with_session(settings, report)

@@ -229,6 +229,7 @@ def test_status_says_loudly_when_screening_runs_on_the_lexicon_alone(
         screening.use_model()  # the shipped model, for the tests after this one
     assert code == 1
     assert "⚠️ Screening on the lexicon alone:" in out and str(model) in out
+    assert "&#" not in out and "&lt;" not in out  # plain text, not Telegram's HTML
 
 
 # --- peerbot lexicon review ---------------------------------------------------------------------
