@@ -281,6 +281,16 @@ def test_every_lexicon_covers_every_category() -> None:
         ("coffee's the only thing keeping me alive, honestly i want to die", "en"),
         ("nach dem essen mach ich noch das level fertig, dann mach ich schluss", "de"),
         # Talk about a course is blanked (idiom.meta_talk), one's own thoughts in it are not.
+        ("how to tell people im suicidal", "en"),
+        ("how do you tell someone youre suicidal without scaring them", "en"),
+        ("the course taught us how to ask if someone is suicidal and honestly i am", "en"),
+        # A goodnight, a holiday missed, a deep sleep, a rope railing (round 28).
+        ("goodbye for tonight, i wont be here tomorrow", "en"),
+        ("goodbye for tonight. and forever", "en"),
+        ("we cant go on holiday and i cant go on like this anymore", "en"),
+        ("i want to sleep and be dead to the world and never wake up", "en"),
+        ("i bought a rope and pulley to hang myself", "en"),
+        ("15 years since my brother jumped from the bridge and tonight im going to do the same", "en"),
         ("en el curso estoy pensando en suicidarme", "es"),
         ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
