@@ -290,7 +290,10 @@ def test_every_lexicon_covers_every_category() -> None:
         ("we cant go on holiday and i cant go on like this anymore", "en"),
         ("i want to sleep and be dead to the world and never wake up", "en"),
         ("i bought a rope and pulley to hang myself", "en"),
-        ("15 years since my brother jumped from the bridge and tonight im going to do the same", "en"),
+        (
+            "15 years since my brother jumped from the bridge and tonight im going to do the same",
+            "en",
+        ),
         ("en el curso estoy pensando en suicidarme", "es"),
         ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
