@@ -296,6 +296,15 @@ def test_every_lexicon_covers_every_category() -> None:
         ),
         ("en el curso estoy pensando en suicidarme", "es"),
         ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
+        # Spanish and German calm lines of round 28; their crisis neighbours still alert.
+        ("quiero dormir y no despertar hasta el lunes, o nunca", "es"),
+        ("soy una carga para mis compañeros y para todos, mejor me muero", "es"),
+        ("compre una soga para colgarme", "es"),
+        ("me despido de ustedes para siempre", "es"),
+        ("este es mi ultimo mensaje, gracias por todo", "es"),
+        ("aprendi a detectar ideas suicidas y creo que yo las tengo", "es"),
+        ("wie sagt man jemandem dass man suizidgedanken hat", "de"),
+        ("ich verabschiede mich aus der gruppe. danke für alles, ihr wart toll", "de"),
         # A hello with a name is blanked (idiom.greeting_introduction), never a goodbye.
         ("Hello Ben, this is Cleo. i dont want to be here anymore", "en"),
         ("hi all this is goodbye", "en"),
