@@ -296,6 +296,7 @@ def test_every_lexicon_covers_every_category() -> None:
         ),
         ("en el curso estoy pensando en suicidarme", "es"),
         ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
+        ("I'm going to cut the cake and then kill myself", "en"),
         # Spanish and German calm lines of round 28; their crisis neighbours still alert.
         ("quiero dormir y no despertar hasta el lunes, o nunca", "es"),
         ("soy una carga para mis compañeros y para todos, mejor me muero", "es"),
