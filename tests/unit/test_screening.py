@@ -284,19 +284,19 @@ def test_every_lexicon_covers_every_category() -> None:
         ("how to tell people im suicidal", "en"),
         ("how do you tell someone youre suicidal without scaring them", "en"),
         ("the course taught us how to ask if someone is suicidal and honestly i am", "en"),
-        # A goodnight, a holiday missed, a deep sleep, a rope railing (round 28).
+        # A goodnight, a holiday missed, a deep sleep, a rope railing, a cake (round 28).
         ("goodbye for tonight, i wont be here tomorrow", "en"),
         ("goodbye for tonight. and forever", "en"),
         ("we cant go on holiday and i cant go on like this anymore", "en"),
         ("i want to sleep and be dead to the world and never wake up", "en"),
         ("i bought a rope and pulley to hang myself", "en"),
+        ("I'm going to cut the cake and then kill myself", "en"),
         (
             "15 years since my brother jumped from the bridge and tonight im going to do the same",
             "en",
         ),
         ("en el curso estoy pensando en suicidarme", "es"),
         ("mein therapeut hat gefragt ob ich suizidgedanken hab und ich hab ja gesagt", "de"),
-        ("I'm going to cut the cake and then kill myself", "en"),
         # Spanish and German calm lines of round 28; their crisis neighbours still alert.
         ("quiero dormir y no despertar hasta el lunes, o nunca", "es"),
         ("soy una carga para mis compañeros y para todos, mejor me muero", "es"),
