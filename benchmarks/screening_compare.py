@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows import screening
-from flows.screening_corpus import LOCALES_DIR, Example, Report, read_jsonl
+from flows.screening_corpus import Example, Report, corpus_files
 
 
 def examples(stems: list[str]) -> list[Example]:
-    found = [p for s in stems for p in sorted(LOCALES_DIR.glob(f"*/screening/{s}.jsonl"))]
+    found = corpus_files(stems)
     if not found:
         raise SystemExit(f"no corpus file is named {', '.join(stems)}")
-    return [e for p in found for e in read_jsonl(p)]
+    return found
 
 
 def decisions(model: Path, messages: list[Example]) -> list[bool]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from flows import screening
 from flows.disguises import undisguise
-from flows.screening_corpus import LOCALES_DIR, lexicon_examples, read_jsonl
+from flows.screening_corpus import LOCALES_DIR, corpus_files, lexicon_examples, read_jsonl
 from flows.screening_model import BLOCKS, MIN_WORDS, plain_words
 
 
@@ -88,9 +88,7 @@ def main() -> None:
 
     groups = load(set(filter(None, args.without.split(","))))
     always = groups.pop("lexicon", []) + lexicon_examples()
-    for stem in filter(None, args.extra.split(",")):
-        for path in sorted(LOCALES_DIR.glob(f"*/screening/{stem}.jsonl")):
-            always += read_jsonl(path)
+    always += corpus_files(filter(None, args.extra.split(",")))
     tests = [g for g in args.test.split(",") if g in groups]
     rest = [g for g in groups if g not in tests]
     screening.use_model(None)

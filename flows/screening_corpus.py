@@ -24,6 +24,7 @@ __all__ = [
     "Example",
     "Report",
     "corpus",
+    "corpus_files",
     "evaluate",
     "lexicon_examples",
     "read_jsonl",
@@ -125,6 +126,17 @@ def corpus(split: str, languages: Iterable[str] | None = None) -> list[Example]:
         if wanted is None or path.parent.parent.name in wanted:
             examples.extend(read_jsonl(path))
     return examples
+
+
+def corpus_files(stems: Iterable[str]) -> list[Example]:
+    """The examples of the corpus files named by stem ("spare-ze"), in every language that
+    has them: how the benchmarks name the sets a candidate model is judged on."""
+    return [
+        e
+        for stem in stems
+        for path in sorted(LOCALES_DIR.glob(f"*/screening/{stem}.jsonl"))
+        for e in read_jsonl(path)
+    ]
 
 
 def lexicon_examples() -> list[Example]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.screening_compare import sign_test
+from flows.screening_corpus import corpus_files
 
 
 @pytest.mark.parametrize(
@@ -19,3 +20,10 @@ from benchmarks.screening_compare import sign_test
 )
 def test_the_sign_test_is_two_sided_and_exact(losses: int, changes: int, p: float) -> None:
     assert sign_test(losses, changes) == pytest.approx(p)
+
+
+def test_a_corpus_file_is_named_once_for_every_language_that_has_it() -> None:
+    both = corpus_files(["spare-ze", "spare-zf"])
+    assert {e.lang for e in both} == {"de", "en", "es"}
+    assert {e.source for e in both} == {"spare-ze", "spare-zf"}
+    assert corpus_files(["no-such-file"]) == []
